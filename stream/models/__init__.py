@@ -1,0 +1,14 @@
+"""Records that travel on topics.
+
+Contract: every record is a ``faust.Record`` with ``include_metadata=False`` so that any
+Kafka client reads plain JSON; field names and units are documented in ``docs/topics.md``
+and a test keeps the two in step. Records hold data only — no I/O, no clocks.
+"""
+
+from __future__ import annotations
+
+from stream.models.dead_letter import DeadLetter
+from stream.models.event import Event, EventBatch
+from stream.models.raw import RawBatch
+
+__all__ = ["DeadLetter", "Event", "EventBatch", "RawBatch"]

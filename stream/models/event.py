@@ -1,0 +1,32 @@
+"""Validated, sanitised events as they travel on ``dojo.events``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+
+class Event(faust.Record, serializer="json", include_metadata=False):
+    """One event that passed the v1 contract; ``url``/``referrer`` are already scrubbed."""
+
+    event_id: str
+    type: str
+    ts: int  # client time, epoch ms
+    session_id: str
+    url: str
+    props: dict[str, Any]
+    referrer: str = ""
+
+
+class EventBatch(faust.Record, serializer="json", include_metadata=False):
+    """The clean events of one session from one raw request, keyed by ``session_id``.
+
+    Batching pays the per-message cost once per request instead of once per event.
+    """
+
+    session_id: str
+    visitor_id: str
+    device: str
+    received_at: int  # server time of the request, epoch ms
+    events: list[Event]

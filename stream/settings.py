@@ -1,0 +1,179 @@
+"""Configuration in one place: typed, read once from the environment, local defaults.
+
+Every process of Dojo Pulse (worker, collector, live feed, simulator, infra) builds one
+``Settings`` with :meth:`Settings.from_env` at start-up and passes it down. Nothing
+reads ``os.environ`` anywhere else. The admin token is held in a ``Secret`` so that
+printing or logging the settings never reveals it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value that cannot be used."""
+
+
+class Secret:
+    """A string that never shows itself in ``repr``/``str`` (and so never in logs)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret value, for the one place that must compare or send it."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "dojo-pulse"
+
+
+def _default_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dojo-pulse"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the product; see ``ENV`` for the variable that sets each one."""
+
+    kafka: str = "127.0.0.1:9092"
+    kafka_controller_port: int = 9093
+    kafka_version: str = "4.4.0"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    admin_token: Secret = field(default_factory=lambda: Secret("dojo-admin"))
+    site_origins: tuple[str, ...] = ("http://localhost:8000", "http://127.0.0.1:8000")
+    site_id: str = "dd-coder-dojo"
+    partitions: int = 4
+    retention_hours: int = 168
+    dlq_retention_hours: int = 720
+    app_id: str = "dojo-pulse"
+    data_dir: Path = field(default_factory=_default_home)
+    cache_dir: Path = field(default_factory=_default_cache)
+    collector_host: str = "127.0.0.1"
+    collector_port: int = 8000
+    live_host: str = "127.0.0.1"
+    live_port: int = 8100
+    rate_limit_per_minute: int = 600
+    max_body_bytes: int = 64 * 1024
+    max_events: int = 100
+    dedupe_hours: int = 25
+    max_clock_skew_s: int = 300
+    max_event_age_h: int = 48
+    live_max_hz: float = 4.0
+    worker_web_port: int = 6066
+
+    @property
+    def topic_raw(self) -> str:
+        return "dojo.events.raw"
+
+    @property
+    def topic_events(self) -> str:
+        return "dojo.events"
+
+    @property
+    def topic_dlq(self) -> str:
+        return "dojo.events.dlq"
+
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka.rsplit(":", 1)[1])
+
+    @property
+    def kafka_host(self) -> str:
+        return self.kafka.rsplit(":", 1)[0]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default ``os.environ``); unknown values raise."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = ENV.get(f.name)
+            if name is None or name not in env:
+                continue
+            values[f.name] = _parse(f.name, name, env[name], cls.__dataclass_fields__[f.name].type)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise ``SettingsError`` for values that would only fail later and obscurely."""
+        host, sep, port = self.kafka.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise SettingsError(f"DOJO_KAFKA must be host:port, got {self.kafka!r}")
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError("DOJO_REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.partitions < 1:
+            raise SettingsError("DOJO_PARTITIONS must be at least 1")
+        if self.live_max_hz <= 0:
+            raise SettingsError("DOJO_LIVE_MAX_HZ must be positive")
+
+
+# Field name -> environment variable. Kept explicit so `grep DOJO_` finds every knob.
+ENV: dict[str, str] = {
+    "kafka": "DOJO_KAFKA",
+    "kafka_controller_port": "DOJO_KAFKA_CONTROLLER_PORT",
+    "kafka_version": "DOJO_KAFKA_VERSION",
+    "redis_url": "DOJO_REDIS_URL",
+    "admin_token": "DOJO_ADMIN_TOKEN",
+    "site_origins": "DOJO_SITE_ORIGINS",
+    "site_id": "DOJO_SITE_ID",
+    "partitions": "DOJO_PARTITIONS",
+    "retention_hours": "DOJO_RETENTION_HOURS",
+    "dlq_retention_hours": "DOJO_DLQ_RETENTION_HOURS",
+    "app_id": "DOJO_APP_ID",
+    "data_dir": "DOJO_DATA_DIR",
+    "cache_dir": "DOJO_CACHE_DIR",
+    "collector_host": "DOJO_COLLECTOR_HOST",
+    "collector_port": "DOJO_COLLECTOR_PORT",
+    "live_host": "DOJO_LIVE_HOST",
+    "live_port": "DOJO_LIVE_PORT",
+    "rate_limit_per_minute": "DOJO_RATE_LIMIT_PER_MINUTE",
+    "max_body_bytes": "DOJO_MAX_BODY_BYTES",
+    "max_events": "DOJO_MAX_EVENTS",
+    "dedupe_hours": "DOJO_DEDUPE_HOURS",
+    "max_clock_skew_s": "DOJO_MAX_CLOCK_SKEW_S",
+    "max_event_age_h": "DOJO_MAX_EVENT_AGE_H",
+    "live_max_hz": "DOJO_LIVE_MAX_HZ",
+    "worker_web_port": "DOJO_WORKER_WEB_PORT",
+}
+
+
+def _parse(field_name: str, var: str, raw: str, annotation: object) -> object:
+    kind = str(annotation)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw).expanduser()
+        if kind == "Secret":
+            return Secret(raw)
+        if kind.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        return raw
+    except ValueError:
+        shown = "<hidden>" if kind == "Secret" else repr(raw)
+        raise SettingsError(f"{var} ({field_name}) cannot be read as {kind}: {shown}") from None
