@@ -1,0 +1,7 @@
+"""Faust agents, one per file.
+
+Contract: each module exposes one factory ``<verb>(app, ...) -> faust agent`` that wires a
+function reading one topic to pure logic in ``stream`` and sends results on. Agents catch
+bad input and route it to the dead-letter topic; they never swallow programming errors.
+Nothing here runs at import time: ``stream.app.create_app`` calls the factories.
+"""

@@ -1,0 +1,82 @@
+"""Build the Faust application: topics, agents and the clients they share.
+
+``create_app(settings)`` is the only place agents are attached to an app, so tests and the
+worker build the very same graph. Building connects nothing; clients connect when the
+worker starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+from redis.asyncio import Redis
+
+from stream.agents.validate import validate_events
+from stream.contract import Limits
+from stream.dedupe import RedisClaims
+from stream.pipeline_stats import PipelineStats
+from stream.publish import SnapshotPublisher
+from stream.settings import Settings
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topics the agents read and write, declared once."""
+
+    raw: faust.TopicT
+    events: faust.TopicT
+    dlq: faust.TopicT
+
+
+def declare_topics(app: faust.App, settings: Settings) -> Topics:
+    """Declare product topics (bytes in, bytes out: the agents decode with orjson)."""
+
+    def topic(name: str) -> faust.TopicT:
+        return app.topic(
+            name,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.partitions,
+        )
+
+    return Topics(
+        topic(settings.topic_raw), topic(settings.topic_events), topic(settings.topic_dlq)
+    )
+
+
+def create_app(settings: Settings) -> faust.App:
+    """The worker's Faust app with every agent registered."""
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka}",
+        store="memory://",
+        autodiscover=False,
+        web_enabled=False,
+        web_port=settings.worker_web_port,
+        topic_partitions=settings.partitions,
+        topic_allow_declare=True,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+        datadir=str(settings.data_dir / "worker"),
+    )
+    topics = declare_topics(app, settings)
+    redis = Redis.from_url(settings.redis_url)
+    publisher = SnapshotPublisher(redis)
+    limits = Limits(
+        max_age_ms=settings.max_event_age_h * 3_600_000,
+        max_skew_ms=settings.max_clock_skew_s * 1000,
+    )
+    validate_events(
+        app,
+        topics.raw,
+        topics.events,
+        topics.dlq,
+        RedisClaims(redis, settings.dedupe_hours * 3600),
+        PipelineStats(redis, publisher),
+        limits,
+    )
+    return app

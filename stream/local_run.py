@@ -1,0 +1,153 @@
+"""``dojo-pulse run``: the whole product on one machine, with simulated traffic.
+
+Starts Kafka and Redis (``infra``), creates the topics, then runs the worker, the
+collector, the live feed and the simulator as child processes with their logs in
+``<data dir>/logs``. Prints where to look and a running count of valid and dead-lettered
+events; Ctrl-C stops the children (Kafka and Redis keep running: ``infra down`` stops them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import redis
+
+from stream.pipeline_stats import STATS_KEY
+from stream.settings import Settings
+from stream.topics import ensure_topics
+
+Echo = Callable[[str], None]
+
+
+class Child:
+    """One product process, its log file, and how to stop it."""
+
+    def __init__(self, name: str, args: list[str], log_dir: Path) -> None:
+        self.name = name
+        self.log = log_dir / f"{name}.log"
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "stream.cli", *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def tail(self, lines: int = 15) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def wait_http(url: str, deadline_s: float, children: list[Child]) -> bool:
+    """Poll ``url`` until it answers 200 or the deadline passes (or a child dies)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if not all(child.alive() for child in children):
+            return False
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    return False
+
+
+def run_everything(settings: Settings, *, rate: float, invalid_ratio: float, echo: Echo) -> int:
+    """Start it all, report counts until Ctrl-C, stop the children; returns an exit code."""
+    import infra
+    from infra.errors import InfraError
+
+    try:
+        infra.up_all(settings, echo=echo)
+    except InfraError as exc:
+        echo(f"error: {exc}")
+        return 1
+    for spec, state in asyncio.run(ensure_topics(settings)):
+        echo(f"topic {spec.name}: {state}")
+    log_dir = settings.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    children = [
+        Child("worker", ["worker"], log_dir),
+        Child("collector", ["collector"], log_dir),
+        Child("live", ["live"], log_dir),
+    ]
+    collector_url = f"http://{settings.collector_host}:{settings.collector_port}"
+    live_url = f"http://{settings.live_host}:{settings.live_port}"
+    try:
+        for name, url in (("collector", collector_url), ("live feed", live_url)):
+            if not wait_http(f"{url}/healthz", 60, children):
+                return _failed(children, f"the {name} did not become healthy", echo)
+        children.append(
+            Child(
+                "simulator",
+                ["simulate", "--rate", str(rate), "--duration", str(7 * 86400), "--seed",
+                 str(int(time.time())), "--invalid-ratio", str(invalid_ratio), "--quiet"],
+                log_dir,
+            )
+        )  # fmt: skip
+        echo("")
+        echo(f"  Live activity panel: {live_url}/")
+        token = settings.admin_token.reveal()
+        echo(f"  Admin token:         {token}   (set DOJO_ADMIN_TOKEN to change it)")
+        echo(f"  Beacon endpoint:     {collector_url}/collect   script: {collector_url}/beacon.js")
+        echo(f"  Logs:                {log_dir}")
+        echo("  Ctrl-C stops the product; `dojo-pulse infra down` stops Kafka and Redis.")
+        echo("")
+        return _report(settings, children, echo)
+    except KeyboardInterrupt:
+        echo("\nstopping…")
+        return 0
+    finally:
+        for child in reversed(children):
+            child.stop()
+
+
+def _report(settings: Settings, children: list[Child], echo: Echo) -> int:
+    client = redis.Redis.from_url(settings.redis_url)
+    while True:
+        for child in children:
+            if not child.alive():
+                return _failed(children, f"{child.name} exited", echo)
+        try:
+            raw: dict[bytes, bytes] = client.hgetall(STATS_KEY)  # type: ignore[assignment]
+            totals = {k.decode(): int(v) for k, v in raw.items()}
+        except redis.RedisError:
+            totals = {}
+        reasons = ", ".join(
+            f"{name.removeprefix('reason:')} {n}"
+            for name, n in sorted(totals.items())
+            if name.startswith("reason:")
+        )
+        echo(
+            f"{time.strftime('%H:%M:%S')}  valid events: {totals.get('valid', 0):>8}   "
+            f"dead-lettered: {totals.get('dead_lettered', 0):>6}"
+            + (f"  ({reasons})" if reasons else "")
+        )
+        time.sleep(2.0)
+
+
+def _failed(children: list[Child], why: str, echo: Echo) -> int:
+    echo(f"error: {why}")
+    for child in children:
+        if not child.alive():
+            echo(f"--- last lines of {child.log} ---\n{child.tail()}")
+    return 1

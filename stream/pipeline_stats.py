@@ -1,0 +1,95 @@
+"""Counters of the ingest pipeline (valid, dead-lettered by reason) for the live panel.
+
+Totals are kept in a Redis hash shared by every worker, so the panel shows the whole
+pipeline however many workers run; the ``pipeline`` snapshot is published at most
+``max_hz`` times a second. These counters are for watching, not for accounting: after a
+crash, redelivered messages may be counted again (the topics themselves stay exact).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from stream.publish import SnapshotPublisher
+
+STATS_KEY = "dojo:stats:pipeline"
+PROCESSED_KEY = "dojo:stats:events_processed"
+
+
+class PipelineStats:
+    """Accumulates counts per take and flushes them to Redis in one round trip."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        publisher: SnapshotPublisher,
+        *,
+        max_hz: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = redis
+        self._publisher = publisher
+        self._pending: Counter[str] = Counter()
+        self._min_gap = 1.0 / max_hz
+        self._clock = clock
+        self._last_publish = 0.0
+        self._rate_mark = (clock(), 0)
+        self.events_per_s = 0.0
+
+    def add(
+        self, clean: Sequence[dict[str, Any]], dead: Sequence[dict[str, Any]], scrubbed: int
+    ) -> None:
+        """Count one raw message's outcome."""
+        self._pending["valid"] += sum(len(batch["events"]) for batch in clean)
+        self._pending["dead_lettered"] += len(dead)
+        self._pending["scrubbed"] += scrubbed
+        for letter in dead:
+            self._pending["reason:" + letter["reason"]] += 1
+
+    async def flush(self) -> None:
+        """Add pending counts to the shared totals; publish a snapshot if one is due."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, Counter()
+        processed = pending["valid"] + pending["dead_lettered"]
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for name, count in pending.items():
+                    pipe.hincrby(STATS_KEY, name, count)
+                pipe.incrby(PROCESSED_KEY, processed)
+                pipe.hgetall(STATS_KEY)
+                *_, totals = await pipe.execute()
+        except (RedisError, OSError):
+            self._pending.update(pending)  # keep them for the next flush
+            return
+        now = self._clock()
+        since, count = self._rate_mark
+        if now - since >= 1.0:
+            self.events_per_s = count / (now - since)
+            self._rate_mark = (now, processed)
+        else:
+            self._rate_mark = (since, count + processed)
+        if now - self._last_publish >= self._min_gap:
+            self._last_publish = now
+            await self._publisher.publish("pipeline", self.snapshot(totals), int(now * 1000))
+
+    def snapshot(self, totals: dict[bytes, bytes]) -> dict[str, Any]:
+        """The ``pipeline`` channel's data from the shared totals."""
+        counts = {key.decode(): int(value) for key, value in totals.items()}
+        return {
+            "valid": counts.get("valid", 0),
+            "dead_lettered": counts.get("dead_lettered", 0),
+            "scrubbed": counts.get("scrubbed", 0),
+            "reasons": {
+                name.removeprefix("reason:"): value
+                for name, value in sorted(counts.items())
+                if name.startswith("reason:")
+            },
+            "events_per_s": round(self.events_per_s, 1),
+        }

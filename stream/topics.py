@@ -1,0 +1,97 @@
+"""The topics of Dojo Pulse: names, keys, partitions and retention, and creating them.
+
+Topics are created explicitly (the broker runs with auto-create off) so that partition
+counts are chosen, not inherited: a Faust table and the stream that feeds it must be
+co-partitioned, and a topic auto-created with the wrong count stalls the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from stream.settings import Settings
+
+HOUR_MS = 3_600_000
+METRIC_CHANNELS = ("traffic", "forms", "vitals")
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic as the product expects it to exist."""
+
+    name: str
+    key: str
+    carries: str
+    partitions: int
+    retention_ms: int
+    compact: bool = False
+
+    def config(self) -> dict[str, str]:
+        policy = "compact,delete" if self.compact else "delete"
+        return {"retention.ms": str(self.retention_ms), "cleanup.policy": policy}
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    """Every topic the product reads or writes, from settings."""
+    keep = settings.retention_hours * HOUR_MS
+    parts = settings.partitions
+    specs = [
+        TopicSpec(settings.topic_raw, "session id", "beacon requests + server facts", parts, keep),
+        TopicSpec(settings.topic_events, "session id", "validated session batches", parts, keep),
+        TopicSpec(
+            settings.topic_dlq, "session id", "rejected events with reasons", parts,
+            settings.dlq_retention_hours * HOUR_MS,
+        ),
+        TopicSpec("dojo.alerts", "alert kind", "anomaly and health alerts", 1, keep),
+    ]  # fmt: skip
+    specs += [
+        TopicSpec(f"dojo.metrics.{channel}", "metric key", f"{channel} snapshots", 1, keep, True)
+        for channel in METRIC_CHANNELS
+    ]
+    return specs
+
+
+class TopicError(RuntimeError):
+    """The broker refused or could not be reached while managing topics."""
+
+
+async def ensure_topics(settings: Settings) -> list[tuple[TopicSpec, str]]:
+    """Create missing topics; report each as ``created``, ``exists`` or a partition mismatch."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, request_timeout_ms=10_000)
+    try:
+        await admin.start()
+        existing = await describe(admin)
+        report: list[tuple[TopicSpec, str]] = []
+        missing = []
+        for spec in topic_specs(settings):
+            have = existing.get(spec.name)
+            if have is None:
+                missing.append(spec)
+            elif have != spec.partitions:
+                report.append(
+                    (spec, f"exists with {have} partitions (settings say {spec.partitions})")
+                )
+            else:
+                report.append((spec, "exists"))
+        if missing:
+            new = [NewTopic(s.name, s.partitions, 1, topic_configs=s.config()) for s in missing]
+            # A concurrent caller may create them between describe and create.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+            report += [(spec, "created") for spec in missing]
+        return report
+    except KafkaError as exc:
+        raise TopicError(f"Kafka at {settings.kafka} refused topic management: {exc}") from exc
+    finally:
+        await admin.close()
+
+
+async def describe(admin: AIOKafkaAdminClient) -> dict[str, int]:
+    """Partition count of every topic on the broker."""
+    described: list[dict[str, Any]] = await admin.describe_topics(await admin.list_topics())
+    return {t["topic"]: len(t["partitions"]) for t in described if not t.get("error_code")}
