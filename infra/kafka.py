@@ -1,0 +1,300 @@
+"""A real single-node Apache Kafka broker (KRaft) run from the official jars, no Docker.
+
+Layout under ``settings.data_dir / "kafka"``: ``server.properties``, ``kafka.pid``,
+``version``, ``storage/`` (the log dirs, formatted once) and ``logs/`` (``server.log``
+from log4j2, ``stdout.log`` from the JVM). Jars live in
+``settings.cache_dir / "kafka-<version>" / "libs"``, shared by every data dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from infra import daemon
+from infra.daemon import Echo
+from infra.errors import InfraError
+from infra.java import find_java, find_maven
+from stream.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+POM = HERE / "pom.xml"
+LOG4J = HERE / "log4j2.properties"
+
+# The broker shuts down in a few seconds when healthy; a stuck one gets SIGKILL after this.
+STOP_GRACE_S = 30.0
+# Keeps the broker within a 2 GB box alongside Redis, the worker and the web apps.
+JVM_FLAGS = ("-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true")
+
+
+def home(settings: Settings) -> Path:
+    """The broker's directory under the data dir."""
+    return settings.data_dir / "kafka"
+
+
+def libs_dir(settings: Settings) -> Path:
+    """Where the broker jars for ``settings.kafka_version`` are cached."""
+    return settings.cache_dir / f"kafka-{settings.kafka_version}" / "libs"
+
+
+def fetch(settings: Settings, *, echo: Echo = print) -> Path:
+    """Download the broker jars once into the cache dir; return the libs directory."""
+    libs = libs_dir(settings)
+    marker = libs.parent / "complete"
+    if marker.exists():
+        return libs
+    with daemon.locked(libs.parent / ".lock", timeout=900):
+        if marker.exists():  # fetched by a concurrent call while we waited
+            return libs
+        find_java()
+        mvn = find_maven()
+        echo(f"kafka: downloading Apache Kafka {settings.kafka_version} jars (once) ...")
+        partial = libs.with_name("libs.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        argv = [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            f"-Dkafka.version={settings.kafka_version}",
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={partial}",
+        ]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise InfraError(f"download failed: {exc}") from None
+        jars = list(partial.glob("kafka_2.13-*.jar")) if partial.is_dir() else []
+        if done.returncode != 0 or not jars:
+            output = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
+            raise InfraError(
+                f"download failed: mvn exited {done.returncode} fetching Kafka "
+                f"{settings.kafka_version} from Maven Central\n{output or '(no output)'}"
+            )
+        shutil.rmtree(libs, ignore_errors=True)
+        partial.replace(libs)
+        # Written last: a crash mid-download leaves no marker, so the next call retries.
+        marker.write_text(settings.kafka_version + "\n")
+        echo(f"kafka: jars cached in {libs}")
+    return libs
+
+
+def render_properties(settings: Settings, storage: Path) -> str:
+    """The broker's server.properties for ``settings`` with its log dirs in ``storage``."""
+    host, port, ctl = settings.kafka_host, settings.kafka_port, settings.kafka_controller_port
+    lines = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": f"1@{host}:{ctl}",
+        "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{ctl}",
+        "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
+        "log.dirs": str(storage),
+        # One node: every internal topic can only have one replica.
+        "offsets.topic.replication.factor": "1",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        # Consumers join at once instead of waiting 3 s for peers that never come.
+        "group.initial.rebalance.delay.ms": "0",
+        # Topics are created by the product with explicit partitions and retention.
+        "auto.create.topics.enable": "false",
+    }
+    body = "\n".join(f"{key}={value}" for key, value in lines.items())
+    return f"# Written by infra/kafka.py on every `up`; edits are overwritten.\n{body}\n"
+
+
+def cluster_id() -> str:
+    """A fresh KRaft cluster id: a random UUID in Kafka's URL-safe base64 form."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):  # Kafka avoids ids that read as command-line flags
+            return text
+
+
+def up(settings: Settings, *, timeout: float = 90.0, echo: Echo = print) -> str:
+    """Start the broker if needed and wait until it answers; say what was found or done."""
+    base = home(settings)
+    with daemon.locked(base / ".lock", timeout=timeout + STOP_GRACE_S):
+        pid = daemon.read_pidfile(base / "kafka.pid")
+        if daemon.is_ours(pid, _marker(settings)):
+            _wait_ready(settings, None, pid, time.monotonic() + timeout)
+            return "already running"
+        (base / "kafka.pid").unlink(missing_ok=True)
+        if _port_busy(settings):
+            return "running (not ours)"
+        java = find_java()
+        libs = fetch(settings, echo=echo)
+        storage, logs = base / "storage", base / "logs"
+        props = base / "server.properties"
+        props.write_text(render_properties(settings, storage))
+        classpath = f"{libs}/*"
+        if not (storage / "meta.properties").exists():
+            echo(f"kafka: formatting storage in {storage}")
+            _format(java, classpath, props, logs / "format.log")
+        argv = [
+            java,
+            *JVM_FLAGS,
+            f"-Dlog4j2.configurationFile={LOG4J}",
+            f"-Dkafka.logs.dir={logs}",
+            "-cp",
+            classpath,
+            "kafka.Kafka",
+            str(props),
+        ]
+        echo(f"kafka: starting {settings.kafka_version} on {settings.kafka}")
+        started = time.monotonic()
+        proc = daemon.spawn(argv, log=logs / "stdout.log", cwd=base)
+        daemon.write_pidfile(base / "kafka.pid", proc.pid)
+        (base / "version").write_text(settings.kafka_version + "\n")
+        try:
+            _wait_ready(settings, proc, proc.pid, started + timeout)
+        except InfraError:
+            daemon.stop(proc.pid, _marker(settings), grace=5.0)
+            (base / "kafka.pid").unlink(missing_ok=True)
+            raise
+        echo(f"kafka: ready on {settings.kafka} in {time.monotonic() - started:.1f} s")
+        return "started"
+
+
+def down(settings: Settings, *, echo: Echo = print) -> bool:
+    """Stop the broker we started (never someone else's); True if one was stopped."""
+    base = home(settings)
+    with daemon.locked(base / ".lock", timeout=STOP_GRACE_S * 2):
+        pid = daemon.read_pidfile(base / "kafka.pid")
+        if pid is None or not daemon.is_ours(pid, _marker(settings)):
+            (base / "kafka.pid").unlink(missing_ok=True)
+            return False
+        echo(f"kafka: stopping pid {pid}")
+        daemon.stop(pid, _marker(settings), grace=STOP_GRACE_S)
+        (base / "kafka.pid").unlink(missing_ok=True)
+        return True
+
+
+def status(settings: Settings) -> dict[str, object]:
+    """Whether a broker answers on ``settings.kafka`` and whether it is ours."""
+    base = home(settings)
+    pid = daemon.read_pidfile(base / "kafka.pid")
+    ours = daemon.is_ours(pid, _marker(settings))
+    running = daemon.port_open(settings.kafka_host, settings.kafka_port) and answers(settings)
+    version = None
+    if ours:
+        try:
+            version = (base / "version").read_text().strip()
+        except OSError:
+            version = None
+    return {
+        "name": "kafka",
+        "running": running,
+        "ours": ours,
+        "pid": pid if ours else None,
+        "address": settings.kafka,
+        "version": version,
+    }
+
+
+def answers(settings: Settings, *, timeout: float = 5.0) -> bool:
+    """True if a Kafka broker completes a metadata round trip on ``settings.kafka``."""
+    return _run(_probe(settings.kafka, timeout))
+
+
+def _marker(settings: Settings) -> str:
+    # The properties path is unique per data dir, so two brokers never mistake each other.
+    return str(home(settings) / "server.properties")
+
+
+def _port_busy(settings: Settings) -> bool:
+    """True if a foreign Kafka already serves our address; raise if a stranger holds a port."""
+    host, port, ctl = settings.kafka_host, settings.kafka_port, settings.kafka_controller_port
+    if daemon.port_open(host, port):
+        if answers(settings):
+            return True
+        raise InfraError(
+            f"port {port} on {host} is taken by something that is not Kafka; stop it, "
+            "or choose another address with DOJO_KAFKA"
+        )
+    if daemon.port_open(host, ctl):
+        raise InfraError(
+            f"controller port {ctl} on {host} is taken by another process; stop it, "
+            "or choose another port with DOJO_KAFKA_CONTROLLER_PORT"
+        )
+    return False
+
+
+def _format(java: str, classpath: str, props: Path, log: Path) -> None:
+    argv = [
+        java,
+        "-cp",
+        classpath,
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        cluster_id(),
+        "-c",
+        str(props),
+    ]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, timeout=120, check=False)
+    if done.returncode != 0:
+        raise InfraError(f"formatting Kafka storage failed:\n{daemon.tail([log])}")
+
+
+def _wait_ready(
+    settings: Settings, proc: subprocess.Popen[bytes] | None, pid: int | None, deadline: float
+) -> None:
+    """Poll until the broker answers; raise with its log if it exits or the deadline passes."""
+    logs = [home(settings) / "logs" / "stdout.log", home(settings) / "logs" / "server.log"]
+    while True:
+        exited = proc.poll() is not None if proc else not daemon.is_ours(pid, _marker(settings))
+        if exited:
+            raise InfraError(f"the Kafka broker exited during start:\n{daemon.tail(logs)}")
+        remaining = deadline - time.monotonic()
+        if daemon.port_open(settings.kafka_host, settings.kafka_port) and answers(
+            settings, timeout=max(1.0, min(5.0, remaining))
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise InfraError(
+                f"the Kafka broker did not answer on {settings.kafka} before the deadline:\n"
+                f"{daemon.tail(logs)}"
+            )
+        time.sleep(daemon.POLL_S * 2)
+
+
+async def _probe(bootstrap: str, timeout: float) -> bool:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+        await asyncio.wait_for(admin.list_topics(), timeout)
+        return True
+    except (KafkaError, OSError, TimeoutError):
+        return False
+    finally:
+        await admin.close()
+
+
+def _run(coro: Coroutine[Any, Any, bool]) -> bool:
+    """Run ``coro`` to completion, also when called from inside a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # A pytest-asyncio fixture or an async CLI may call us; asyncio.run needs its own thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
