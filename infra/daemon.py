@@ -27,7 +27,7 @@ POLL_S = 0.1
 
 
 @contextlib.contextmanager
-def locked(path: Path, *, timeout: float = 120.0) -> Iterator[None]:
+def locked(path: Path, timeout: float = 120.0) -> Iterator[None]:
     """Hold an exclusive file lock at ``path`` so concurrent `up`/`down` calls take turns."""
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
