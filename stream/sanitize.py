@@ -15,7 +15,7 @@ EMAIL: Final = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\
 # A run of 9-15 digits, optionally led by + and split by spaces, dots, dashes or brackets.
 # Nine is the shortest national number with an area code; it also spares ISO dates
 # (2026-11-25 has eight digits), which blog URLs are full of.
-PHONE: Final = re.compile(r"(?<![\w])\+?\(?\d(?:[\s().-]?\d){8,14}(?![\w])")
+PHONE: Final = re.compile(r"(?<![\w])\+?\(?\d(?:[\s().-]{0,2}\d){8,14}(?![\w])")
 # Long random-looking strings: 24+ URL-safe characters mixing letters and digits.
 TOKEN: Final = re.compile(r"(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{24,}")
 SECRET_PARAMS: Final = frozenset(

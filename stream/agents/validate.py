@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import faust
 import orjson
@@ -27,8 +27,11 @@ def validate_events(
 ) -> Any:
     """Register the agent that judges, sanitises and de-duplicates raw beacon requests."""
 
-    async def validate(stream: faust.Stream[bytes]) -> None:
-        async for taken in stream.take_events(TAKE_MAX, within=TAKE_WITHIN_S):
+    async def validate(stream: faust.StreamT[bytes]) -> None:
+        # take_events lives on the concrete Stream; StreamT does not declare it.
+        async for taken in cast("faust.Stream[bytes]", stream).take_events(
+            TAKE_MAX, within=TAKE_WITHIN_S
+        ):
             screened = [
                 screen(
                     e.message.value,

@@ -1,0 +1,165 @@
+"""From raw collector messages to clean batches and dead letters: nothing lost, nothing made up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stream.ingest import PAYLOAD_MAX, Position, assemble, screen
+from stream.models import DeadLetter, EventBatch
+from tests.unit.test_contract import NOW, event
+
+POS = Position("dojo.events.raw", 3, 1234)
+
+
+def raw(events: list[Any], *, bot: bool = False, **facts: Any) -> bytes:
+    envelope = {
+        "received_at": NOW,
+        "visitor_id": "v" * 32,
+        "device": "mobile",
+        "bot": bot,
+        "site": "dd-coder-dojo",
+        "events": events,
+        "v": 1,
+    }
+    envelope.update(facts)
+    return orjson.dumps(envelope)
+
+
+def run(
+    value: bytes | None, owned: bool = True
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    screened = screen(value, POS)
+    return assemble(screened, [owned] * len(screened.accepted))
+
+
+def test_valid_events_are_grouped_by_session() -> None:
+    events = [
+        event(event_id="evt_a0000001"),
+        event(event_id="evt_a0000002", session_id="sess_other1"),
+        event("click", event_id="evt_a0000003"),
+    ]
+    batches, dead = run(raw(events))
+    assert dead == []
+    assert [(b["session_id"], len(b["events"])) for b in batches] == [
+        ("sess_0000001", 2),
+        ("sess_other1", 1),
+    ]
+    assert all(b["visitor_id"] == "v" * 32 and b["device"] == "mobile" for b in batches)
+    for batch in batches:  # what travels must read back as the documented record
+        assert EventBatch.from_data(batch).session_id == batch["session_id"]
+
+
+def test_invalid_events_go_to_dead_letters_with_position_and_index() -> None:
+    events = [event(), event(event_id="bad"), 17, event(type="purchase", event_id="evt_b0000009")]
+    batches, dead = run(raw(events))
+    assert sum(len(b["events"]) for b in batches) == 1
+    assert [(d["reason"], d["field"], d["index"]) for d in dead] == [
+        ("schema", "event_id", 1),
+        ("malformed", "", 2),
+        ("type", "type", 3),
+    ]
+    letter = DeadLetter.from_data(dead[0])
+    assert (letter.source_topic, letter.source_partition, letter.source_offset) == (
+        "dojo.events.raw",
+        3,
+        1234,
+    )
+    assert orjson.loads(letter.payload)["event_id"] == "bad"
+
+
+def test_duplicates_within_a_request_and_across_requests() -> None:
+    events = [event(), event()]
+    batches, dead = run(raw(events))
+    assert len(batches[0]["events"]) == 1
+    assert [(d["reason"], d["index"]) for d in dead] == [("duplicate", 1)]
+    batches, dead = run(raw([event()]), owned=False)
+    assert batches == []
+    assert [(d["reason"], d["field"]) for d in dead] == [("duplicate", "event_id")]
+
+
+def test_bot_requests_are_dead_lettered_whole() -> None:
+    batches, dead = run(raw([event(), event(event_id="evt_c0000002")], bot=True))
+    assert batches == []
+    assert [d["reason"] for d in dead] == ["bot", "bot"]
+
+
+def test_unreadable_messages_become_one_dead_letter() -> None:
+    for value in (b"not json", b"", None, b"[1,2]", raw([event()], visitor_id=5), raw("x")):  # type: ignore[arg-type]
+        batches, dead = run(value)
+        assert batches == []
+        assert len(dead) == 1
+        assert dead[0]["reason"] == "malformed"
+        assert dead[0]["index"] == -1
+
+
+def test_payload_is_cut_to_a_bound_and_marked() -> None:
+    huge = event(props={"title": "x" * 500}, extra="y" * 6000)
+    _, dead = run(raw([huge]))
+    assert len(dead[0]["payload"]) == PAYLOAD_MAX
+    assert dead[0]["truncated"] is True
+
+
+def test_oversized_event_is_a_size_rejection() -> None:
+    # Each field is within its own limit; only multi-byte text makes the whole too large.
+    monster = event(
+        event_id="evt_big00001", url="/" + "é" * 2040, referrer="https://r.example/" + "ü" * 2020
+    )
+    batches, dead = run(raw([event(), monster]))
+    assert sum(len(b["events"]) for b in batches) == 1
+    assert [(d["reason"], d["index"]) for d in dead] == [("size", 1)]
+
+
+def test_pii_is_scrubbed_before_anything_travels() -> None:
+    batches, _ = run(
+        raw([event(url="/contact?email=kid@example.com", referrer="https://m.example/?token=t")])
+    )
+    clean = batches[0]["events"][0]
+    assert clean["url"] == "/contact?email=redacted"
+    assert "kid@example.com" not in orjson.dumps(batches).decode()
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+near_events = st.fixed_dictionaries(
+    {
+        "event_id": st.sampled_from(["evt_00000001", "evt_00000002", "x", 5]),
+        "type": st.sampled_from(["page_view", "click", "scroll", "nope", 1]),
+        "ts": st.sampled_from([NOW, NOW - 10**9, NOW + 10**9, "now"]),
+        "session_id": st.sampled_from(["sess_0000001", "sess_0000002", ""]),
+        "url": st.sampled_from(["/", "/events?a=1", "", "x", "/" + "a" * 3000]),
+    },
+    optional={"props": json_values, "referrer": json_values, "junk": json_values},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(near_events | json_values, max_size=12), st.booleans(), st.booleans())
+def test_every_event_ends_in_exactly_one_output(items: list[Any], bot: bool, owned: bool) -> None:
+    batches, dead = run(raw(items, bot=bot), owned=owned)
+    assert sum(len(b["events"]) for b in batches) + len(dead) == len(items)
+    assert sorted(d["index"] for d in dead if d["index"] >= 0) == sorted(
+        set(d["index"] for d in dead)
+    )
+    for letter in dead:
+        DeadLetter.from_data(letter)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200) | json_values.map(orjson.dumps))
+def test_arbitrary_bytes_never_raise(value: bytes) -> None:
+    batches, dead = run(value)
+    assert batches == []
+    assert [d["reason"] for d in dead] == ["malformed"]
