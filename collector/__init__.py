@@ -1,0 +1,18 @@
+"""The public beacon endpoint: ``POST /collect``, ``GET /beacon.js`` and ``GET /healthz``.
+
+Contract:
+
+- ``POST /collect`` takes ``application/json`` or ``text/plain`` (what ``sendBeacon``
+  sends), at most ``settings.max_body_bytes``, holding one event object or
+  ``{"events": [...]}`` with 1..``settings.max_events`` items. Only the envelope is
+  checked here; every event is judged by the validate agent, so a bad event ends in the
+  dead-letter topic with a reason instead of vanishing at the door.
+- An accepted request becomes one ``stream.models.RawBatch`` on ``settings.topic_raw``,
+  keyed by the first event's ``session_id``, and is answered ``202 {"accepted": n}`` only
+  after Kafka acknowledged it. When Kafka or the salt store cannot take it the answer is
+  ``503`` with ``Retry-After``; the beacon retries.
+- Errors are ``{"error": "<code>", "detail": "<sentence>"}``.
+- The client IP and user agent are used only to derive a visitor id (a keyed hash with a
+  daily salt that is deleted after 48 hours), a device class and a bot flag. Neither is
+  stored, logged or produced.
+"""

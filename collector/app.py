@@ -1,0 +1,200 @@
+"""The collector's Starlette app: ``create_app(settings, sink)`` and ``serve(settings)``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+import uvicorn
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from collector.device import classify, warm_up
+from collector.envelope import BadRequest, check_headers, parse_events, read_body
+from collector.ratelimit import RateLimiter
+from collector.salt import SaltCache, SaltUnavailable
+from collector.sink import EventSink, KafkaSink, SinkUnavailable
+from collector.visitor import visitor_id
+from stream.models import RawBatch
+from stream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BEACON_JS = Path(__file__).parent / "static" / "beacon.js"
+RETRY_AFTER_S = 2
+REDIS_TIMEOUT_S = 1.0
+
+
+@dataclass(frozen=True)
+class Collector:
+    """What the endpoints share, opened in ``lifespan`` and handed over through state."""
+
+    settings: Settings
+    redis: aioredis.Redis
+    sink: EventSink
+    salts: SaltCache
+    limiter: RateLimiter
+    clock: Callable[[], float]
+
+
+def error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response:
+    """The one shape of every error answer."""
+    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+
+
+def unavailable(detail: str) -> Response:
+    """503 that tells the beacon when to retry."""
+    return error(503, "unavailable", detail, {"Retry-After": str(RETRY_AFTER_S)})
+
+
+def message_key(events: list[Any]) -> bytes:
+    """The Kafka key: the first event's ``session_id`` when it is a string, else "unknown"."""
+    first = events[0]
+    session = first.get("session_id") if isinstance(first, dict) else None
+    return (session if isinstance(session, str) else "unknown").encode()
+
+
+async def collect(request: Request) -> Response:
+    """Accept one beacon request and hand it to the sink as one ``RawBatch``."""
+    c: Collector = request.state.collector
+    settings = c.settings
+    try:
+        check_headers(request.headers, settings.max_body_bytes)
+    except BadRequest as bad:
+        return error(bad.status, bad.code, bad.detail)
+    now = c.clock()
+    try:
+        salt = await c.salts.get(now)
+    except SaltUnavailable:
+        log.warning("refusing a request: the daily salt is unavailable")
+        return unavailable("The collector cannot reach its store; retry shortly.")
+    user_agent = request.headers.get("user-agent", "")
+    ip = request.client.host if request.client else ""
+    visitor = visitor_id(salt, settings.site_id, ip, user_agent)
+    verdict = await c.limiter.hit(visitor, now)
+    if not verdict.allowed:
+        return error(
+            429,
+            "rate_limited",
+            "Too many requests; slow down.",
+            {"Retry-After": str(verdict.retry_after)},
+        )
+    try:
+        body = await read_body(request, settings.max_body_bytes)
+        events = parse_events(body, settings.max_events)
+    except BadRequest as bad:
+        return error(bad.status, bad.code, bad.detail)
+    device = classify(user_agent)
+    batch = RawBatch(
+        received_at=int(now * 1000),
+        visitor_id=visitor,
+        device=device.device,
+        bot=device.bot,
+        site=settings.site_id,
+        events=events,
+    )
+    try:
+        await c.sink.send(message_key(events), orjson.dumps(batch.asdict()))
+    except SinkUnavailable as exc:
+        log.warning("refusing a request: %s", exc)
+        return unavailable("The event stream is unavailable; retry shortly.")
+    return JSONResponse({"accepted": len(events)}, status_code=202)
+
+
+async def beacon_js(request: Request) -> Response:
+    """The beacon script, cacheable for five minutes."""
+    return FileResponse(
+        BEACON_JS,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+async def healthz(request: Request) -> Response:
+    """200 when Redis answers and the sink is ready, else 503 with what is wrong."""
+    c: Collector = request.state.collector
+    try:
+        redis_ok = bool(await c.redis.ping())
+    except (RedisError, OSError):
+        redis_ok = False
+    ok = redis_ok and c.sink.ready
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "redis": redis_ok,
+        "sink": c.sink.ready,
+        "rate_limit_failed_open": c.limiter.failed_open,
+    }
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+def create_app(
+    settings: Settings,
+    sink: EventSink | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """Build the collector; Redis and the sink are opened when the app starts."""
+    event_sink: EventSink = sink if sink is not None else KafkaSink(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Collector]]:
+        redis = aioredis.from_url(
+            settings.redis_url,
+            socket_timeout=REDIS_TIMEOUT_S,
+            socket_connect_timeout=REDIS_TIMEOUT_S,
+        )
+        warm_up()
+        await event_sink.start()
+        collector = Collector(
+            settings=settings,
+            redis=redis,
+            sink=event_sink,
+            salts=SaltCache(redis),
+            limiter=RateLimiter(redis, settings.rate_limit_per_minute),
+            clock=clock,
+        )
+        try:
+            yield {"collector": collector}
+        finally:
+            await event_sink.stop()
+            await redis.aclose()
+
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.site_origins),
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Content-Type"],
+        max_age=600,
+    )
+    routes = [
+        Route("/collect", collect, methods=["POST"]),
+        Route("/beacon.js", beacon_js, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, middleware=[cors], lifespan=lifespan)
+
+
+def serve(settings: Settings) -> None:
+    """Run the collector with uvicorn on ``collector_host:collector_port`` until stopped."""
+    uvicorn.run(
+        create_app(settings),
+        host=settings.collector_host,
+        port=settings.collector_port,
+        log_level="warning",
+        # Access logs would write client IPs; forwarded headers are not trusted (yet),
+        # so the visitor id always hashes the socket peer.
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )

@@ -1,0 +1,72 @@
+"""The request envelope: media type, bounded body, and ``{"events": [...]}`` shape.
+
+Only the envelope is judged here. Each event's fields are left to the validate agent,
+which sends every bad event to the dead-letter topic with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+# sendBeacon can only send text/plain (and a few other "simple" types) without a
+# CORS preflight, so it is accepted alongside JSON.
+MEDIA_TYPES = frozenset({"application/json", "text/plain"})
+
+
+class BadRequest(Exception):
+    """A request refused at the door, with the status and error code to answer."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+def check_headers(headers: Mapping[str, str], max_bytes: int) -> None:
+    """Refuse wrong media types (415) and declared bodies over ``max_bytes`` (413)."""
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type not in MEDIA_TYPES:
+        raise BadRequest(415, "unsupported_media_type", "Send application/json or text/plain.")
+    declared = headers.get("content-length")
+    if declared is None:
+        return
+    if not declared.strip().isdigit():
+        raise BadRequest(400, "bad_request", "Content-Length is not a number.")
+    if int(declared) > max_bytes:
+        raise BadRequest(413, "too_large", f"The body may hold at most {max_bytes} bytes.")
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The body, read chunk by chunk and abandoned as soon as it passes ``max_bytes``."""
+    # Content-Length may be absent (chunked) or wrong, so the bytes are counted too.
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise BadRequest(413, "too_large", f"The body may hold at most {max_bytes} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_events(body: bytes, max_events: int) -> list[Any]:
+    """The events of a body holding one event object or ``{"events": [...]}``."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequest(400, "bad_json", "The body is not valid JSON.") from None
+    if not isinstance(document, dict):
+        raise BadRequest(400, "bad_envelope", 'Send one event object or {"events": [...]}.')
+    if "events" not in document:
+        return [document]
+    events = document["events"]
+    if not isinstance(events, list) or not events:
+        raise BadRequest(400, "bad_envelope", '"events" must be a non-empty list.')
+    if len(events) > max_events:
+        raise BadRequest(413, "too_many_events", f"Send at most {max_events} events at once.")
+    return events
