@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 # sendBeacon can only send text/plain (and a few other "simple" types) without a
 # CORS preflight, so it is accepted alongside JSON.
@@ -46,11 +46,15 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     # Content-Length may be absent (chunked) or wrong, so the bytes are counted too.
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise BadRequest(413, "too_large", f"The body may hold at most {max_bytes} bytes.")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise BadRequest(413, "too_large", f"The body may hold at most {max_bytes} bytes.")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # Nobody reads this answer; it only keeps a routine hang-up out of error logs.
+        raise BadRequest(400, "disconnected", "The client left before sending its body.") from None
     return b"".join(chunks)
 
 
