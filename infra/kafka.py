@@ -32,6 +32,8 @@ HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
 LOG4J = HERE / "log4j2.properties"
 
+# Maven needs ~20 s on a good line; a slow mirror gets generous time before we give up.
+FETCH_TIMEOUT_S = 900
 # The broker shuts down in a few seconds when healthy; a stuck one gets SIGKILL after this.
 STOP_GRACE_S = 30.0
 # Keeps the broker within a 2 GB box alongside Redis, the worker and the web apps.
@@ -54,7 +56,7 @@ def fetch(settings: Settings, *, echo: Echo = print) -> Path:
     marker = libs.parent / "complete"
     if marker.exists():
         return libs
-    with daemon.locked(libs.parent / ".lock", timeout=900):
+    with daemon.locked(libs.parent / ".lock", timeout=FETCH_TIMEOUT_S):
         if marker.exists():  # fetched by a concurrent call while we waited
             return libs
         find_java()
@@ -73,7 +75,9 @@ def fetch(settings: Settings, *, echo: Echo = print) -> Path:
             f"-DoutputDirectory={partial}",
         ]
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
+            done = subprocess.run(
+                argv, capture_output=True, text=True, timeout=FETCH_TIMEOUT_S, check=False
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise InfraError(f"download failed: {exc}") from None
         jars = list(partial.glob("kafka_2.13-*.jar")) if partial.is_dir() else []
@@ -130,7 +134,8 @@ def cluster_id() -> str:
 def up(settings: Settings, *, timeout: float = 90.0, echo: Echo = print) -> str:
     """Start the broker if needed and wait until it answers; say what was found or done."""
     base = home(settings)
-    with daemon.locked(base / ".lock", timeout=timeout + STOP_GRACE_S):
+    # A concurrent caller may hold the lock through a first download and a full start.
+    with daemon.locked(base / ".lock", timeout=FETCH_TIMEOUT_S + timeout + STOP_GRACE_S):
         pid = daemon.read_pidfile(base / "kafka.pid")
         if daemon.is_ours(pid, _marker(settings)):
             _wait_ready(settings, None, pid, time.monotonic() + timeout)
