@@ -1,0 +1,154 @@
+"""The ``/ws/live`` WebSocket: authenticate, then subscribe/unsubscribe and receive updates."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from live_feed.auth import HEADER, presented_token, same_origin, token_matches
+from live_feed.channels import is_channel, read_snapshot
+from live_feed.client import MAX_SUBSCRIPTIONS, LiveClient, SlowClient
+from live_feed.hub import Hub
+from live_feed.metrics import LiveMetrics
+from stream.settings import Settings
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN = 1013
+TOKEN_WAIT_S = 5.0
+MAX_BAD_MESSAGES = 20
+MAX_MESSAGE_CHARS = 4096
+
+
+async def live_endpoint(websocket: WebSocket) -> None:
+    """Serve one admin's live feed until either side closes."""
+    state = websocket.app.state
+    settings: Settings = state.settings
+    metrics: LiveMetrics = state.metrics
+    await websocket.accept()
+    if not await _authenticate(websocket, settings):
+        metrics.auth_failures.inc()
+        await websocket.close(CLOSE_UNAUTHORIZED, "unauthorized")
+        return
+    client = LiveClient(
+        websocket.send_text,
+        metrics,
+        max_hz=settings.live_max_hz,
+        stall_timeout=state.stall_timeout,
+        heartbeat=state.heartbeat,
+    )
+    hub: Hub = state.hub
+    hub.add(client)
+    sender = asyncio.create_task(client.run_sender())
+    receiver = asyncio.create_task(_receive(websocket, client))
+    try:
+        done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        code = CLOSE_TRY_AGAIN if sender in done and _is_slow(sender) else None
+        if receiver in done and receiver.result() is not None:
+            code = receiver.result()
+    finally:
+        hub.remove(client)
+        for task in (sender, receiver):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    if code is not None and websocket.client_state == WebSocketState.CONNECTED:
+        # A stalled socket may not take the close frame either; don't wait on it for long.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                await websocket.close(code)
+
+
+def _is_slow(task: asyncio.Task[None]) -> bool:
+    return not task.cancelled() and isinstance(task.exception(), SlowClient)
+
+
+async def _authenticate(websocket: WebSocket, settings: Settings) -> bool:
+    headers = {k.lower(): v for k, v in websocket.headers.items()}
+    token = presented_token(headers, websocket.cookies)
+    if token is not None:
+        from_cookie = "authorization" not in headers and HEADER not in headers
+        return token_matches(settings, token) and (not from_cookie or same_origin(headers))
+    try:
+        async with asyncio.timeout(TOKEN_WAIT_S):
+            first = await websocket.receive_text()
+    except (TimeoutError, WebSocketDisconnect, KeyError):
+        return False
+    body = _decode(first)
+    return body is not None and token_matches(settings, _str(body.get("token")))
+
+
+async def _receive(websocket: WebSocket, client: LiveClient) -> int | None:
+    """Handle client messages; returns a close code if the client must be dropped."""
+    bad = 0
+    while True:
+        try:
+            text = await websocket.receive_text()
+        except (WebSocketDisconnect, KeyError):
+            return None  # KeyError: a binary frame has no "text"
+        detail = await _handle(websocket, client, text)
+        if detail is not None:
+            bad += 1
+            client.notify({"type": "error", "detail": detail})
+            if bad > MAX_BAD_MESSAGES:
+                return CLOSE_POLICY
+
+
+async def _handle(websocket: WebSocket, client: LiveClient, text: str) -> str | None:
+    """Apply one client message; returns an error detail if it could not be understood."""
+    if len(text) > MAX_MESSAGE_CHARS:
+        return "message too large"
+    body = _decode(text)
+    if body is None:
+        return "expected a JSON object"
+    if body.get("type") == "ping":
+        client.notify({"type": "pong", "ts": body.get("ts")})
+        return None
+    if "token" in body and len(body) == 1:
+        return None  # a client that always sends its token first is not wrong
+    subscribe, unsubscribe = body.get("subscribe"), body.get("unsubscribe")
+    if subscribe is None and unsubscribe is None:
+        return "expected subscribe or unsubscribe"
+    channels: list[str] = []
+    for names in (subscribe, unsubscribe):
+        if names is not None and not _is_channel_list(names):
+            return "channels must be a list of names matching [a-z_]{1,32}"
+    for channel in unsubscribe or []:
+        client.drop(channel)
+    for channel in subscribe or []:
+        if channel not in client.channels and len(client.channels) >= MAX_SUBSCRIPTIONS:
+            return f"at most {MAX_SUBSCRIPTIONS} channels per connection"
+        client.channels.add(channel)
+        channels.append(channel)
+    for channel in channels:
+        try:
+            snapshot = await read_snapshot(websocket.app.state.redis, channel)
+        except RedisError:
+            return f"snapshot of {channel} unavailable; updates will follow"
+        client.deliver(snapshot, urgent=True)
+    return None
+
+
+def _decode(text: str) -> dict[str, Any] | None:
+    try:
+        body = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _is_channel_list(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) <= MAX_SUBSCRIPTIONS
+        and all(is_channel(v) for v in value)
+    )

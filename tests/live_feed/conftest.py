@@ -1,0 +1,122 @@
+"""Live feed fixtures: the app on the test Redis, a publisher, and a deadline-bound reader."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+import pytest
+import redis
+import uvicorn
+from starlette.testclient import TestClient, WebSocketTestSession
+
+from live_feed import create_app
+from stream.settings import Settings
+
+# Pings every 0.1 s wake a blocked receive, so reads can honour a deadline without sleeps.
+HEARTBEAT_S = 0.1
+
+Publisher = Callable[..., None]
+Reader = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def rdb(settings: Settings) -> Iterator[redis.Redis]:
+    """A plain Redis client on the test server, with the feed's keys cleared."""
+    client = redis.Redis.from_url(settings.redis_url)
+    for key in client.scan_iter("dojo:*"):
+        client.delete(key)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def client(settings: Settings, rdb: redis.Redis) -> Iterator[TestClient]:
+    """A TestClient with the lifespan (Redis, hub) running."""
+    with TestClient(create_app(settings, heartbeat=HEARTBEAT_S)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def token(settings: Settings) -> str:
+    """The admin token of the test settings."""
+    return settings.admin_token.reveal()
+
+
+@pytest.fixture
+def auth(token: str) -> dict[str, str]:
+    """Headers that authenticate as admin."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def publisher(rdb: redis.Redis) -> Publisher:
+    """``publisher(channel, data, ts, store=True)`` acts like a metric agent."""
+    return lambda channel, data, ts, store=True: publish(rdb, channel, data, ts, store=store)
+
+
+@pytest.fixture
+def reader() -> Reader:
+    """``reader(ws, match, timeout=5, seen=None)``: read until a message matches."""
+    return read_until
+
+
+def publish(rdb: redis.Redis, channel: str, data: Any, ts: int, *, store: bool = True) -> None:
+    """Do what a metric agent does: store the snapshot and publish the change."""
+    body = orjson.dumps({"channel": channel, "data": data, "ts": ts})
+    if store:
+        rdb.set(f"dojo:snapshot:{channel}", body)
+    rdb.publish(f"dojo:live:{channel}", body)
+
+
+def read_until(
+    ws: WebSocketTestSession,
+    match: Callable[[dict[str, Any]], bool],
+    *,
+    timeout: float = 5.0,
+    seen: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Read messages until one matches; fail at the deadline. Non-pings go to ``seen``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message: dict[str, Any] = ws.receive_json()
+        if message.get("type") != "ping" and seen is not None:
+            seen.append(message)
+        if match(message):
+            return message
+    raise AssertionError(f"no matching message within {timeout} s (saw {seen})")
+
+
+@pytest.fixture
+def live_server(settings: Settings, rdb: redis.Redis) -> Iterator[str]:
+    """The app under uvicorn on a free port in a thread; yields its ws:// base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, heartbeat=HEARTBEAT_S),
+        host="127.0.0.1",
+        port=port,
+        access_log=False,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"ws://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
