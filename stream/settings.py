@@ -64,6 +64,7 @@ class Settings:
     admin_token: Secret = field(default_factory=lambda: Secret("dojo-admin"))
     site_origins: tuple[str, ...] = ("http://localhost:8000", "http://127.0.0.1:8000")
     site_id: str = "dd-coder-dojo"
+    topic_prefix: str = "dojo"
     partitions: int = 4
     retention_hours: int = 168
     dlq_retention_hours: int = 720
@@ -83,17 +84,21 @@ class Settings:
     live_max_hz: float = 4.0
     worker_web_port: int = 6066
 
+    def topic(self, name: str) -> str:
+        """Full topic name: ``topic("events.raw")`` is ``dojo.events.raw`` by default."""
+        return f"{self.topic_prefix}.{name}"
+
     @property
     def topic_raw(self) -> str:
-        return "dojo.events.raw"
+        return self.topic("events.raw")
 
     @property
     def topic_events(self) -> str:
-        return "dojo.events"
+        return self.topic("events")
 
     @property
     def topic_dlq(self) -> str:
-        return "dojo.events.dlq"
+        return self.topic("events.dlq")
 
     @property
     def kafka_port(self) -> int:
@@ -117,6 +122,19 @@ class Settings:
         settings.check()
         return settings
 
+    def to_env(self) -> dict[str, str]:
+        """The environment that rebuilds these settings in a child process."""
+        env: dict[str, str] = {}
+        for name, var in ENV.items():
+            value = getattr(self, name)
+            if isinstance(value, Secret):
+                env[var] = value.reveal()
+            elif isinstance(value, tuple):
+                env[var] = ",".join(value)
+            else:
+                env[var] = str(value)
+        return env
+
     def check(self) -> None:
         """Raise ``SettingsError`` for values that would only fail later and obscurely."""
         host, sep, port = self.kafka.rpartition(":")
@@ -126,6 +144,8 @@ class Settings:
             raise SettingsError("DOJO_REDIS_URL must start with redis://, rediss:// or unix://")
         if self.partitions < 1:
             raise SettingsError("DOJO_PARTITIONS must be at least 1")
+        if not self.topic_prefix or not all(c.isalnum() or c in "._-" for c in self.topic_prefix):
+            raise SettingsError("DOJO_TOPIC_PREFIX must be letters, digits, '.', '_' or '-'")
         if self.live_max_hz <= 0:
             raise SettingsError("DOJO_LIVE_MAX_HZ must be positive")
 
@@ -139,6 +159,7 @@ ENV: dict[str, str] = {
     "admin_token": "DOJO_ADMIN_TOKEN",
     "site_origins": "DOJO_SITE_ORIGINS",
     "site_id": "DOJO_SITE_ID",
+    "topic_prefix": "DOJO_TOPIC_PREFIX",
     "partitions": "DOJO_PARTITIONS",
     "retention_hours": "DOJO_RETENTION_HOURS",
     "dlq_retention_hours": "DOJO_DLQ_RETENTION_HOURS",

@@ -47,10 +47,10 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             settings.topic_dlq, "session id", "rejected events with reasons", parts,
             settings.dlq_retention_hours * HOUR_MS,
         ),
-        TopicSpec("dojo.alerts", "alert kind", "anomaly and health alerts", 1, keep),
+        TopicSpec(settings.topic("alerts"), "alert kind", "anomaly and health alerts", 1, keep),
     ]  # fmt: skip
     specs += [
-        TopicSpec(f"dojo.metrics.{channel}", "metric key", f"{channel} snapshots", 1, keep, True)
+        TopicSpec(settings.topic(f"metrics.{channel}"), "metric key", f"{channel} snapshots", 1, keep, True)
         for channel in METRIC_CHANNELS
     ]
     return specs

@@ -16,6 +16,7 @@ def run_worker(settings: Settings, *, loglevel: str = "warn") -> None:
     # A subscription to a missing topic is never revisited by Faust's assignor, so the
     # topics must exist before the consumer joins the group.
     asyncio.run(ensure_topics(settings))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

@@ -1,0 +1,57 @@
+# Dojo Pulse — everything runs from a fresh clone: `make run`, `make test`.
+# The targets install what they need (Python packages into .venv, Debian packages with apt)
+# and start what they need (Kafka from Maven Central's official jars, Redis).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
+PYTEST_ARGS ?=
+
+.PHONY: help run test check lint typecheck bench infra-up infra-down system browser-deps clean
+
+help:  ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+system:  ## Debian packages the product needs (redis-server; Java 17 and Maven are checked)
+	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
+	@command -v mvn >/dev/null || { echo "Maven is required to fetch Kafka (apt-get install maven)"; exit 1; }
+	@command -v redis-server >/dev/null || { $(APT) update -qq && $(APT) install -y -qq redis-server >/dev/null; }
+
+browser-deps:  ## Headless Chromium and its driver for the browser tests
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ $(APT) update -qq && $(APT) install -y -qq chromium chromium-driver >/dev/null; }
+
+infra-up: $(STAMP) system  ## Start Kafka and Redis locally (idempotent)
+	$(BIN)/dojo-pulse infra up
+
+infra-down: $(STAMP)  ## Stop the Kafka and Redis that infra-up started
+	$(BIN)/dojo-pulse infra down
+
+run: infra-up  ## Run everything locally with simulated traffic; prints the panel URL
+	$(BIN)/dojo-pulse run
+
+test: infra-up browser-deps  ## Run the whole test suite (unit, agents, web, integration, browser)
+	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck  ## ruff (lint + format) and mypy --strict
+
+bench: infra-up  ## Benchmarks under bench/, figures written to bench/results/
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-output

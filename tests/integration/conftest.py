@@ -1,0 +1,173 @@
+"""The real stack for integration tests: Kafka and Redis, worker and collector processes.
+
+Kafka is the machine's broker on the default address (started here if nothing answers
+there, reused otherwise); each test gets its own topic prefix and consumer group, so tests
+never see each other's data. Redis is the session's private server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+import infra.kafka
+from stream.settings import Settings
+from stream.topics import ensure_topics
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.integration
+
+
+class Proc:
+    """A product process (``python -m stream.cli ...``) with its own settings and log."""
+
+    def __init__(self, args: list[str], settings: Settings, log: Path) -> None:
+        self.args = args
+        self.settings = settings
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Proc:
+        env = {**os.environ, **self.settings.to_env()}
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "stream.cli", *self.args],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        if self.alive():
+            assert self.proc is not None
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+def wait_for(check: Callable[[], bool], deadline_s: float, what: str) -> None:
+    """Poll ``check`` until true; fail with ``what`` when the deadline passes."""
+    end = time.monotonic() + deadline_s
+    while not check():
+        if time.monotonic() > end:
+            pytest.fail(f"timed out after {deadline_s:.0f}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    """The machine's Kafka broker, started (and left running) if nothing answers."""
+    base = Settings()
+    try:
+        infra.kafka.up(base, echo=lambda _line: None)
+    except Exception as exc:  # noqa: BLE001 - turned into a loud failure, never a skip
+        pytest.fail(f"the Kafka broker could not be started: {exc}")
+    return base.kafka
+
+
+@pytest.fixture
+def stack_settings(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> Settings:
+    """Settings for one test: private topics, group, Redis and ports; topics created."""
+    run = uuid.uuid4().hex[:10]
+    settings = replace(
+        Settings(),
+        kafka=kafka_bootstrap,
+        redis_url=redis_url,
+        topic_prefix=f"t{run}",
+        app_id=f"dojo-test-{run}",
+        partitions=2,
+        data_dir=tmp_path / "data",
+        collector_port=free_port(),
+        live_port=free_port(),
+        rate_limit_per_minute=100_000,
+    )
+    asyncio.run(ensure_topics(settings))
+    return settings
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
+    """Start product processes; all are stopped when the test ends."""
+    procs: list[Proc] = []
+
+    def launch(args: list[str], settings: Settings) -> Proc:
+        proc = Proc(args, settings, tmp_path / f"{args[0]}-{len(procs)}.log").start()
+        procs.append(proc)
+        return proc
+
+    yield launch
+    for proc in reversed(procs):
+        proc.stop()
+
+
+@pytest.fixture
+def collector_url(stack_settings: Settings, start: Callable[..., Proc]) -> str:
+    """A running collector for the test's settings."""
+    proc = start(["collector"], stack_settings)
+    url = f"http://{stack_settings.collector_host}:{stack_settings.collector_port}"
+    wait_for(lambda: healthy(f"{url}/healthz") or not proc.alive(), 30, "the collector")
+    assert proc.alive(), proc.output()
+    return url
+
+
+async def read_topic(
+    settings: Settings,
+    topic: str,
+    done: Callable[[list[Any]], bool],
+    deadline_s: float = 60.0,
+    settle_s: float = 1.0,
+) -> list[Any]:
+    """Read ``topic`` from the start until ``done(values)``; then a little longer, to catch extras."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        # Product topics are created with the settings' partition count (see ensure_topics).
+        tps = [TopicPartition(topic, p) for p in range(settings.partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        values: list[Any] = []
+        end = time.monotonic() + deadline_s
+        settled_at: float | None = None
+        while time.monotonic() < end:
+            batch = await consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                values += [orjson.loads(r.value) for r in records]
+            if settled_at is None and done(values):
+                settled_at = time.monotonic() + settle_s
+            if settled_at is not None and time.monotonic() >= settled_at:
+                return values
+        return values
+    finally:
+        await consumer.stop()
