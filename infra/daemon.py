@@ -135,6 +135,18 @@ def stop(pid: int, marker: str, *, grace: float) -> None:
     raise InfraError(f"process {pid} survived SIGKILL; check it with `ps -p {pid}`")
 
 
+def stop_recorded(pidfile: Path, marker: str, *, name: str, grace: float, echo: Echo) -> bool:
+    """Stop the process in ``pidfile`` if it is still ours and clear the file; True if stopped."""
+    pid = read_pidfile(pidfile)
+    stopped = False
+    if pid is not None and is_ours(pid, marker):
+        echo(f"{name}: stopping pid {pid}")
+        stop(pid, marker, grace=grace)
+        stopped = True
+    pidfile.unlink(missing_ok=True)
+    return stopped
+
+
 def tail(paths: Sequence[Path], lines: int = 20) -> str:
     """The last ``lines`` lines of the given log files (missing files are skipped)."""
     chunks: list[str] = []

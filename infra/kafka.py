@@ -170,8 +170,9 @@ def up(settings: Settings, *, timeout: float = 90.0, echo: Echo = print) -> str:
         try:
             _wait_ready(settings, proc, proc.pid, started + timeout)
         except InfraError:
-            daemon.stop(proc.pid, _marker(settings), grace=5.0)
-            (base / "kafka.pid").unlink(missing_ok=True)
+            daemon.stop_recorded(
+                base / "kafka.pid", _marker(settings), name="kafka", grace=5.0, echo=echo
+            )
             raise
         echo(f"kafka: ready on {settings.kafka} in {time.monotonic() - started:.1f} s")
         return "started"
@@ -181,14 +182,9 @@ def down(settings: Settings, *, echo: Echo = print) -> bool:
     """Stop the broker we started (never someone else's); True if one was stopped."""
     base = home(settings)
     with daemon.locked(base / ".lock", timeout=STOP_GRACE_S * 2):
-        pid = daemon.read_pidfile(base / "kafka.pid")
-        if pid is None or not daemon.is_ours(pid, _marker(settings)):
-            (base / "kafka.pid").unlink(missing_ok=True)
-            return False
-        echo(f"kafka: stopping pid {pid}")
-        daemon.stop(pid, _marker(settings), grace=STOP_GRACE_S)
-        (base / "kafka.pid").unlink(missing_ok=True)
-        return True
+        return daemon.stop_recorded(
+            base / "kafka.pid", _marker(settings), name="kafka", grace=STOP_GRACE_S, echo=echo
+        )
 
 
 def status(settings: Settings) -> dict[str, object]:

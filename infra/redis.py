@@ -88,8 +88,9 @@ def up(settings: Settings, *, timeout: float = 30.0, echo: Echo = print) -> str:
         try:
             _wait_ready(settings, proc, proc.pid, started + timeout)
         except InfraError:
-            daemon.stop(proc.pid, "redis-server", grace=5.0)
-            (base / "redis.pid").unlink(missing_ok=True)
+            daemon.stop_recorded(
+                base / "redis.pid", "redis-server", name="redis", grace=5.0, echo=echo
+            )
             raise
         echo(f"redis: ready on {host}:{port} in {time.monotonic() - started:.1f} s")
         return "started"
@@ -99,15 +100,10 @@ def down(settings: Settings, *, echo: Echo = print) -> bool:
     """Stop the Redis we started (never someone else's); True if one was stopped."""
     base = home(settings)
     with daemon.locked(base / ".lock", timeout=STOP_GRACE_S * 2):
-        pid = daemon.read_pidfile(base / "redis.pid")
-        if pid is None or not daemon.is_ours(pid, "redis-server"):
-            (base / "redis.pid").unlink(missing_ok=True)
-            return False
-        echo(f"redis: stopping pid {pid}")
         # SIGTERM makes Redis flush the append-only file before it exits.
-        daemon.stop(pid, "redis-server", grace=STOP_GRACE_S)
-        (base / "redis.pid").unlink(missing_ok=True)
-        return True
+        return daemon.stop_recorded(
+            base / "redis.pid", "redis-server", name="redis", grace=STOP_GRACE_S, echo=echo
+        )
 
 
 def status(settings: Settings) -> dict[str, object]:
