@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import zlib
 from collections.abc import Iterable, Mapping
+from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -121,6 +122,10 @@ class _Session:
     bounce: bool = False
     hv: int = field(init=False, default=0)
     hs: int = field(init=False, default=0)
+    # Day and minute whose uniques already hold this session: skips re-adding on every
+    # batch. A cache only: never serialised, reset whenever days or minutes are dropped.
+    day_seen: int = field(init=False, default=-1)
+    minute_seen: int = field(init=False, default=-1)
 
     def __post_init__(self) -> None:
         self.hv = fingerprint(self.visitor)
@@ -170,7 +175,10 @@ class TrafficState:
             home.devices[device if device in home.devices else "unknown"] += 1
         elif s.visitor != visitor:
             s.visitor, s.hv = visitor, fingerprint(visitor)
-        s.last_seen = max(s.last_seen, batch["received_at"])
+            s.day_seen = s.minute_seen = -1
+        received = batch["received_at"]
+        if received > s.last_seen:  # noqa: PLR1730 (hot path: a builtin call costs more)
+            s.last_seen = received
         return s
 
     def _enter(self, s: _Session, url: str) -> None:
@@ -192,36 +200,40 @@ class TrafficState:
         received = batch["received_at"]
         first_ts = events[0]["ts"]
         s = self._session(batch, first_ts)
-        hv, hs, cap, minutes = s.hv, s.hs, self.max_urls, self.minutes
+        hv, hs, cap, days, minutes = s.hv, s.hs, self.max_urls, self.days, self.minutes
         day_key = first_ts - first_ts % DAY_MS
-        day = self._day(day_key)
-        day.counts.visitors.add(hv)
-        day.counts.sessions.add(hs)
+        day = days.get(day_key) or self._day(day_key)
         admit = self.clock.admit
-        minute_key = -1
         minute: _Minute | None = None
         for e in events:
             ts = e["ts"]
             if ts - ts % DAY_MS != day_key:
                 day_key = ts - ts % DAY_MS
-                day = self._day(day_key)
+                day = days.get(day_key) or self._day(day_key)
+            if day_key != s.day_seen:
+                s.day_seen = day_key
                 day.counts.visitors.add(hv)
                 day.counts.sessions.add(hs)
             m = admit(ts, received)
             if m is None:
                 minute = None
-            elif m != minute_key or minute is None:
-                minute_key = m
+            else:
                 minute = minutes.get(m)
                 if minute is None:
                     minute = minutes[m] = _Minute()
-                minute.visitors.add(hv)
-                minute.sessions.add(hs)
+                if m != s.minute_seen:
+                    s.minute_seen = m
+                    minute.visitors.add(hv)
+                    minute.sessions.add(hs)
             etype = e["type"]
             if etype == "page_view":
                 url = e["url"]
                 day.counts.views += 1
-                bump(day.pages, url, 1, cap)
+                pages = day.pages
+                if url in pages:
+                    pages[url] += 1
+                else:
+                    bump(pages, url, 1, cap)
                 if minute is not None:
                     minute.views += 1
                 s.views += 1
@@ -231,11 +243,13 @@ class TrafficState:
                 s.interacted = True
             if not s.referred and (ref := e.get("referrer")):
                 self._refer(s, ref)
-        bounce = s.views == 1 and not s.interacted
-        if bounce != s.bounce:
-            s.bounce = bounce
-            if (home := self.days.get(s.day)) is not None:
-                home.bounces += 1 if bounce else -1
+        if (s.views == 1 and not s.interacted) != s.bounce:
+            self._flip_bounce(s)
+
+    def _flip_bounce(self, s: _Session) -> None:
+        s.bounce = not s.bounce
+        if (home := self.days.get(s.day)) is not None:
+            home.bounces += 1 if s.bounce else -1
 
     def _span(self, starts: Iterable[int]) -> dict[str, int]:
         views = 0
@@ -296,16 +310,25 @@ class TrafficState:
     def expire(self, now_ms: int) -> None:
         """Forget idle sessions, minutes before today-1h and days before yesterday."""
         today = day_start(now_ms)
-        for start in [m for m in self.minutes if m < today - HOUR_MS]:
+        old_minutes = [m for m in self.minutes if m < today - HOUR_MS]
+        old_days = [d for d in self.days if d < today - DAY_MS]
+        for start in old_minutes:
             del self.minutes[start]
-        for start in [d for d in self.days if d < today - DAY_MS]:
+        for start in old_days:
             del self.days[start]
         idle = now_ms - SESSION_TIMEOUT_MS
         for sid in [k for k, s in self.sessions.items() if s.last_seen <= idle]:
             del self.sessions[sid]
+        if old_minutes or old_days:
+            for s in self.sessions.values():
+                s.day_seen = s.minute_seen = -1
 
-    def merge(self, other: TrafficState) -> TrafficState:
-        """A new state holding both partitions' aggregates."""
+    def merge(self, other: TrafficState, *, sessions: bool = True) -> TrafficState:
+        """A new state holding both partitions' aggregates (``sessions=False``: for display).
+
+        Snapshots never read per-session facts, so a merge made only to be shown can skip
+        copying them; such a state must not be applied to or checkpointed.
+        """
         out = TrafficState((), self.clock.lateness_ms, max(self.max_urls, other.max_urls))
         out.site_hosts = self.site_hosts | other.site_hosts
         out.clock = self.clock.merge(other.clock)
@@ -316,13 +339,15 @@ class TrafficState:
         for key in self.days.keys() | other.days.keys():
             d = self.days.get(key, empty_day)
             out.days[key] = d.merged(other.days.get(key, empty_day), out.max_urls)
-        for source in (self.sessions, other.sessions):
-            for sid, s in source.items():
-                row = s.encode()
-                if sid in out.sessions:
-                    # Only when one session was split across partitions: combine its facts.
-                    row = _merge_session(out.sessions[sid].encode(), row)
-                out.sessions[sid] = _Session.decode(sid, row)
+        if not sessions:
+            return out
+        out.sessions = {sid: copy(s) for sid, s in self.sessions.items()}
+        for sid, s in other.sessions.items():
+            mine = out.sessions.get(sid)
+            # Two records of one session only when it was split across partitions.
+            out.sessions[sid] = copy(s) if mine is None else _merge_session(mine, s)
+        for s in out.sessions.values():
+            s.day_seen = s.minute_seen = -1
         return out
 
     def to_bytes(self) -> bytes:
@@ -351,14 +376,8 @@ class TrafficState:
         return out
 
 
-def _merge_session(a: list[Any], b: list[Any]) -> list[Any]:
-    newer = b if b[1] >= a[1] else a
-    return [
-        min(a[0], b[0]),
-        newer[1],
-        newer[2],
-        a[3] + b[3],
-        a[4] or b[4],
-        a[5] or b[5],
-        a[6] or b[6],
-    ]
+def _merge_session(a: _Session, b: _Session) -> _Session:
+    newer = b if b.last_seen >= a.last_seen else a
+    flags = [a.views + b.views, a.interacted or b.interacted, a.entered or b.entered]
+    row = [min(a.day, b.day), newer.last_seen, newer.visitor, *flags, a.referred or b.referred]
+    return _Session.decode(a.session_id, row)

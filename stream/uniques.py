@@ -47,6 +47,20 @@ def _new_hll() -> HyperLogLogPlusPlus:
     return HyperLogLogPlusPlus(p=HLL_P, hashfunc=_identity)
 
 
+def _add_all(hll: HyperLogLogPlusPlus, hashes: set[int]) -> None:
+    # datasketch's own register rule (index = low p bits, rank = max_rank - bit_length(rest)
+    # + 1), vectorised: its update() costs ~4 µs per value in Python, too slow for folding
+    # thousands of exact fingerprints at once. Tests keep both paths equal.
+    if not hashes:
+        return
+    values = np.fromiter(hashes, dtype=np.uint64, count=len(hashes))
+    index = (values & np.uint64((1 << HLL_P) - 1)).astype(np.intp)
+    # The remaining 50 bits are exact in a float64, so frexp's exponent is the bit length.
+    _, bit_length = np.frexp((values >> np.uint64(HLL_P)).astype(np.float64))
+    rank = (hll.max_rank - bit_length + 1).astype(hll.reg.dtype)
+    np.maximum.at(hll.reg, index, rank)
+
+
 class Uniques:
     """A mergeable distinct counter over 64-bit fingerprints."""
 
@@ -89,8 +103,7 @@ class Uniques:
                     self._to_hll()
             else:
                 assert self._hll is not None
-                for h in other._exact:
-                    self._hll.update(h)
+                _add_all(self._hll, other._exact)
             return
         assert other._hll is not None
         if self._exact is not None:
@@ -148,7 +161,6 @@ class Uniques:
     def _to_hll(self) -> None:
         assert self._exact is not None
         hll = _new_hll()
-        for h in self._exact:
-            hll.update(h)
+        _add_all(hll, self._exact)
         self._hll = hll
         self._exact = None

@@ -217,9 +217,12 @@ def test_merge_of_partitions_equals_one_state(seed: int, partitions: int, sessio
         parts[hash(b["session_id"]) % partitions].append(b)
     merged = reduce(TrafficState.merge, [build(p) for p in parts])
     whole = build(batches)
+    shown = reduce(lambda a, b: a.merge(b, sessions=False), [build(p) for p in parts])
     for now in (NOON, NOON + 3_600_000):
         assert merged.snapshot(now) == whole.snapshot(now)
         assert merged.windows(now) == whole.windows(now)
+        assert shown.snapshot(now) == whole.snapshot(now)
+    assert merged.sessions.keys() == whole.sessions.keys()
 
 
 def test_round_trip_keeps_snapshot_and_sessions() -> None:

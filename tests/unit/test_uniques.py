@@ -68,3 +68,20 @@ def test_merge_does_not_change_inputs() -> None:
     a, b = _count(["1"]), _count(["2"])
     a.merge(b)
     assert (a.count(), b.count()) == (1, 1)
+
+
+def test_bulk_fold_matches_datasketch_update() -> None:
+    from datasketch import HyperLogLogPlusPlus
+
+    from stream.uniques import HLL_P
+
+    hashes = [fingerprint(f"k{i}") for i in range(EXACT_LIMIT + 1)] + [0, 1, 2**64 - 1, 2**14]
+    reference = HyperLogLogPlusPlus(p=HLL_P, hashfunc=lambda h: h)
+    for h in hashes:
+        reference.update(h)
+    u = Uniques()
+    for h in hashes:
+        u.add(h)  # converts to HLL in bulk past the limit, then adds one by one
+    assert not u.is_exact
+    assert Uniques.from_bytes(b"H" + reference.digest().tobytes()) == u
+    assert u.count() == round(reference.count())
