@@ -83,6 +83,7 @@ class Settings:
     max_event_age_h: int = 48
     live_max_hz: float = 4.0
     worker_web_port: int = 6066
+    agents: tuple[str, ...] = ("all",)
 
     def topic(self, name: str) -> str:
         """Full topic name: ``topic("events.raw")`` is ``dojo.events.raw`` by default."""
@@ -121,6 +122,10 @@ class Settings:
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()
         return settings
+
+    def agent_enabled(self, name: str) -> bool:
+        """Whether the worker runs agent ``name`` (``DOJO_AGENTS=validate,traffic`` or ``all``)."""
+        return "all" in self.agents or name in self.agents
 
     def to_env(self) -> dict[str, str]:
         """The environment that rebuilds these settings in a child process."""
@@ -178,6 +183,7 @@ ENV: dict[str, str] = {
     "max_event_age_h": "DOJO_MAX_EVENT_AGE_H",
     "live_max_hz": "DOJO_LIVE_MAX_HZ",
     "worker_web_port": "DOJO_WORKER_WEB_PORT",
+    "agents": "DOJO_AGENTS",
 }
 
 
