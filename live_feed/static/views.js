@@ -82,6 +82,7 @@ function renderChart(points) {
       width: root.clientWidth || 600,
       height: root.clientHeight || 200,
       legend: { show: false },
+      padding: [8, 18, 0, 0],
       cursor: { y: false },
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(5, max * 1.15)] } },
       axes: [

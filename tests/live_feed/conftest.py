@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import orjson
@@ -92,27 +92,22 @@ def read_until(
 
 
 @pytest.fixture
-def live_server(settings: Settings, rdb: redis.Redis) -> Iterator[str]:
-    """The app under uvicorn on a free port in a thread; yields its ws:// base URL."""
+async def live_server(settings: Settings, rdb: redis.Redis) -> AsyncIterator[str]:
+    """The app under uvicorn on a free port, in this test's event loop; yields a ws:// URL."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, heartbeat=HEARTBEAT_S),
-        host="127.0.0.1",
-        port=port,
-        access_log=False,
-        log_level="warning",
+    app = create_app(settings, heartbeat=HEARTBEAT_S)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(10):
+        while not server.started:
+            if task.done():
+                task.result()  # surfaces why it stopped
+            await asyncio.sleep(0.01)
     yield f"ws://127.0.0.1:{port}"
     server.should_exit = True
-    thread.join(timeout=10)
+    await task
 
 
 def free_port() -> int:

@@ -1,0 +1,101 @@
+"""Browser fixtures: the live feed under uvicorn and a headless Debian Chromium."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+import uvicorn
+
+from live_feed import create_app
+from stream.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Feed:
+    """A running live feed: its base URL and a Redis client to publish through."""
+
+    url: str
+    redis: redis.Redis
+
+
+@pytest.fixture
+def feed(settings: Settings) -> Iterator[Feed]:
+    """The live feed under uvicorn in a thread, on a free port, with clean Redis keys."""
+    publisher = redis.Redis.from_url(settings.redis_url)
+    publisher.delete(*publisher.keys("dojo:*") or ["-"])
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, access_log=False, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield Feed(f"http://127.0.0.1:{port}", publisher)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        publisher.close()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    """A headless Chromium driven through chromedriver, with a fresh profile."""
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.fail(
+            "install chromium and chromium-driver: apt-get install -y chromium chromium-driver"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,800",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def token(settings: Settings) -> str:
+    """The admin token of the test settings."""
+    return settings.admin_token.reveal()
