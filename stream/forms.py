@@ -20,9 +20,9 @@ import orjson
 
 from stream.counters import OTHER, bump, merge_counts
 from stream.quantiles import Quantiles
+from stream.visits import SESSION_TIMEOUT_MS
 from stream.windows import DAY_MS, HOUR_MS, MINUTE_MS, day_start, recent_windows, window_start
 
-SESSION_TIMEOUT_MS = 30 * MINUTE_MS
 MAX_FORMS = 200
 MAX_FIELDS = 100
 ACTIONS = ("focus", "blur", "change", "error")

@@ -16,15 +16,14 @@ from __future__ import annotations
 import base64
 import zlib
 from collections.abc import Iterable, Mapping
-from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
 from stream.counters import bump, merge_counts, top
 from stream.uniques import Uniques, fingerprint
+from stream.visits import PASSIVE, SESSION_TIMEOUT_MS, Visit, merge_visits, referrer_host, site_host
 from stream.windows import (
     DAY_MS,
     DEFAULT_LATENESS_MS,
@@ -36,12 +35,9 @@ from stream.windows import (
     window_start,
 )
 
-SESSION_TIMEOUT_MS = 30 * MINUTE_MS
 MAX_URLS = 5000
 TOP_K = 10
 DEVICES = ("mobile", "tablet", "desktop", "unknown")
-# Events that do not make a single-page session "engaged".
-_PASSIVE = frozenset({"page_view", "page_leave", "web_vital", "scroll"})
 
 
 def _b64(data: bytes) -> str:
@@ -50,12 +46,6 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.b64decode(text)
-
-
-def _host(value: str) -> str:
-    if "://" in value:
-        return (urlsplit(value).hostname or "").lower()
-    return value.lower()
 
 
 @dataclass(slots=True)
@@ -109,39 +99,6 @@ class _Day:
         return cls(_Minute.decode(row[:3]), *row[3:])
 
 
-@dataclass(slots=True)
-class _Session:
-    session_id: str
-    visitor: str
-    day: int
-    last_seen: int
-    views: int = 0
-    interacted: bool = False
-    entered: bool = False
-    referred: bool = False
-    bounce: bool = False
-    hv: int = field(init=False, default=0)
-    hs: int = field(init=False, default=0)
-    # Day and minute whose uniques already hold this session: skips re-adding on every
-    # batch. A cache only: never serialised, reset whenever days or minutes are dropped.
-    day_seen: int = field(init=False, default=-1)
-    minute_seen: int = field(init=False, default=-1)
-
-    def __post_init__(self) -> None:
-        self.hv = fingerprint(self.visitor)
-        self.hs = fingerprint(self.session_id)
-        self.bounce = self.views == 1 and not self.interacted
-
-    def encode(self) -> list[Any]:
-        flags = [self.views, self.interacted, self.entered, self.referred]
-        return [self.day, self.last_seen, self.visitor, *flags]
-
-    @classmethod
-    def decode(cls, session_id: str, row: list[Any]) -> _Session:
-        day, last_seen, visitor, *flags = row
-        return cls(session_id, visitor, day, last_seen, *flags)
-
-
 class TrafficState:
     """Mergeable, serialisable traffic aggregates of one partition."""
 
@@ -151,12 +108,12 @@ class TrafficState:
         lateness_ms: int = DEFAULT_LATENESS_MS,
         max_urls: int = MAX_URLS,
     ) -> None:
-        self.site_hosts = frozenset(_host(h) for h in site_hosts)
+        self.site_hosts = frozenset(site_host(h) for h in site_hosts)
         self.max_urls = max_urls
         self.clock = EventClock(MINUTE_MS, lateness_ms)
         self.minutes: dict[int, _Minute] = {}
         self.days: dict[int, _Day] = {}
-        self.sessions: dict[str, _Session] = {}
+        self.sessions: dict[str, Visit] = {}
 
     def _day(self, start: int) -> _Day:
         day = self.days.get(start)
@@ -164,32 +121,32 @@ class TrafficState:
             day = self.days[start] = _Day()
         return day
 
-    def _session(self, batch: Mapping[str, Any], first_ts: int) -> _Session:
+    def _session(self, batch: Mapping[str, Any], first_ts: int) -> Visit:
         sid, visitor = batch["session_id"], batch["visitor_id"]
         s = self.sessions.get(sid)
         if s is None:
-            s = self.sessions[sid] = _Session(sid, visitor, day_start(first_ts), 0)
+            s = self.sessions[sid] = Visit(sid, visitor, day_start(first_ts), 0)
             home = self._day(s.day)
             home.started += 1
             device = batch["device"]
             home.devices[device if device in home.devices else "unknown"] += 1
         elif s.visitor != visitor:
             s.visitor, s.hv = visitor, fingerprint(visitor)
-            s.day_seen = s.minute_seen = -1
+            s.forget_cache()
         received = batch["received_at"]
         if received > s.last_seen:  # noqa: PLR1730 (hot path: a builtin call costs more)
             s.last_seen = received
         return s
 
-    def _enter(self, s: _Session, url: str) -> None:
+    def _enter(self, s: Visit, url: str) -> None:
         s.entered = True
         if (home := self.days.get(s.day)) is not None:
             bump(home.entries, url, 1, self.max_urls)
 
-    def _refer(self, s: _Session, referrer: str) -> None:
+    def _refer(self, s: Visit, referrer: str) -> None:
         s.referred = True
-        host = (urlsplit(referrer).hostname or "").lower() if "://" in referrer else ""
-        if host and host not in self.site_hosts and (home := self.days.get(s.day)) is not None:
+        host = referrer_host(referrer, self.site_hosts)
+        if host and (home := self.days.get(s.day)) is not None:
             bump(home.referrers, host, 1, self.max_urls)
 
     def apply(self, batch: Mapping[str, Any], now_ms: int) -> None:
@@ -239,14 +196,14 @@ class TrafficState:
                 s.views += 1
                 if not s.entered:
                     self._enter(s, url)
-            elif etype not in _PASSIVE:
+            elif etype not in PASSIVE:
                 s.interacted = True
             if not s.referred and (ref := e.get("referrer")):
                 self._refer(s, ref)
-        if (s.views == 1 and not s.interacted) != s.bounce:
+        if s.is_bounce != s.bounce:
             self._flip_bounce(s)
 
-    def _flip_bounce(self, s: _Session) -> None:
+    def _flip_bounce(self, s: Visit) -> None:
         s.bounce = not s.bounce
         if (home := self.days.get(s.day)) is not None:
             home.bounces += 1 if s.bounce else -1
@@ -321,7 +278,7 @@ class TrafficState:
             del self.sessions[sid]
         if old_minutes or old_days:
             for s in self.sessions.values():
-                s.day_seen = s.minute_seen = -1
+                s.forget_cache()
 
     def merge(self, other: TrafficState, *, sessions: bool = True) -> TrafficState:
         """A new state holding both partitions' aggregates (``sessions=False``: for display).
@@ -341,13 +298,10 @@ class TrafficState:
             out.days[key] = d.merged(other.days.get(key, empty_day), out.max_urls)
         if not sessions:
             return out
-        out.sessions = {sid: copy(s) for sid, s in self.sessions.items()}
+        out.sessions = {sid: s.copy() for sid, s in self.sessions.items()}
         for sid, s in other.sessions.items():
             mine = out.sessions.get(sid)
-            # Two records of one session only when it was split across partitions.
-            out.sessions[sid] = copy(s) if mine is None else _merge_session(mine, s)
-        for s in out.sessions.values():
-            s.day_seen = s.minute_seen = -1
+            out.sessions[sid] = s.copy() if mine is None else merge_visits(mine, s)
         return out
 
     def to_bytes(self) -> bytes:
@@ -372,12 +326,5 @@ class TrafficState:
         out.clock = clock
         out.minutes = {int(k): _Minute.decode(row) for k, row in raw["minutes"].items()}
         out.days = {int(k): _Day.decode(row) for k, row in raw["days"].items()}
-        out.sessions = {sid: _Session.decode(sid, row) for sid, row in raw["sessions"].items()}
+        out.sessions = {sid: Visit.decode(sid, row) for sid, row in raw["sessions"].items()}
         return out
-
-
-def _merge_session(a: _Session, b: _Session) -> _Session:
-    newer = b if b.last_seen >= a.last_seen else a
-    flags = [a.views + b.views, a.interacted or b.interacted, a.entered or b.entered]
-    row = [min(a.day, b.day), newer.last_seen, newer.visitor, *flags, a.referred or b.referred]
-    return _Session.decode(a.session_id, row)

@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream.traffic import TrafficState
+from stream.uniques import EXACT_LIMIT, RELATIVE_ERROR
+from stream.visits import referrer_host
 from stream.windows import DAY_MS, MINUTE_MS
 
 T0 = 1_764_028_800_000  # a UTC midnight
@@ -299,3 +301,26 @@ def test_url_cap_folds_into_other() -> None:
     pages = {p["url"]: p["views"] for p in s.snapshot(NOON)["top_pages"]}
     assert pages == {"/p0": 2, "/p1": 2, "/p2": 2, "(other)": 4}
     assert sum(pages.values()) == s.snapshot(NOON)["today"]["views"]
+
+
+def test_referrer_hosts() -> None:
+    own = frozenset({"dojo.example"})
+    assert referrer_host("https://WWW.Google.com:443/search?q=x", own) == "www.google.com"
+    assert referrer_host("https://dojo.example/events", own) == ""
+    assert referrer_host("/relative/path", own) == ""
+    assert referrer_host("", own) == ""
+    assert TrafficState(site_hosts=["https://dojo.example:8443"]).site_hosts == own
+
+
+def test_counts_past_the_exact_limit_stay_within_stated_error() -> None:
+    n = EXACT_LIMIT + 4000
+    s = TrafficState()
+    for i in range(n):
+        sid = f"session-{i:07d}"
+        s.apply(batch(sid, f"visitor-{i}", [event("page_view", NOON + i, sid)]), NOON)
+    today = s.snapshot(NOON + n)["today"]
+    assert today["views"] == n
+    for key in ("visitors", "sessions"):
+        assert abs(today[key] - n) <= 3 * RELATIVE_ERROR * n
+    back = TrafficState.from_bytes(s.to_bytes())
+    assert back.snapshot(NOON + n) == s.snapshot(NOON + n)
