@@ -1,0 +1,134 @@
+"""The DD Coder Dojo website as the simulator sees it: pages, dojo events, resources, forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TOPICS = ("scratch", "python", "web", "robotics", "games")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of the site; ``topic`` drives visitors' choices, ``form`` names its form."""
+
+    url: str
+    title: str
+    # home | events | event | register | checkin | resources | resource | blog | post | info
+    kind: str
+    topic: str = ""
+    form: str = ""
+    item_id: str = ""  # dojo_event_id or resource_id
+    past: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """A form on the site and its fields in tab order (values are never sent)."""
+
+    form_id: str
+    fields: tuple[str, ...]
+
+
+FORMS = {
+    "registration": Form(
+        "registration", ("parent_name", "email", "child_name", "child_age", "consent")
+    ),
+    "contact": Form("contact", ("name", "email", "message")),
+    "volunteer": Form("volunteer", ("name", "email", "skills", "availability")),
+}
+
+# (slug, title, dojo_event_id, topic, past)
+_DOJO_EVENTS = (
+    ("scratch-game-jam", "Scratch Game Jam", "dj-2026-09-scratch", "scratch", True),
+    ("python-turtle-art", "Python Turtle Art", "dj-2026-10-turtle", "python", True),
+    ("robot-rally", "Micro:bit Robot Rally", "dj-2026-10-robots", "robotics", True),
+    ("web-pages-for-beginners", "Your First Web Page", "dj-2026-11-web", "web", True),
+    ("winter-game-makers", "Winter Game Makers", "dj-2026-12-games", "games", False),
+    ("scratch-animation-club", "Scratch Animation Club", "dj-2026-12-anim", "scratch", False),
+    ("python-quiz-builders", "Build a Python Quiz", "dj-2027-01-quiz", "python", False),
+    ("arduino-light-show", "Arduino Light Show", "dj-2027-01-lights", "robotics", False),
+)
+
+# (slug, title, resource_id, topic)
+_RESOURCES = (
+    ("scratch-starter-cards", "Scratch Starter Cards", "res-scratch-cards", "scratch"),
+    ("scratch-maze-game", "Make a Maze Game in Scratch", "res-scratch-maze", "scratch"),
+    ("scratch-music-maker", "Scratch Music Maker", "res-scratch-music", "scratch"),
+    ("python-first-steps", "Python First Steps", "res-py-first", "python"),
+    ("python-turtle-shapes", "Turtle Shapes", "res-py-turtle", "python"),
+    ("python-quiz-game", "Write a Quiz Game", "res-py-quiz", "python"),
+    ("html-my-first-page", "HTML: My First Page", "res-html-first", "web"),
+    ("css-colours-and-fonts", "CSS Colours and Fonts", "res-css-colours", "web"),
+    ("javascript-clicker", "A JavaScript Clicker Game", "res-js-clicker", "games"),
+    ("microbit-name-badge", "Micro:bit Name Badge", "res-mb-badge", "robotics"),
+    ("line-follower-robot", "Line Follower Robot", "res-robot-line", "robotics"),
+    ("pygame-platformer", "Pygame Platformer", "res-pygame-platform", "games"),
+)
+
+# (slug, title, topic)
+_POSTS = (
+    ("why-scratch-first", "Why We Start With Scratch", "scratch"),
+    ("our-first-game-jam", "What Happened at Our First Game Jam", "games"),
+    ("python-at-eleven", "Is Eleven Too Young for Python?", "python"),
+    ("robots-in-the-library", "Robots in the Library", "robotics"),
+    ("screen-time-and-making", "Screen Time vs. Making Time", "web"),
+    ("meet-our-mentors", "Meet Our Mentors", "scratch"),
+    ("girls-who-code-night", "Girls Who Code Night Recap", "web"),
+    ("microbit-weather-station", "A Micro:bit Weather Station", "robotics"),
+    ("from-blocks-to-text", "From Blocks to Text Code", "python"),
+    ("holiday-projects", "Holiday Projects for Curious Kids", "games"),
+)
+
+HOME = Page("/", "DD Coder Dojo", "home")
+EVENTS = Page("/events", "Dojo events", "events")
+RESOURCES = Page("/resources", "Learning resources", "resources")
+BLOG = Page("/blog", "Blog", "blog")
+ABOUT = Page("/about", "About the dojo", "info")
+CONTACT = Page("/contact", "Contact us", "info", form="contact")
+VOLUNTEER = Page("/volunteer", "Volunteer as a mentor", "info", form="volunteer")
+
+EVENT_PAGES = tuple(
+    Page(f"/events/{slug}", title, "event", topic, item_id=eid, past=past)
+    for slug, title, eid, topic, past in _DOJO_EVENTS
+)
+UPCOMING = tuple(p for p in EVENT_PAGES if not p.past)
+PAST = tuple(p for p in EVENT_PAGES if p.past)
+REGISTER_PAGES = {
+    p.url: Page(
+        f"{p.url}/register",
+        f"Register: {p.title}",
+        "register",
+        p.topic,
+        form="registration",
+        item_id=p.item_id,
+    )
+    for p in UPCOMING
+}
+CHECKIN_PAGES = {
+    p.url: Page(
+        f"{p.url}/check-in",
+        f"Check-in: {p.title}",
+        "checkin",
+        p.topic,
+        item_id=p.item_id,
+        past=True,
+    )
+    for p in PAST
+}
+RESOURCE_PAGES = tuple(
+    Page(f"/resources/{slug}", title, "resource", topic, item_id=rid)
+    for slug, title, rid, topic in _RESOURCES
+)
+POST_PAGES = tuple(Page(f"/blog/{slug}", title, "post", topic) for slug, title, topic in _POSTS)
+
+ALL_PAGES = (
+    HOME, EVENTS, RESOURCES, BLOG, ABOUT, CONTACT, VOLUNTEER,
+    *EVENT_PAGES, *REGISTER_PAGES.values(), *CHECKIN_PAGES.values(),
+    *RESOURCE_PAGES, *POST_PAGES,
+)  # fmt: skip
+
+ORIGIN = "https://dd-coder-dojo.example"
+
+EXPERIMENT = "cta_colour"
+VARIANTS = ("blue", "orange")
+GOAL = "newsletter"
