@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import operator
 import struct
 from array import array
 
@@ -22,6 +23,8 @@ from ddsketch.mapping import LogarithmicMapping
 from ddsketch.store import DenseStore
 
 RELATIVE_ACCURACY = 0.01
+# Immutable, so one mapping serves every sketch (and makes them mergeable by construction).
+_MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
 
 _HEAD = struct.Struct("<dII")  # zero count, positive bin count, negative bin count
 _STORE = struct.Struct("<q")  # first key of the serialised bins
@@ -51,6 +54,24 @@ def _read_store(store: DenseStore, data: memoryview, n_bins: int) -> int:
     return _STORE.size + 8 * n_bins
 
 
+def _merge_store(into: DenseStore, other: DenseStore) -> None:
+    # ddsketch's DenseStore.merge adds bin by bin in an indexed Python loop; adding aligned
+    # slices with map() gives the same bins several times faster (measured in bench/).
+    if other.count == 0:
+        return
+    if into.count == 0:
+        into.copy(other)
+        return
+    lo, hi = min(into.min_key, other.min_key), max(into.max_key, other.max_key)
+    bins = [0.0] * (hi - lo + 1)
+    for store in (into, other):
+        seg = store.bins[store.min_key - store.offset : store.max_key - store.offset + 1]
+        at = store.min_key - lo
+        bins[at : at + len(seg)] = map(operator.add, bins[at : at + len(seg)], seg)
+    into.bins, into.offset, into.min_key, into.max_key = bins, lo, lo, hi
+    into.count += other.count
+
+
 class Quantiles:
     """Mergeable quantile sketch (DDSketch, 1 % relative accuracy)."""
 
@@ -59,9 +80,7 @@ class Quantiles:
     def __init__(self, zero_count: float = 0.0) -> None:
         self._pos = DenseStore()
         self._neg = DenseStore()
-        self._sketch = BaseDDSketch(
-            LogarithmicMapping(RELATIVE_ACCURACY), self._pos, self._neg, zero_count
-        )
+        self._sketch = BaseDDSketch(_MAPPING, self._pos, self._neg, zero_count)
 
     def add(self, value: float) -> None:
         """Count one value."""
@@ -79,7 +98,14 @@ class Quantiles:
 
     def update(self, other: Quantiles) -> None:
         """Fold ``other`` into this sketch in place."""
-        self._sketch.merge(other._sketch)
+        zero = self._zero() + other._zero()
+        _merge_store(self._pos, other._pos)
+        _merge_store(self._neg, other._neg)
+        # The sketch derives its total count from the stores, so rebuild it around them.
+        self._sketch = BaseDDSketch(_MAPPING, self._pos, self._neg, zero)
+
+    def _zero(self) -> float:
+        return float(self._sketch.count - self._pos.count - self._neg.count)
 
     def merge(self, other: Quantiles) -> Quantiles:
         """A new sketch of both inputs."""
@@ -89,14 +115,15 @@ class Quantiles:
 
     def copy(self) -> Quantiles:
         """An independent copy."""
-        return Quantiles.from_bytes(self.to_bytes())
+        out = Quantiles()
+        out.update(self)  # merging into an empty sketch copies the stores' bins
+        return out
 
     def to_bytes(self) -> bytes:
         """Bins of both stores plus the zero count."""
         n_pos, pos = _store_bytes(self._pos)
         n_neg, neg = _store_bytes(self._neg)
-        zero = self._sketch.count - self._pos.count - self._neg.count
-        return _HEAD.pack(zero, n_pos, n_neg) + pos + neg
+        return _HEAD.pack(self._zero(), n_pos, n_neg) + pos + neg
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Quantiles:
@@ -107,7 +134,7 @@ class Quantiles:
         used = _read_store(out._pos, view, n_pos)
         _read_store(out._neg, view[used:], n_neg)
         # The sketch derives its total count from the stores, so build it after filling them.
-        out._sketch = BaseDDSketch(LogarithmicMapping(RELATIVE_ACCURACY), out._pos, out._neg, zero)
+        out._sketch = BaseDDSketch(_MAPPING, out._pos, out._neg, zero)
         return out
 
     def __eq__(self, other: object) -> bool:

@@ -79,3 +79,22 @@ def test_serialisation_is_compact() -> None:
     s = _sketch([float(v) for v in range(100, 5000)])
     # About 390 one-percent bins cover 100..5000; 8 bytes each plus a small header.
     assert len(s.to_bytes()) < 4000
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(st.floats(0.0, 1e5, allow_nan=False), max_size=60),
+    st.lists(st.floats(0.0, 1e5, allow_nan=False), max_size=60),
+    st.lists(st.floats(0.0, 1e6, allow_nan=False), max_size=60),
+)
+def test_merged_and_restored_sketches_keep_learning(
+    a: list[float], b: list[float], c: list[float]
+) -> None:
+    merged = _sketch(a).merge(_sketch(b))
+    restored = Quantiles.from_bytes(merged.to_bytes())
+    for v in c:
+        merged.add(v)
+        restored.add(v)
+    whole = _sketch(a + b + c)
+    for q in QS:
+        assert merged.quantile(q) == whole.quantile(q) == restored.quantile(q)
