@@ -12,12 +12,24 @@ from dataclasses import dataclass
 import faust
 from redis.asyncio import Redis
 
+from stream.agents.activity import show_activity
+from stream.agents.aggregate import Metric, aggregate
 from stream.agents.validate import validate_events
 from stream.contract import Limits
 from stream.dedupe import RedisClaims
+from stream.forms import FormsState
 from stream.pipeline_stats import PipelineStats
 from stream.publish import SnapshotPublisher
 from stream.settings import Settings
+from stream.traffic import TrafficState
+from stream.vitals import VitalsState
+
+# The mergeable metrics: agent name, live channel, state factory and loader.
+METRICS = (
+    Metric("count_traffic", "traffic", TrafficState, TrafficState.from_bytes),
+    Metric("count_forms", "forms", FormsState, FormsState.from_bytes),
+    Metric("measure_vitals", "vitals", VitalsState, VitalsState.from_bytes),
+)
 
 
 @dataclass(frozen=True)
@@ -70,13 +82,27 @@ def create_app(settings: Settings) -> faust.App:
         max_age_ms=settings.max_event_age_h * 3_600_000,
         max_skew_ms=settings.max_clock_skew_s * 1000,
     )
-    validate_events(
-        app,
-        topics.raw,
-        topics.events,
-        topics.dlq,
-        RedisClaims(redis, settings.dedupe_hours * 3600),
-        PipelineStats(redis, publisher),
-        limits,
-    )
+    if settings.agent_enabled("validate"):
+        validate_events(
+            app,
+            topics.raw,
+            topics.events,
+            topics.dlq,
+            RedisClaims(redis, settings.dedupe_hours * 3600),
+            PipelineStats(redis, publisher),
+            limits,
+        )
+    for metric in METRICS:
+        if settings.agent_enabled(metric.channel):
+            out = app.topic(
+                settings.topic(f"metrics.{metric.channel}"),
+                key_serializer="raw",
+                value_serializer="raw",
+            )
+            aggregate(
+                app, metric, topics.events, out, publisher, redis,
+                partitions=settings.partitions, max_hz=settings.live_max_hz,
+            )  # fmt: skip
+    if settings.agent_enabled("activity"):
+        show_activity(app, topics.events, publisher, max_hz=settings.live_max_hz)
     return app

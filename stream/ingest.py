@@ -141,6 +141,20 @@ def assemble(
     return batches, screened.dead
 
 
+BATCH_KEYS: Final = frozenset({"session_id", "visitor_id", "device", "received_at", "events"})
+EVENT_KEYS: Final = frozenset({"event_id", "type", "ts", "session_id", "url", "props"})
+
+
+def is_clean_batch(value: Any) -> bool:
+    """Whether ``value`` has the shape ``assemble`` gives batches (a cheap guard for readers)."""
+    return (
+        isinstance(value, dict)
+        and value.keys() >= BATCH_KEYS
+        and isinstance(value["events"], list)
+        and all(isinstance(e, dict) and e.keys() >= EVENT_KEYS for e in value["events"])
+    )
+
+
 def _check_envelope(envelope: Any) -> Rejection | None:
     if not isinstance(envelope, dict):
         return Rejection("malformed", "", "message is not a JSON object")

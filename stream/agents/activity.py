@@ -1,0 +1,38 @@
+"""show_activity: dojo.events -> the live ``activity`` channel (recent anonymised events)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast
+
+import faust
+
+from stream.activity import Activity
+from stream.agents.aggregate import decode_batch
+from stream.publish import SnapshotPublisher
+
+TAKE_MAX = 1000
+TAKE_WITHIN_S = 0.05
+
+
+def show_activity(
+    app: faust.App, source: faust.TopicT, publisher: SnapshotPublisher, *, max_hz: float
+) -> Any:
+    """Register the agent that keeps the recent-events window and its publishing timer."""
+    activity = Activity()
+
+    async def show(stream: faust.StreamT[bytes]) -> None:
+        async for taken in cast("faust.Stream[bytes]", stream).take_events(
+            TAKE_MAX, within=TAKE_WITHIN_S
+        ):
+            for event in taken:
+                batch = decode_batch(event.message.value)
+                if batch is not None:
+                    activity.apply(batch)
+
+    @app.timer(1.0 / max_hz, name="show_activity-snapshot")  # type: ignore[untyped-decorator]
+    async def publish() -> None:
+        if activity.changed:
+            await publisher.publish("activity", activity.snapshot(), int(time.time() * 1000))
+
+    return app.agent(source, name="show_activity")(show)
