@@ -1,0 +1,337 @@
+"""Click heatmaps of one partition: click density, scroll reach, rage clicks and dead clicks.
+
+Definitions (per UTC day of the event's ``ts``, per page url and viewport class):
+
+- *viewport class* of a click: ``viewport_w`` < 768 is ``mobile``, < 1200 ``tablet``, else
+  ``desktop``. A page view takes the class of its session's latest click so far, or else
+  the batch's device class (``unknown`` counts as ``desktop``).
+- *grid*: ``GRID`` x ``GRID`` cells over the page's normalised coordinates; a click at
+  ``(x, y)`` lands in row ``floor(y * GRID)``, column ``floor(x * GRID)`` (1.0 in the last).
+- *scroll reach*: the share of page views whose deepest scroll reached 25/50/75/100 %.
+  The depth of a view is the largest ``scroll.depth`` or ``page_leave.scroll_depth`` of its
+  session at the same url before the session's next page view.
+- *rage click*: a burst of ``RAGE_CLICKS`` or more clicks of one session on one page. A
+  click starts a burst when at least ``RAGE_CLICKS - 1`` earlier clicks on that page lie
+  within ``RAGE_WINDOW_MS`` before it and within ``RAGE_RADIUS`` of it (euclidean, in
+  normalised coordinates); the burst counts once, at the cell of the earliest of those
+  clicks. A later click within the window of the burst's latest click and the radius of its
+  first click extends the burst without counting again.
+- *dead click*: a click that no *response* follows within ``DEAD_AFTER_MS`` (event time) in
+  the same session. Responses are what a working click causes: ``page_view``, ``scroll``,
+  any ``form_*`` event, and the outcome events ``resource_download``, ``registration``,
+  ``attendance`` and ``conversion`` (the site sends these right after the click that
+  caused them). A click is settled by the first later event more than ``DEAD_AFTER_MS``
+  after it, or as dead when its session has been idle for 30 minutes (``expire``).
+
+Distinct pages are capped per day; clicks and views beyond the cap count under ``overflow``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from stream.visits import SESSION_TIMEOUT_MS
+from stream.windows import DAY_MS, day_start
+
+GRID = 20
+THRESHOLDS = (0.25, 0.5, 0.75, 1.0)
+RAGE_CLICKS = 3
+RAGE_WINDOW_MS = 1000
+RAGE_RADIUS = 0.05
+DEAD_AFTER_MS = 1000
+MAX_PAGES = 1000
+TOP_PAGES = 50
+TOP_GRIDS = 10
+TOP_SPOTS = 20
+MAX_PENDING = 50  # unsettled clicks kept per session; older ones are settled as dead
+RESPONSES = frozenset(
+    {
+        "page_view", "scroll", "form_start", "form_field", "form_submit", "form_abandon",
+        "resource_download", "registration", "attendance", "conversion",
+    }
+)  # fmt: skip
+OTHER = "(other)"
+SEP = "\t"  # joins viewport class and url in keys: normalised urls never hold a tab
+_DEVICE_VIEWPORT = {"mobile": "mobile", "tablet": "tablet"}
+
+
+def viewport_class(width: float) -> str:
+    """``mobile`` below 768 px, ``tablet`` below 1200 px, else ``desktop``."""
+    return "mobile" if width < 768 else "tablet" if width < 1200 else "desktop"
+
+
+def _cell(x: float, y: float) -> int:
+    col = min(max(int(x * GRID), 0), GRID - 1)
+    row = min(max(int(y * GRID), 0), GRID - 1)
+    return row * GRID + col
+
+
+def _level(depth: float) -> int:
+    return sum(1 for t in THRESHOLDS if depth >= t)
+
+
+@dataclass(slots=True)
+class _Page:
+    clicks: int = 0
+    views: int = 0
+    grid: list[int] = field(default_factory=lambda: [0] * (GRID * GRID))
+    reach: list[int] = field(default_factory=lambda: [0] * len(THRESHOLDS))
+    rage: dict[int, int] = field(default_factory=dict)  # cell -> bursts
+    dead: dict[int, int] = field(default_factory=dict)  # cell -> dead clicks
+
+    def update(self, other: _Page) -> None:
+        self.clicks += other.clicks
+        self.views += other.views
+        self.grid = [a + b for a, b in zip(self.grid, other.grid, strict=True)]
+        self.reach = [a + b for a, b in zip(self.reach, other.reach, strict=True)]
+        for mine, theirs in ((self.rage, other.rage), (self.dead, other.dead)):
+            for c, n in theirs.items():
+                mine[c] = mine.get(c, 0) + n
+
+    def encode(self) -> list[Any]:
+        rage, dead = list(self.rage.items()), list(self.dead.items())
+        return [self.clicks, self.views, self.grid, self.reach, rage, dead]
+
+    @classmethod
+    def decode(cls, row: list[Any]) -> _Page:
+        clicks, views, grid, reach, rage, dead = row
+        return cls(clicks, views, grid, reach, dict(map(tuple, rage)), dict(map(tuple, dead)))
+
+    def report(self, url: str, viewport: str, with_grid: bool) -> dict[str, Any]:
+        def spots(cells: dict[int, int]) -> list[dict[str, Any]]:
+            best = sorted(cells.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_SPOTS]
+            return [
+                {"x": (c % GRID + 0.5) / GRID, "y": (c // GRID + 0.5) / GRID, "count": n}
+                for c, n in best
+            ]
+
+        views = self.views
+        return {
+            "url": url,
+            "viewport": viewport,
+            "clicks": self.clicks,
+            "views": views,
+            "grid": [self.grid[r * GRID : (r + 1) * GRID] for r in range(GRID)]
+            if with_grid
+            else None,
+            "scroll_reach": {
+                str(round(t * 100)): (n / views if views else 0.0)
+                for t, n in zip(THRESHOLDS, self.reach, strict=True)
+            },
+            "rage_clicks": sum(self.rage.values()),
+            "dead_clicks": sum(self.dead.values()),
+            "rage": spots(self.rage),
+            "dead": spots(self.dead),
+        }
+
+
+@dataclass(slots=True)
+class _Tab:
+    """What one live session needs for heatmaps."""
+
+    last_seen: int
+    viewport: str = ""  # class of its latest click
+    url: str | None = None  # page of its current view
+    view: list[Any] | None = None  # [day, key, level reached] of the current view
+    click_url: str = ""
+    recent: list[list[float]] = field(default_factory=list)  # [ts, x, y] within the window
+    burst: list[float] | None = None  # [last ts, first x, first y] of the current burst
+    pending: list[list[Any]] = field(default_factory=list)  # [ts, day, key, cell]
+
+    def encode(self) -> list[Any]:
+        return [
+            self.last_seen, self.viewport, self.url, self.view, self.click_url,
+            self.recent, self.burst, self.pending,
+        ]  # fmt: skip
+
+
+class HeatmapsState:
+    """Mergeable, serialisable click heatmaps of one partition."""
+
+    def __init__(self, max_pages: int = MAX_PAGES) -> None:
+        self.max_pages = max_pages
+        self.days: dict[int, dict[str, _Page]] = {}
+        self.tabs: dict[str, _Tab] = {}
+
+    def _page(self, day: int, key: str) -> _Page:
+        pages = self.days.get(day)
+        if pages is None:
+            pages = self.days[day] = {}
+        page = pages.get(key)
+        if page is None:
+            if len(pages) >= self.max_pages:
+                key = OTHER
+            page = pages.get(key)
+            if page is None:
+                page = pages[key] = _Page()
+        return page
+
+    def _settle(self, tab: _Tab, kind: str, ts: int) -> None:
+        keep = []
+        answered = kind in RESPONSES
+        for click in tab.pending:
+            if ts - click[0] > DEAD_AFTER_MS:
+                self._dead(click)
+            elif not (answered and ts >= click[0]):
+                keep.append(click)
+        tab.pending = keep
+
+    def _dead(self, click: list[Any]) -> None:
+        pages = self.days.get(click[1])
+        page = None if pages is None else pages.get(click[2])
+        if page is not None:
+            page.dead[click[3]] = page.dead.get(click[3], 0) + 1
+
+    def _click(self, tab: _Tab, ts: int, url: str, props: Mapping[str, Any]) -> None:
+        x, y = float(props["x"]), float(props["y"])
+        tab.viewport = viewport = viewport_class(props["viewport_w"])
+        day, key, cell = ts - ts % DAY_MS, viewport + SEP + url, _cell(x, y)
+        page = self._page(day, key)
+        if self.days[day].get(key) is not page:
+            key = OTHER  # past the page cap: a dead click must land where its click did
+        page.clicks += 1
+        page.grid[cell] += 1
+        if tab.click_url != url:
+            tab.click_url, tab.recent, tab.burst = url, [], None
+        recent = [c for c in tab.recent if ts - c[0] <= RAGE_WINDOW_MS]
+        burst = tab.burst
+        r2 = RAGE_RADIUS * RAGE_RADIUS
+        if (
+            burst is not None
+            and ts - burst[0] <= RAGE_WINDOW_MS
+            and (x - burst[1]) ** 2 + (y - burst[2]) ** 2 <= r2
+        ):
+            burst[0] = ts
+        else:
+            near = [c for c in recent if (x - c[1]) ** 2 + (y - c[2]) ** 2 <= r2]
+            if len(near) >= RAGE_CLICKS - 1:
+                first = near[0]
+                spot = _cell(first[1], first[2])
+                page.rage[spot] = page.rage.get(spot, 0) + 1
+                tab.burst = [ts, first[1], first[2]]
+            else:
+                tab.burst = None
+        recent.append([ts, x, y])
+        tab.recent = recent[-4 * RAGE_CLICKS :]
+        tab.pending.append([ts, day, key, cell])
+        if len(tab.pending) > MAX_PENDING:
+            self._dead(tab.pending.pop(0))
+
+    def _view(self, tab: _Tab, device: str, ts: int, url: str) -> None:
+        viewport = tab.viewport or _DEVICE_VIEWPORT.get(device, "desktop")
+        day, key = ts - ts % DAY_MS, viewport + SEP + url
+        self._page(day, key).views += 1
+        tab.url, tab.view = url, [day, key, 0]
+
+    def _scroll(self, tab: _Tab, url: str, depth: float) -> None:
+        view = tab.view
+        if view is None or tab.url != url:
+            return
+        level = _level(depth)
+        if level > view[2]:
+            page = self._page(view[0], view[1])
+            for i in range(view[2], level):
+                page.reach[i] += 1
+            view[2] = level
+
+    def apply(self, batch: Mapping[str, Any], now_ms: int) -> None:
+        """Fold the clicks, views and scrolls of one ``EventBatch`` dict into the heatmaps."""
+        sid, received = batch["session_id"], batch["received_at"]
+        tab = self.tabs.get(sid)
+        if tab is None:
+            tab = self.tabs[sid] = _Tab(received)
+        elif received > tab.last_seen:
+            tab.last_seen = received
+        for e in batch["events"]:
+            kind, ts = e["type"], e["ts"]
+            if tab.pending:
+                self._settle(tab, kind, ts)
+            if kind == "click":
+                self._click(tab, ts, e["url"], e["props"])
+            elif kind == "page_view":
+                self._view(tab, batch["device"], ts, e["url"])
+            elif kind == "scroll":
+                self._scroll(tab, e["url"], e["props"]["depth"])
+            elif kind == "page_leave":
+                self._scroll(tab, e["url"], e["props"]["scroll_depth"])
+
+    def _day(self, now_ms: int | None) -> dict[str, _Page]:
+        if now_ms is None:
+            return self.days[max(self.days)] if self.days else {}
+        return self.days.get(day_start(now_ms), {})
+
+    def heatmap(self, url: str, viewport: str, now_ms: int | None = None) -> dict[str, Any]:
+        """One page's heatmap for the UTC day of ``now_ms`` (default: the latest day held)."""
+        page = self._day(now_ms).get(viewport + SEP + url) or _Page()
+        return page.report(url, viewport, with_grid=True)
+
+    def snapshot(self, now_ms: int) -> dict[str, Any]:
+        """Today's (UTC) pages by clicks, with grids for the busiest ``TOP_GRIDS``."""
+        pages = self._day(now_ms)
+        ranked = sorted(
+            ((k, p) for k, p in pages.items() if k != OTHER),
+            key=lambda kp: (-kp[1].clicks, -kp[1].views, kp[0]),
+        )
+        out = []
+        for i, (key, page) in enumerate(ranked[:TOP_PAGES]):
+            viewport, url = key.split(SEP, 1)
+            out.append(page.report(url, viewport, with_grid=i < TOP_GRIDS))
+        other = pages.get(OTHER) or _Page()
+        return {
+            "pages": out,
+            "total_clicks": sum(p.clicks for p in pages.values()),
+            "overflow": {"clicks": other.clicks, "views": other.views},
+        }
+
+    def expire(self, now_ms: int) -> None:
+        """Settle and forget sessions idle for 30 minutes; forget days before yesterday."""
+        idle = now_ms - SESSION_TIMEOUT_MS
+        for sid in [k for k, t in self.tabs.items() if t.last_seen <= idle]:
+            for click in self.tabs.pop(sid).pending:
+                self._dead(click)
+        today = day_start(now_ms)
+        # Days far in the future come from clocks that are wrong; they would never age.
+        for day in [d for d in self.days if not today - DAY_MS <= d <= today + DAY_MS]:
+            del self.days[day]
+
+    def merge(self, other: HeatmapsState, *, sessions: bool = True) -> HeatmapsState:
+        """A new state of both partitions (``sessions=False`` skips live tabs: display only)."""
+        out = HeatmapsState(max(self.max_pages, other.max_pages))
+        for source in (self, other):
+            for day, pages in source.days.items():
+                for key, page in pages.items():
+                    out._page(day, key).update(page)
+            if sessions:
+                # A session lives on one partition, so the tabs of two partitions never overlap.
+                raw = orjson.loads(orjson.dumps({s: t.encode() for s, t in source.tabs.items()}))
+                out.tabs.update({sid: _Tab(*row) for sid, row in raw.items()})
+        return out
+
+    def to_bytes(self) -> bytes:
+        """Compact checkpoint: zlib-compressed JSON."""
+        raw = {
+            "v": 1,
+            "max_pages": self.max_pages,
+            "days": {
+                str(d): {k: p.encode() for k, p in pages.items()} for d, pages in self.days.items()
+            },
+            "tabs": {sid: t.encode() for sid, t in self.tabs.items()},
+        }
+        return zlib.compress(orjson.dumps(raw), 1)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> HeatmapsState:
+        """Rebuild a state written by ``to_bytes``."""
+        raw = orjson.loads(zlib.decompress(data))
+        out = cls(raw["max_pages"])
+        out.days = {
+            int(d): {k: _Page.decode(row) for k, row in pages.items()}
+            for d, pages in raw["days"].items()
+        }
+        out.tabs = {sid: _Tab(*row) for sid, row in raw["tabs"].items()}
+        return out
