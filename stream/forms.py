@@ -2,10 +2,10 @@
 
 Counts are exact and belong to the UTC day of each event's ``ts``; the last hour is kept per
 minute as well. Time to complete is ``form_submit.props.duration_ms`` when sent, else the
-submit ``ts`` minus the ``form_start`` ``ts`` of the same session and form. The drop-off
-field of an abandon is the last field that session touched in that form (abandons with no
-field touched count in ``abandons`` only). Progress of a session is forgotten 30 minutes
-after its last batch (server time).
+submit ``ts`` minus the latest ``form_start`` ``ts`` of the same session and form. The
+drop-off field of an abandon is the last field that session touched in that form, earlier
+attempts included (abandons with no field touched count in ``abandons`` only). Progress of
+a session is forgotten 30 minutes after its last batch (server time).
 """
 
 from __future__ import annotations
@@ -128,22 +128,23 @@ class FormsState:
                 continue
             minute = self.minutes.setdefault(ts - ts % MINUTE_MS, {})
             minute.setdefault(form_id, [0, 0, 0])[_FUNNEL[etype]] += 1
+            seen = progress.forms.setdefault(form_id, [None, ""])
             if etype == "form_start":
                 form.starts += 1
-                progress.forms[form_id] = [ts, ""]
+                seen[0] = ts
                 continue
-            started = progress.forms.pop(form_id, None)
+            started, seen[0] = seen[0], None
             if etype == "form_submit":
                 form.submits += 1
                 duration = props.get("duration_ms")
-                if duration is None and started is not None and started[0] is not None:
-                    duration = ts - started[0]
+                if duration is None and started is not None:
+                    duration = ts - started
                 if duration is not None and duration >= 0:
                     form.durations.add(float(duration))
             else:
                 form.abandons += 1
-                if started is not None and started[1]:
-                    bump(form.dropoff, started[1], 1, MAX_FIELDS)
+                if seen[1]:
+                    bump(form.dropoff, seen[1], 1, MAX_FIELDS)
 
     def _progress(self, batch: Mapping[str, Any]) -> _Progress:
         sid, received = batch["session_id"], batch["received_at"]

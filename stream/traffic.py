@@ -3,7 +3,8 @@
 Minute windows follow event time (``stream.windows``); an event whose minute has closed is
 counted as ``late`` and left out of the minute, but still counts for its day, pages and
 session. Day figures belong to the UTC day of each event's ``ts``; per-session facts
-(device, entry page, first referrer, bounce) belong to the day the session was first seen.
+(device, entry page and its external referrer host, bounce) belong to the day the session
+was first seen. The entry page is the session's first ``page_view``.
 
 Bounce rule: a session bounces while it has exactly one ``page_view`` and no event other
 than ``page_view``, ``page_leave``, ``web_vital`` or ``scroll``; ``bounce_rate`` is bounced
@@ -138,15 +139,14 @@ class TrafficState:
             s.last_seen = received
         return s
 
-    def _enter(self, s: Visit, url: str) -> None:
+    def _enter(self, s: Visit, entry: Mapping[str, Any]) -> None:
         s.entered = True
-        if (home := self.days.get(s.day)) is not None:
-            bump(home.entries, url, 1, self.max_urls)
-
-    def _refer(self, s: Visit, referrer: str) -> None:
-        s.referred = True
-        host = referrer_host(referrer, self.site_hosts)
-        if host and (home := self.days.get(s.day)) is not None:
+        home = self.days.get(s.day)
+        if home is None:
+            return
+        bump(home.entries, entry["url"], 1, self.max_urls)
+        host = referrer_host(entry.get("referrer") or "", self.site_hosts)
+        if host:
             bump(home.referrers, host, 1, self.max_urls)
 
     def apply(self, batch: Mapping[str, Any], now_ms: int) -> None:
@@ -195,11 +195,9 @@ class TrafficState:
                     minute.views += 1
                 s.views += 1
                 if not s.entered:
-                    self._enter(s, url)
+                    self._enter(s, e)
             elif etype not in PASSIVE:
                 s.interacted = True
-            if not s.referred and (ref := e.get("referrer")):
-                self._refer(s, ref)
         if s.is_bounce != s.bounce:
             self._flip_bounce(s)
 

@@ -42,8 +42,7 @@ class Visit:
     last_seen: int  # server time of its latest batch
     views: int = 0
     interacted: bool = False
-    entered: bool = False
-    referred: bool = False
+    entered: bool = False  # its first page view (entry page and referrer) is counted
     bounce: bool = False  # whether the day's bounce count currently includes this visit
     hv: int = field(init=False, default=0)
     hs: int = field(init=False, default=0)
@@ -74,7 +73,7 @@ class Visit:
 
     def encode(self) -> list[Any]:
         """Plain values for a checkpoint."""
-        flags = [self.views, self.interacted, self.entered, self.referred]
+        flags = [self.views, self.interacted, self.entered]
         return [self.day, self.last_seen, self.visitor, *flags]
 
     @classmethod
@@ -88,5 +87,5 @@ def merge_visits(a: Visit, b: Visit) -> Visit:
     """One visit from two records of the same session (a session split across partitions)."""
     newer = b if b.last_seen >= a.last_seen else a
     flags = [a.views + b.views, a.interacted or b.interacted, a.entered or b.entered]
-    row = [min(a.day, b.day), newer.last_seen, newer.visitor, *flags, a.referred or b.referred]
+    row = [min(a.day, b.day), newer.last_seen, newer.visitor, *flags]
     return Visit.decode(a.session_id, row)

@@ -155,6 +155,35 @@ def test_time_to_complete_prefers_the_beacon_duration() -> None:
     assert forms["register"]["completion_rate"] == 1.0
 
 
+def test_dropoff_remembers_the_last_field_across_attempts() -> None:
+    s = FormsState()
+    sid = "sess-retry1"
+    s.apply(
+        batch(
+            sid,
+            [
+                ev("form_start", NOON, sid, form_id="register"),
+                ev("form_field", NOON + 1, sid, form_id="register", field="age", action="error"),
+                ev("form_abandon", NOON + 2, sid, form_id="register"),
+            ],
+        ),
+        NOON,
+    )
+    s.apply(
+        batch(
+            sid,
+            [
+                ev("form_start", NOON + 10, sid, form_id="register"),
+                ev("form_abandon", NOON + 20, sid, form_id="register"),
+            ],
+        ),
+        NOON,
+    )
+    (form,) = s.snapshot(NOON)["forms"]
+    assert (form["starts"], form["abandons"], form["dropoff"]) == (2, 2, {"age": 2})
+    assert form["fields"]["age"] == {"focus": 0, "blur": 0, "change": 0, "error": 1}
+
+
 def test_abandon_without_fields_has_no_dropoff_field() -> None:
     s = FormsState()
     s.apply(

@@ -25,7 +25,7 @@ def _sketch(values: list[float]) -> Quantiles:
     return s
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(0.001, 1e7, allow_nan=False), min_size=1, max_size=300))
 def test_quantiles_within_relative_accuracy(values: list[float]) -> None:
     s = _sketch(values)
@@ -51,7 +51,7 @@ def test_empty_and_zero() -> None:
     assert s.count == 4
 
 
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.floats(0.0, 1e5, allow_nan=False), max_size=100),
     st.lists(st.floats(0.0, 1e5, allow_nan=False), max_size=100),
@@ -64,7 +64,7 @@ def test_merge_equals_one_sketch(a: list[float], b: list[float]) -> None:
         assert merged.quantile(q) == whole.quantile(q)
 
 
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.floats(-1e4, 1e6, allow_nan=False), max_size=200))
 def test_round_trip(values: list[float]) -> None:
     s = _sketch(values)
@@ -81,7 +81,7 @@ def test_serialisation_is_compact() -> None:
     assert len(s.to_bytes()) < 4000
 
 
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.floats(0.0, 1e5, allow_nan=False), max_size=60),
     st.lists(st.floats(0.0, 1e5, allow_nan=False), max_size=60),

@@ -114,7 +114,7 @@ def truth(batches: list[dict[str, Any]]) -> dict[str, Any]:
         pvs = [e for e in evs if e["type"] == "page_view"]
         if pvs:
             entries[pvs[0]["url"]] += 1
-        first_ref = next((e["referrer"] for e in evs if e["referrer"]), "")
+        first_ref = pvs[0]["referrer"] if pvs else ""
         host = first_ref.split("/")[2] if first_ref else ""
         if host and host != "dojo.example":
             refs[host] += 1

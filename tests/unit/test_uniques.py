@@ -36,7 +36,7 @@ def test_switches_to_hll_within_stated_error() -> None:
     assert abs(u.count() - n) <= 3 * RELATIVE_ERROR * n
 
 
-@settings(max_examples=50)
+@settings(max_examples=50, deadline=None)
 @given(st.sets(st.text(min_size=1, max_size=8)), st.sets(st.text(min_size=1, max_size=8)))
 def test_merge_counts_the_union(a: set[str], b: set[str]) -> None:
     merged = _count(sorted(a)).merge(_count(sorted(b)))
