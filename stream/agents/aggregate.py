@@ -133,7 +133,11 @@ def aggregate(
         await publisher.publish(metric.channel, data, at)
         if time.monotonic() - last_sent["topic"] >= TOPIC_EVERY_S:
             last_sent["topic"] = time.monotonic()
-            await out.send(key=b"snapshot", value=orjson.dumps({"ts": at, **data}))
+            record = {"ts": at, **data}
+            windows = getattr(merged, "windows", None)  # per-minute rows, where the metric has them
+            if windows is not None:
+                record["windows"] = windows(at)
+            await out.send(key=b"snapshot", value=orjson.dumps(record))
 
     app.agent(source, name=metric.agent)(fold)
     return rollup
