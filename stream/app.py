@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
+        producer_max_request_size=16 * 1024 * 1024,  # room for a busy partition's checkpoint
         datadir=str(settings.data_dir / "worker"),
     )
     topics = declare_topics(app, settings)

@@ -28,6 +28,7 @@ TAKE_WITHIN_S = 0.05  # a lone message waits at most this long before it is coun
 TOPIC_EVERY_S = 5.0  # how often the snapshot also goes to the metric topic
 REFRESH_EVERY_S = 5.0  # republish unchanged state too: "last 5 minutes" moves with the clock
 CHECKPOINTS = "dojo:checkpoints:{}"
+MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024
 
 
 def now_ms() -> int:
@@ -53,6 +54,101 @@ class Metric:
     load: Callable[[bytes], MetricState]
 
 
+class Aggregator:
+    """The state behind one metric agent: its rollup, checkpoint table and snapshot cadence."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        metric: Metric,
+        out: faust.TopicT,
+        publisher: SnapshotPublisher,
+        redis: Redis,
+        partitions: int,
+    ) -> None:
+        self.metric = metric
+        self.out = out
+        self.publisher = publisher
+        self.redis = redis
+        self.partitions = partitions
+        self.table = cast(
+            "faust.Table[bytes, bytes]",
+            app.Table(
+                f"{metric.agent}-checkpoints",
+                key_type=bytes,
+                value_type=bytes,
+                partitions=partitions,
+                # A busy partition's traffic state can pass Kafka's default 1 MB message limit.
+                extra_topic_configs={"max.message.bytes": str(MAX_CHECKPOINT_BYTES)},
+            ),
+        )
+        # Checkpoints are opaque bytes; Faust would otherwise pick JSON for a non-record type.
+        self.table.key_serializer = self.table.value_serializer = "raw"
+        self.rollup: Rollup[Any] = Rollup(metric.new, metric.load)
+        self.redis_key = CHECKPOINTS.format(metric.agent)
+        self.rejected = (
+            0  # unreadable messages on the clean topic (only a rogue producer makes them)
+        )
+        self.last_live = self.last_topic = 0.0
+
+    @staticmethod
+    def key(partition: int) -> bytes:
+        return b"p%d" % partition
+
+    def fold(self, taken: list[faust.EventT[bytes]], at: int) -> None:
+        """Apply a take of messages to their partitions' states."""
+        rollup = self.rollup
+        for event in taken:
+            msg = event.message
+            if not rollup.owns(msg.partition):
+                rollup.restore(msg.partition, self.table.data.get(self.key(msg.partition)))
+            batch = decode_batch(msg.value)
+            if batch is None:
+                self.rejected += 1
+                continue
+            rollup.apply(msg.partition, msg.offset, batch, at)
+
+    async def checkpoint(
+        self, stream: faust.Stream[bytes], pending: list[faust.EventT[bytes]]
+    ) -> None:
+        """Write changed partitions to the changelog, then acknowledge what they hold."""
+        saved = self.rollup.checkpoints(now_ms())
+        for partition, blob in saved:
+            self.table.data[self.key(partition)] = blob
+            self.table.send_changelog(partition, self.key(partition), blob, "raw", "raw")
+        if saved:
+            # Only other workers' snapshots read these; the changelog is the truth.
+            with contextlib.suppress(RedisError, OSError):
+                await self.redis.hset(self.redis_key, mapping={str(p): blob for p, blob in saved})
+        # Acknowledge only now: Faust flushes the changelog before it commits offsets.
+        for event in pending:
+            await stream.ack(event)
+        pending.clear()
+
+    async def publish(self) -> None:
+        """Publish the merged snapshot if it changed (or to let rolling views move)."""
+        if not self.rollup.changed and time.monotonic() - self.last_live < REFRESH_EVERY_S:
+            return
+        self.rollup.changed = False
+        self.last_live = time.monotonic()
+        others = await _other_partitions(
+            self.redis, self.redis_key, self.rollup, self.partitions, self.metric.load
+        )
+        merged = self.rollup.merged(others)
+        if merged is None:
+            return
+        at = now_ms()
+        data = merged.snapshot(at)
+        await self.publisher.publish(self.metric.channel, data, at)
+        if time.monotonic() - self.last_topic >= TOPIC_EVERY_S:
+            self.last_topic = time.monotonic()
+            record = {"ts": at, **data}
+            windows = getattr(merged, "windows", None)  # per-minute rows, where the metric has them
+            if windows is not None:
+                record["windows"] = windows(at)
+            await self.out.send(key=b"snapshot", value=orjson.dumps(record))
+
+
 def aggregate(
     app: faust.App,
     metric: Metric,
@@ -63,34 +159,9 @@ def aggregate(
     *,
     partitions: int,
     max_hz: float,
-) -> Rollup[Any]:
-    """Register the agent, its checkpoint table and its snapshot timer; returns the rollup."""
-    table = app.Table(
-        f"{metric.agent}-checkpoints", key_type=bytes, value_type=bytes, partitions=partitions
-    )
-    # Checkpoints are opaque bytes; Faust would otherwise pick JSON for a non-record type.
-    table.key_serializer = table.value_serializer = "raw"
-    rollup: Rollup[Any] = Rollup(metric.new, metric.load)
-    redis_key = CHECKPOINTS.format(metric.agent)
-
-    rejected = [0]  # unreadable messages on the clean topic (only a rogue producer makes them)
-
-    def key(partition: int) -> bytes:
-        return b"p%d" % partition
-
-    async def checkpoint(stream: faust.Stream[bytes], pending: list[faust.EventT[bytes]]) -> None:
-        saved = rollup.checkpoints(now_ms())
-        for partition, blob in saved:
-            table.data[key(partition)] = blob
-            table.send_changelog(partition, key(partition), blob, "raw", "raw")
-        if saved:
-            # Only other workers' snapshots read these; the changelog is the truth.
-            with contextlib.suppress(RedisError, OSError):
-                await redis.hset(redis_key, mapping={str(p): blob for p, blob in saved})
-        # Acknowledge only now: Kafka commits offsets after flushing the changelog above.
-        for event in pending:
-            await stream.ack(event)
-        pending.clear()
+) -> Aggregator:
+    """Register the agent, its checkpoint table and its snapshot timer."""
+    agg = Aggregator(app, metric, out, publisher, redis, partitions)
 
     async def fold(stream: faust.StreamT[bytes]) -> None:
         concrete = cast("faust.Stream[bytes]", stream)
@@ -98,49 +169,18 @@ def aggregate(
         async for values in concrete.noack_take(TAKE_MAX, within=TAKE_WITHIN_S):
             # noack_take hands over the events themselves, so they can be acked later.
             taken = cast("list[faust.EventT[bytes]]", values)
-            at = now_ms()
-            for event in taken:
-                msg = event.message
-                if not rollup.owns(msg.partition):
-                    rollup.restore(msg.partition, table.data.get(key(msg.partition)))
-                batch = decode_batch(msg.value)
-                if batch is None:
-                    rejected[0] += 1
-                    continue
-                rollup.apply(msg.partition, msg.offset, batch, at)
+            agg.fold(taken, now_ms())
             pending += taken
-            if rollup.due():
-                await checkpoint(concrete, pending)
+            if agg.rollup.due():
+                await agg.checkpoint(concrete, pending)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget(sender: Any, revoked: set[Any], **_: Any) -> None:
-        rollup.revoke(tp.partition for tp in revoked if tp.topic == source.get_topic_name())
+        agg.rollup.revoke(tp.partition for tp in revoked if tp.topic == source.get_topic_name())
 
-    last_sent = {"live": 0.0, "topic": 0.0}
-
-    @app.timer(1.0 / max_hz, name=f"{metric.agent}-snapshot")  # type: ignore[untyped-decorator]
-    async def publish() -> None:
-        if not rollup.changed and time.monotonic() - last_sent["live"] < REFRESH_EVERY_S:
-            return
-        rollup.changed = False
-        last_sent["live"] = time.monotonic()
-        others = await _other_partitions(redis, redis_key, rollup, partitions, metric.load)
-        merged = rollup.merged(others)
-        if merged is None:
-            return
-        at = now_ms()
-        data = merged.snapshot(at)
-        await publisher.publish(metric.channel, data, at)
-        if time.monotonic() - last_sent["topic"] >= TOPIC_EVERY_S:
-            last_sent["topic"] = time.monotonic()
-            record = {"ts": at, **data}
-            windows = getattr(merged, "windows", None)  # per-minute rows, where the metric has them
-            if windows is not None:
-                record["windows"] = windows(at)
-            await out.send(key=b"snapshot", value=orjson.dumps(record))
-
+    app.timer(1.0 / max_hz, name=f"{metric.agent}-snapshot")(agg.publish)
     app.agent(source, name=metric.agent)(fold)
-    return rollup
+    return agg
 
 
 async def _other_partitions(

@@ -57,14 +57,15 @@ def test_record_topics_match_their_records(topic: str, records: list[type[faust.
 
 
 def sample_batch(now: int) -> dict[str, Any]:
+    def event(n: int, kind: str, props: dict[str, Any]) -> dict[str, Any]:
+        return {"event_id": f"e000000{n}", "type": kind, "ts": now, "session_id": "s0000001",
+                "url": "/", "props": props, "referrer": ""}  # fmt: skip
+
     events = [
-        {"event_id": "e0000001", "type": "page_view", "ts": now, "session_id": "s0000001", "url": "/",
-         "props": {}, "referrer": ""},
-        {"event_id": "e0000002", "type": "form_start", "ts": now, "session_id": "s0000001", "url": "/r",
-         "props": {"form_id": "registration"}, "referrer": ""},
-        {"event_id": "e0000003", "type": "web_vital", "ts": now, "session_id": "s0000001", "url": "/",
-         "props": {"name": "LCP", "value": 900}, "referrer": ""},
-    ]  # fmt: skip
+        event(1, "page_view", {}),
+        event(2, "form_start", {"form_id": "registration"}),
+        event(3, "web_vital", {"name": "LCP", "value": 900}),
+    ]
     return {
         "session_id": "s0000001",
         "visitor_id": "v1",
