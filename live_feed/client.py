@@ -49,7 +49,7 @@ class LiveClient:
         """Queue a channel message if subscribed; never waits (called by the hub)."""
         if message["channel"] not in self.channels:
             return
-        if self.outbox.offer(message, self._clock(), urgent=urgent):
+        if self.outbox.offer(message, urgent=urgent):
             self._metrics.coalesced.inc()
         self._wake.set()
 

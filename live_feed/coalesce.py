@@ -29,9 +29,8 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._pending) + len(self._control)
 
-    def offer(self, message: Message, now: float, *, urgent: bool = False) -> bool:
+    def offer(self, message: Message, *, urgent: bool = False) -> bool:
         """Queue a channel message; returns True if it replaced one never sent (counted)."""
-        del now  # accepted for a uniform signature; the send time is what is rate-limited
         channel: str = message["channel"]
         previous = self._pending.get(channel)
         if urgent:

@@ -18,10 +18,10 @@ def update(channel: str, ts: int, data: Any = None) -> dict[str, Any]:
 
 def test_first_message_goes_at_once_then_the_rate_cap_applies() -> None:
     box = Outbox(max_hz=4)
-    box.offer(update("traffic", 1), now=0.0)
+    box.offer(update("traffic", 1))
     assert box.due_in(0.0) == 0.0
     assert [m["ts"] for m in box.take(0.0)] == [1]
-    box.offer(update("traffic", 2), now=0.1)
+    box.offer(update("traffic", 2))
     assert box.due_in(0.1) == pytest.approx(0.15)
     assert box.take(0.1) == []
     assert [m["ts"] for m in box.take(0.25)] == [2]
@@ -30,8 +30,8 @@ def test_first_message_goes_at_once_then_the_rate_cap_applies() -> None:
 def test_a_stalled_client_holds_one_message_per_channel_and_counts_drops() -> None:
     box = Outbox(max_hz=4)
     for i in range(10_000):
-        box.offer(update("traffic", i, {"seq": i}), now=i / 1000)
-        box.offer(update("forms", i), now=i / 1000)
+        box.offer(update("traffic", i, {"seq": i}))
+        box.offer(update("forms", i))
     assert len(box) == 2
     assert box.superseded == 2 * 9_999
     sent = box.take(now=100.0)
@@ -40,26 +40,24 @@ def test_a_stalled_client_holds_one_message_per_channel_and_counts_drops() -> No
 
 def test_an_older_update_never_replaces_a_newer_one() -> None:
     box = Outbox(max_hz=1)
-    box.offer(update("traffic", 20, "new"), now=0)
-    box.offer(update("traffic", 10, "old"), now=0)
+    box.offer(update("traffic", 20, "new"))
+    box.offer(update("traffic", 10, "old"))
     assert box.take(0)[0]["data"] == "new"
 
 
 def test_a_pending_snapshot_stays_a_snapshot_with_the_newest_data() -> None:
     box = Outbox(max_hz=1)
-    box.offer(update("traffic", 1), now=0)
+    box.offer(update("traffic", 1))
     box.take(0)
-    box.offer(
-        {"channel": "traffic", "type": "snapshot", "data": "s", "ts": 5}, now=0.1, urgent=True
-    )
-    box.offer(update("traffic", 6, "u"), now=0.1)
+    box.offer({"channel": "traffic", "type": "snapshot", "data": "s", "ts": 5}, urgent=True)
+    box.offer(update("traffic", 6, "u"))
     # The snapshot is urgent: the rate cap does not hold it back.
     assert box.take(0.1) == [{"channel": "traffic", "type": "snapshot", "data": "u", "ts": 6}]
 
 
 def test_forget_drops_the_pending_message() -> None:
     box = Outbox(max_hz=4)
-    box.offer(update("traffic", 1), now=0)
+    box.offer(update("traffic", 1))
     box.forget("traffic")
     assert box.due_in(0) is None
     assert box.take(0) == []
@@ -88,7 +86,7 @@ def test_sends_per_channel_never_exceed_the_cap(offers: list[tuple[str, float]])
     now, sent_at = 0.0, {"a": [], "b": [], "c": []}  # type: dict[str, list[float]]
     for ts, (channel, step) in enumerate(offers):
         now += step
-        box.offer(update(channel, ts), now=now)
+        box.offer(update(channel, ts))
         assert len(box) <= 3
         for message in box.take(now):
             sent_at[message["channel"]].append(now)
