@@ -55,6 +55,7 @@ RESPONSES = frozenset(
         "resource_download", "registration", "attendance", "conversion",
     }
 )  # fmt: skip
+_R2 = RAGE_RADIUS * RAGE_RADIUS
 OTHER = "(other)"
 SEP = "\t"  # joins viewport class and url in keys: normalised urls never hold a tab
 _DEVICE_VIEWPORT = {"mobile": "mobile", "tablet": "tablet"}
@@ -66,8 +67,11 @@ def viewport_class(width: float) -> str:
 
 
 def _cell(x: float, y: float) -> int:
-    col = min(max(int(x * GRID), 0), GRID - 1)
-    row = min(max(int(y * GRID), 0), GRID - 1)
+    # Comparisons instead of min/max: this runs once per click on the hot path.
+    col = int(x * GRID)
+    row = int(y * GRID)
+    col = 0 if col < 0 else GRID - 1 if col >= GRID else col
+    row = 0 if row < 0 else GRID - 1 if row >= GRID else row
     return row * GRID + col
 
 
@@ -198,16 +202,16 @@ class HeatmapsState:
         page.grid[cell] += 1
         if tab.click_url != url:
             tab.click_url, tab.recent, tab.burst = url, [], None
-        recent = [c for c in tab.recent if ts - c[0] <= RAGE_WINDOW_MS]
+        recent = [c for c in tab.recent if ts - c[0] <= RAGE_WINDOW_MS] if tab.recent else []
         burst = tab.burst
-        r2 = RAGE_RADIUS * RAGE_RADIUS
+        r2 = _R2
         if (
             burst is not None
             and ts - burst[0] <= RAGE_WINDOW_MS
             and (x - burst[1]) ** 2 + (y - burst[2]) ** 2 <= r2
         ):
             burst[0] = ts
-        else:
+        elif len(recent) >= RAGE_CLICKS - 1:
             near = [c for c in recent if (x - c[1]) ** 2 + (y - c[2]) ** 2 <= r2]
             if len(near) >= RAGE_CLICKS - 1:
                 first = near[0]
@@ -216,6 +220,8 @@ class HeatmapsState:
                 tab.burst = [ts, first[1], first[2]]
             else:
                 tab.burst = None
+        else:
+            tab.burst = None
         recent.append([ts, x, y])
         tab.recent = recent[-4 * RAGE_CLICKS :]
         tab.pending.append([ts, day, key, cell])
@@ -247,9 +253,12 @@ class HeatmapsState:
             tab = self.tabs[sid] = _Tab(received)
         elif received > tab.last_seen:
             tab.last_seen = received
+        responses = RESPONSES
         for e in batch["events"]:
             kind, ts = e["type"], e["ts"]
-            if tab.pending:
+            pending = tab.pending
+            # Pending clicks are in time order: only a response or an expired click settles.
+            if pending and (kind in responses or ts - pending[0][0] > DEAD_AFTER_MS):
                 self._settle(tab, kind, ts)
             if kind == "click":
                 self._click(tab, ts, e["url"], e["props"])
