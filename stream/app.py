@@ -18,18 +18,33 @@ from stream.agents.validate import validate_events
 from stream.contract import Limits
 from stream.dedupe import RedisClaims
 from stream.forms import FormsState
+from stream.funnel_config import DEFAULT_PATH as DEFAULT_FUNNELS
+from stream.funnel_config import load_funnels
+from stream.funnels import FunnelsState
+from stream.heatmaps import HeatmapsState
+from stream.journeys import JourneysState
 from stream.pipeline_stats import PipelineStats
 from stream.publish import SnapshotPublisher
 from stream.settings import Settings
 from stream.traffic import TrafficState
 from stream.vitals import VitalsState
 
-# The mergeable metrics: agent name, live channel, state factory and loader.
-METRICS = (
-    Metric("count_traffic", "traffic", TrafficState, TrafficState.from_bytes),
-    Metric("count_forms", "forms", FormsState, FormsState.from_bytes),
-    Metric("measure_vitals", "vitals", VitalsState, VitalsState.from_bytes),
-)
+
+def metrics(settings: Settings) -> tuple[Metric, ...]:
+    """The mergeable metrics: agent name, live channel, state factory and loader."""
+    hosts = settings.site_origins
+    funnels = load_funnels(settings.funnels_path or DEFAULT_FUNNELS)
+    return (
+        Metric("count_traffic", "traffic", lambda: TrafficState(hosts), TrafficState.from_bytes),
+        Metric("count_forms", "forms", FormsState, FormsState.from_bytes),
+        Metric("measure_vitals", "vitals", VitalsState, VitalsState.from_bytes),
+        Metric(
+            "track_funnels", "funnels",
+            lambda: FunnelsState(funnels), lambda b: FunnelsState.from_bytes(b, funnels),
+        ),
+        Metric("map_journeys", "journeys", JourneysState, JourneysState.from_bytes),
+        Metric("map_heatmaps", "heatmaps", HeatmapsState, HeatmapsState.from_bytes),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,7 @@ def create_app(settings: Settings) -> faust.App:
             PipelineStats(redis, publisher),
             limits,
         )
-    for metric in METRICS:
+    for metric in metrics(settings):
         if settings.agent_enabled(metric.channel):
             out = app.topic(
                 settings.topic(f"metrics.{metric.channel}"),

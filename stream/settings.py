@@ -84,6 +84,7 @@ class Settings:
     live_max_hz: float = 4.0
     worker_web_port: int = 6066
     agents: tuple[str, ...] = ("all",)
+    funnels_path: str = ""  # empty: the funnels shipped in stream/funnels.yaml
 
     def topic(self, name: str) -> str:
         """Full topic name: ``topic("events.raw")`` is ``dojo.events.raw`` by default."""
@@ -184,6 +185,7 @@ ENV: dict[str, str] = {
     "live_max_hz": "DOJO_LIVE_MAX_HZ",
     "worker_web_port": "DOJO_WORKER_WEB_PORT",
     "agents": "DOJO_AGENTS",
+    "funnels_path": "DOJO_FUNNELS",
 }
 
 

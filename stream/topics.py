@@ -17,7 +17,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from stream.settings import Settings
 
 HOUR_MS = 3_600_000
-METRIC_CHANNELS = ("traffic", "forms", "vitals")
+METRIC_CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps")
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,14 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic("alerts"), "alert kind", "anomaly and health alerts", 1, keep),
     ]  # fmt: skip
     specs += [
-        TopicSpec(settings.topic(f"metrics.{channel}"), "metric key", f"{channel} snapshots", 1, keep, True)
+        TopicSpec(
+            settings.topic(f"metrics.{channel}"),
+            "metric key",
+            f"{channel} snapshots",
+            1,
+            keep,
+            True,
+        )
         for channel in METRIC_CHANNELS
     ]
     return specs

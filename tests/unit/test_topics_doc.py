@@ -10,7 +10,7 @@ from typing import Any
 import faust
 import pytest
 
-from stream.app import METRICS
+from stream.app import metrics
 from stream.models import DeadLetter, Event, EventBatch, RawBatch
 from stream.settings import Settings
 from stream.topics import topic_specs
@@ -75,7 +75,7 @@ def sample_batch(now: int) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("metric", METRICS, ids=lambda m: m.channel)
+@pytest.mark.parametrize("metric", metrics(Settings()), ids=lambda m: m.channel)
 def test_metric_topics_match_their_snapshots(metric: Any) -> None:
     now = int(time.time() * 1000)
     state = metric.new()
