@@ -19,7 +19,7 @@ from stream.settings import Settings
 from stream.simulation.traffic import Request, generate
 from stream.simulation.truth import Truth
 
-HTTP_WORKERS = 16
+HTTP_WORKERS = 8  # more connections cost httpx more CPU per request than they win
 MAX_ATTEMPTS = 20
 MAX_RETRY_AFTER_S = 30.0
 KAFKA_WINDOW = 500  # sends in flight before awaiting their acknowledgements
@@ -56,6 +56,18 @@ async def _pace(
             bar.set_postfix(dlq=f"{share:.1%}", retries=counts["retries"], refresh=False)
 
     tasks = [asyncio.create_task(work(q)) for q in queues]
+
+    async def put(queue: asyncio.Queue[Request | None], item: Request | None) -> None:
+        if not queue.full():
+            queue.put_nowait(item)
+            return
+        # Wait for room, but if a worker dies meanwhile, surface its error instead.
+        waiting = asyncio.ensure_future(queue.put(item))
+        await asyncio.wait({waiting, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+        if not waiting.done():
+            waiting.cancel()
+            _raise_failed(tasks)
+
     try:
         began = time.monotonic()
         for request in requests:
@@ -63,18 +75,21 @@ async def _pace(
                 delay = began + request.at_s - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)  # pacing to the schedule, not synchronisation
-            queue = queues[zlib.crc32(request.session_id.encode()) % workers]
-            put = asyncio.ensure_future(queue.put(request))
-            done, _ = await asyncio.wait({put, *tasks}, return_when=asyncio.FIRST_COMPLETED)
-            if put not in done:  # a worker died: surface its error
-                put.cancel()
-                break
+            _raise_failed(tasks)
+            await put(queues[zlib.crc32(request.session_id.encode()) % workers], request)
         for queue in queues:
-            await queue.put(None)
+            await put(queue, None)
         await asyncio.gather(*tasks)
     finally:
         for task in tasks:
             task.cancel()
+
+
+def _raise_failed(tasks: list[asyncio.Task[None]]) -> None:
+    """Re-raise the error of a worker that stopped early (workers only end on a sentinel)."""
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            task.result()
 
 
 def _http_sender(client: httpx.AsyncClient, url: str, origin: str, counts: Counter[str]) -> Send:
