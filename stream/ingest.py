@@ -128,6 +128,7 @@ def assemble(
             sessions.setdefault(event["session_id"], []).append(event)
         else:
             screened.reject(rejection, event, index)
+    position = screened.position
     batches = [
         {
             "session_id": session_id,
@@ -135,8 +136,11 @@ def assemble(
             "device": screened.device,
             "received_at": screened.received_at,
             "events": events,
+            "source_partition": position.partition,
+            "source_offset": position.offset,
+            "source_index": index,
         }
-        for session_id, events in sessions.items()
+        for index, (session_id, events) in enumerate(sessions.items())
     ]
     return batches, screened.dead
 

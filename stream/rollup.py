@@ -8,6 +8,10 @@ Kafka never commits past what a checkpoint holds. After a crash the state comes 
 the changelog and redelivered messages at or below the checkpoint's offset are skipped:
 every message is counted exactly once.
 
+The validate agent upstream can itself re-send a batch after a crash (it sends before it
+commits). Each batch names its source (raw partition, offset, index); the state remembers
+the highest source position folded per raw partition and drops anything at or below it.
+
 The live snapshot is the merge of all partitions' states. A worker that does not own every
 partition reads the others' latest checkpoints from Redis (written beside the changelog).
 """
@@ -20,7 +24,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, Self, TypeVar
 
-_OFFSET = struct.Struct(">q")
+import orjson
+
+_HEADER = struct.Struct(">I")  # length of the JSON header that precedes the state bytes
+Sources = dict[int, tuple[int, int]]  # raw partition -> (offset, index) of the last batch folded
 
 
 class MetricState(Protocol):
@@ -36,21 +43,27 @@ class MetricState(Protocol):
 S = TypeVar("S", bound=MetricState)
 
 
-def encode_checkpoint(offset: int, state: MetricState) -> bytes:
-    """Offset of the last folded message, then the state's own bytes."""
-    return _OFFSET.pack(offset) + state.to_bytes()
+def encode_checkpoint(offset: int, sources: Sources, state: MetricState) -> bytes:
+    """A small JSON header (offset folded, source positions), then the state's own bytes."""
+    header = orjson.dumps(
+        {"offset": offset, "sources": {str(p): list(s) for p, s in sources.items()}}
+    )
+    return _HEADER.pack(len(header)) + header + state.to_bytes()
 
 
-def decode_checkpoint(data: bytes, load: Callable[[bytes], S]) -> tuple[int, S]:
+def decode_checkpoint(data: bytes, load: Callable[[bytes], S]) -> tuple[int, Sources, S]:
     """Inverse of ``encode_checkpoint``."""
-    (offset,) = _OFFSET.unpack_from(data)
-    return offset, load(data[_OFFSET.size :])
+    (size,) = _HEADER.unpack_from(data)
+    header = orjson.loads(data[_HEADER.size : _HEADER.size + size])
+    sources = {int(p): (s[0], s[1]) for p, s in header["sources"].items()}
+    return header["offset"], sources, load(data[_HEADER.size + size :])
 
 
 @dataclass
 class _Slot(Generic[S]):
     state: S
     offset: int = -1  # last message offset folded into ``state``
+    sources: Sources = field(default_factory=dict)
     dirty: bool = False
 
 
@@ -72,21 +85,28 @@ class Rollup(Generic[S]):
         if checkpoint is None:
             self.slots[partition] = _Slot(self.new())
         else:
-            offset, state = decode_checkpoint(checkpoint, self.load)
-            self.slots[partition] = _Slot(state, offset)
+            offset, sources, state = decode_checkpoint(checkpoint, self.load)
+            self.slots[partition] = _Slot(state, offset, sources)
 
     def owns(self, partition: int) -> bool:
         return partition in self.slots
 
     def apply(self, partition: int, offset: int, batch: Any, now_ms: int) -> bool:
-        """Fold one message into its partition's state; False if a checkpoint already holds it."""
+        """Fold one message into its partition's state; False if it was folded before."""
         slot = self.slots[partition]
-        if offset <= slot.offset:
+        if offset <= slot.offset:  # redelivered after a restart of this agent
             self.skipped += 1
             return False
-        slot.state.apply(batch, now_ms)
         slot.offset = offset
         slot.dirty = True
+        source = batch.get("source_partition", -1)
+        if source >= 0:
+            position = (batch["source_offset"], batch["source_index"])
+            if position <= slot.sources.get(source, (-1, -1)):  # re-sent by the validate agent
+                self.skipped += 1
+                return False
+            slot.sources[source] = position
+        slot.state.apply(batch, now_ms)
         self.changed = True
         return True
 
@@ -101,7 +121,7 @@ class Rollup(Generic[S]):
         for partition, slot in self.slots.items():
             if slot.dirty:
                 slot.state.expire(now_ms)
-                out.append((partition, encode_checkpoint(slot.offset, slot.state)))
+                out.append((partition, encode_checkpoint(slot.offset, slot.sources, slot.state)))
                 slot.dirty = False
         return out
 

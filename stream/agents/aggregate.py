@@ -198,4 +198,4 @@ async def _other_partitions(
         blobs = await redis.hmget(redis_key, [str(p) for p in missing])
     except (RedisError, OSError):
         return []
-    return [decode_checkpoint(blob, load)[1] for blob in blobs if isinstance(blob, bytes)]
+    return [decode_checkpoint(blob, load)[2] for blob in blobs if isinstance(blob, bytes)]

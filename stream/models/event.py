@@ -30,3 +30,8 @@ class EventBatch(faust.Record, serializer="json", include_metadata=False):
     device: str
     received_at: int  # server time of the request, epoch ms
     events: list[Event]
+    # Where the batch came from: raw partition, offset, and its place among that message's
+    # batches. A batch re-sent after a crash carries the same triple, so readers can drop it.
+    source_partition: int = -1
+    source_offset: int = -1
+    source_index: int = 0
