@@ -1,0 +1,105 @@
+"""Recommendations: catalogue validity, popularity prior, taste learning, checkpoints."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from stream.learners import check_resume
+from stream.recommend import Recommender, item_kind, item_of
+from tests.unit.visit_batches import MINUTE, T0, batch, event
+
+GROUPS = {
+    "scratch": ["/resources/scratch-cards", "/resources/scratch-maze", "/events/scratch-jam"],
+    "python": ["/resources/python-first", "/resources/python-quiz", "/events/python-night"],
+    "robots": ["/resources/robot-line", "/resources/microbit-badge", "/events/robot-rally"],
+}
+HUB = ["/", "/events", "/resources", "/blog"]
+
+
+def visits(recommender: Recommender, sessions: range, seed: int = 3) -> int:
+    """Visitors with one taste each wander hub pages and the items of their taste."""
+    rng = random.Random(seed)
+    ts = T0
+    for i in sessions:
+        taste = list(GROUPS)[i % 3]
+        visitor = f"visitor-{i % 90}"
+        events = []
+        for _ in range(6):
+            ts += 5000
+            pool = GROUPS[taste] if rng.random() < 0.7 else HUB
+            events.append(event("page_view", ts, rng.choice(pool)))
+        recommender.apply(batch(f"session{i:05d}", visitor, events), ts)
+    return ts
+
+
+def test_items_and_kinds() -> None:
+    assert item_of("/events/robot-rally/register?x=1") == "/events/robot-rally"
+    assert item_of("/events/robot-rally/check-in") == "/events/robot-rally"
+    assert item_of("/resources/a/") == "/resources/a"
+    assert item_of("/") == "/"
+    assert [item_kind(i) for i in ("/events/a", "/resources/b", "/events", "/blog/c")] == [
+        "event", "resource", "page", "page"]  # fmt: skip
+
+
+def test_a_new_visitor_gets_popular_items() -> None:
+    recommender = Recommender()
+    end = visits(recommender, range(60))
+    got = recommender.recommend("someone-new", 5, end)
+    assert [r["item"] for r in got] == [r["item"] for r in recommender.popular(5, end)]
+    assert {r["reason"] for r in got} == {"popular right now"}
+
+
+def test_a_past_dojo_event_is_never_recommended() -> None:
+    recommender = Recommender()
+    end = visits(recommender, range(60))
+    hot = recommender.popular(1, end)[0]["item"]
+    recommender.set_catalog({hot: {"kind": "event", "until_ms": end - 1}})
+    for visitor in ("visitor-1", "visitor-2", "someone-new"):
+        assert hot not in {r["item"] for r in recommender.recommend(visitor, 20, end)}
+    assert hot not in {r["item"] for r in recommender.popular(20, end)}
+    # Still valid before it ended.
+    assert hot in {r["item"] for r in recommender.popular(20, end - 2)}
+
+
+def test_a_check_in_marks_its_dojo_event_as_past() -> None:
+    recommender = Recommender()
+    end = visits(recommender, range(30))
+    check_in = [event("attendance", end + 1, "/events/robot-rally/check-in", dojo_event_id="d")]
+    recommender.apply(batch("session-x", "visitor-x", check_in), end + 1)
+    assert "/events/robot-rally" not in {r["item"] for r in recommender.popular(50, end + 2)}
+
+
+def test_the_current_page_is_not_recommended() -> None:
+    recommender = Recommender()
+    end = visits(recommender, range(60))
+    view = [event("page_view", end + 1, "/events")]
+    recommender.apply(batch("session-y", "visitor-y", view), end + 1)
+    assert "/events" not in {r["item"] for r in recommender.recommend("visitor-y", 10, end + 1)}
+
+
+def test_items_unseen_for_long_drop_out() -> None:
+    recommender = Recommender(forget_ms=60 * MINUTE)
+    end = visits(recommender, range(10))
+    view = [event("page_view", end + 2 * 60 * MINUTE, "/volunteer")]
+    recommender.apply(batch("session-z", "visitor-z", view), end + 2 * 60 * MINUTE)
+    assert recommender.snapshot(end + 2 * 60 * MINUTE)["items"] == 1
+
+
+def test_learned_taste_beats_popularity() -> None:
+    recommender = Recommender()
+    visits(recommender, range(900))
+    snapshot = recommender.snapshot(T0)
+    assert snapshot["n"] > 3000
+    assert snapshot["hit_rate_at_5"] > snapshot["baseline_hit_rate_at_5"] + 0.05
+    assert snapshot["top_items"][0]["reason"] == "popular right now"
+
+
+def test_checkpoint_resumes_exactly() -> None:
+    def probe(r: Recommender) -> list[Any]:
+        end = T0 + 10**8
+        return [r.snapshot(end), r.recommend("visitor-5", 5, end), r.recommend("nobody", 5, end)]
+
+    check_resume(
+        Recommender, lambda r: visits(r, range(150)), lambda r: visits(r, range(150, 300)), probe
+    )
