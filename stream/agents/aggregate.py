@@ -26,6 +26,7 @@ from stream.rollup import MetricState, Rollup, decode_checkpoint
 TAKE_MAX = 2000  # messages per take; a take is one pass over the batch and one state update
 TAKE_WITHIN_S = 0.05  # a lone message waits at most this long before it is counted
 TOPIC_EVERY_S = 5.0  # how often the snapshot also goes to the metric topic
+CHECKPOINT_EVERY_S = 1.0
 REFRESH_EVERY_S = 5.0  # republish unchanged state too: "last 5 minutes" moves with the clock
 CHECKPOINTS = "dojo:checkpoints:{}"
 MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024
@@ -86,10 +87,11 @@ class Aggregator:
         self.table.key_serializer = self.table.value_serializer = "raw"
         self.rollup: Rollup[Any] = Rollup(metric.new, metric.load)
         self.redis_key = CHECKPOINTS.format(metric.agent)
-        self.rejected = (
-            0  # unreadable messages on the clean topic (only a rogue producer makes them)
-        )
+        # Unreadable messages on the clean topic (only a rogue producer makes them).
+        self.rejected = 0
         self.last_live = self.last_topic = 0.0
+        self.stream: faust.Stream[bytes] | None = None
+        self.pending: list[faust.EventT[bytes]] = []  # folded, not yet checkpointed nor acked
 
     @staticmethod
     def key(partition: int) -> bytes:
@@ -108,11 +110,14 @@ class Aggregator:
                 continue
             rollup.apply(msg.partition, msg.offset, batch, at)
 
-    async def checkpoint(
-        self, stream: faust.Stream[bytes], pending: list[faust.EventT[bytes]]
-    ) -> None:
+    async def checkpoint(self) -> None:
         """Write changed partitions to the changelog, then acknowledge what they hold."""
+        if self.stream is None or not self.pending:
+            return
+        # Encode and take the pending events in one step (no await in between): the
+        # checkpoint then holds exactly the events about to be acknowledged.
         saved = self.rollup.checkpoints(now_ms())
+        pending, self.pending = self.pending, []
         for partition, blob in saved:
             self.table.data[self.key(partition)] = blob
             self.table.send_changelog(partition, self.key(partition), blob, "raw", "raw")
@@ -122,8 +127,7 @@ class Aggregator:
                 await self.redis.hset(self.redis_key, mapping={str(p): blob for p, blob in saved})
         # Acknowledge only now: Faust flushes the changelog before it commits offsets.
         for event in pending:
-            await stream.ack(event)
-        pending.clear()
+            await self.stream.ack(event)
 
     async def publish(self) -> None:
         """Publish the merged snapshot if it changed (or to let rolling views move)."""
@@ -164,21 +168,26 @@ def aggregate(
     agg = Aggregator(app, metric, out, publisher, redis, partitions)
 
     async def fold(stream: faust.StreamT[bytes]) -> None:
-        concrete = cast("faust.Stream[bytes]", stream)
-        pending: list[faust.EventT[bytes]] = []
-        async for values in concrete.noack_take(TAKE_MAX, within=TAKE_WITHIN_S):
+        agg.stream = cast("faust.Stream[bytes]", stream)
+        async for values in agg.stream.noack_take(TAKE_MAX, within=TAKE_WITHIN_S):
             # noack_take hands over the events themselves, so they can be acked later.
             taken = cast("list[faust.EventT[bytes]]", values)
             agg.fold(taken, now_ms())
-            pending += taken
+            agg.pending += taken
             if agg.rollup.due():
-                await agg.checkpoint(concrete, pending)
+                await agg.checkpoint()
+
+    async def checkpoint_when_quiet() -> None:
+        # With no new messages the loop above never runs; the last ones still get saved.
+        if agg.rollup.due():
+            await agg.checkpoint()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget(sender: Any, revoked: set[Any], **_: Any) -> None:
         agg.rollup.revoke(tp.partition for tp in revoked if tp.topic == source.get_topic_name())
 
     app.timer(1.0 / max_hz, name=f"{metric.agent}-snapshot")(agg.publish)
+    app.timer(CHECKPOINT_EVERY_S, name=f"{metric.agent}-checkpoint")(checkpoint_when_quiet)
     app.agent(source, name=metric.agent)(fold)
     return agg
 

@@ -92,7 +92,7 @@ def kafka_bootstrap() -> str:
     base = Settings()
     try:
         infra.kafka.up(base, echo=lambda _line: None)
-    except Exception as exc:  # noqa: BLE001 - turned into a loud failure, never a skip
+    except Exception as exc:
         pytest.fail(f"the Kafka broker could not be started: {exc}")
     return base.kafka
 
@@ -171,3 +171,21 @@ async def read_topic(
         return values
     finally:
         await consumer.stop()
+
+
+async def group_lag(settings: Settings, topic: str) -> int:
+    """Messages of ``topic`` not yet committed by the worker's consumer group (the app id)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(settings.partitions)]
+        committed = await admin.list_consumer_group_offsets(settings.app_id, partitions=tps)
+        ends = await consumer.end_offsets(tps)
+        return sum(ends[tp] - max(committed[tp].offset if tp in committed else 0, 0) for tp in tps)
+    finally:
+        await consumer.stop()
+        await admin.close()

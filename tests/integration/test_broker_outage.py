@@ -36,7 +36,9 @@ def private_stack(stack_settings: Settings, tmp_path: Path) -> Iterator[Settings
     infra.kafka.down(settings, echo=lambda _line: None)
 
 
-def test_outage_answers_503_and_retries_arrive_once(private_stack: Settings, start: Callable[..., Proc]) -> None:
+def test_outage_answers_503_and_retries_arrive_once(
+    private_stack: Settings, start: Callable[..., Proc]
+) -> None:
     settings = private_stack
     collector = start(["collector"], settings)
     worker = start(["worker"], settings)
@@ -49,7 +51,9 @@ def test_outage_answers_503_and_retries_arrive_once(private_stack: Settings, sta
     with httpx.Client(base_url=url, timeout=15) as client:
 
         def post(events: list[dict[str, object]]) -> int:
-            return client.post("/collect", json={"events": events}, headers={"User-Agent": BROWSER}).status_code
+            return client.post(
+                "/collect", json={"events": events}, headers={"User-Agent": BROWSER}
+            ).status_code
 
         assert post(before) == 202
         infra.kafka.down(settings, echo=lambda _line: None)
@@ -58,10 +62,19 @@ def test_outage_answers_503_and_retries_arrive_once(private_stack: Settings, sta
         infra.kafka.up(settings, echo=lambda _line: None)
         # The beacon keeps retrying a 503'd batch; do the same until the collector takes it.
         statuses = [refused]
-        wait_for(lambda: statuses.append(post(during)) or statuses[-1] == 202, 90, "the retry to be accepted")
+        wait_for(
+            lambda: statuses.append(post(during)) or statuses[-1] == 202,
+            90,
+            "the retry to be accepted",
+        )
 
     batches = asyncio.run(
-        read_topic(settings, settings.topic_events, lambda v: sum(len(b["events"]) for b in v) >= 10, deadline_s=120)
+        read_topic(
+            settings,
+            settings.topic_events,
+            lambda v: sum(len(b["events"]) for b in v) >= 10,
+            deadline_s=120,
+        )
     )
     assert worker.alive(), worker.output()
     ids = [e["event_id"] for b in batches for e in b["events"]]

@@ -48,11 +48,15 @@ def test_valid_and_invalid_events_land_exactly_once(
     ]
     duplicates = valid[:3]
     bots = [page_view(200 + i, 9, now) for i in range(2)]
-    expected_reasons = Counter({"schema": 2, "type": 1, "too_old": 1, "malformed": 1, "duplicate": 3, "bot": 2})
+    expected_reasons = Counter(
+        {"schema": 2, "type": 1, "too_old": 1, "malformed": 1, "duplicate": 3, "bot": 2}
+    )
 
     with httpx.Client(base_url=collector_url, timeout=10) as client:
         for i in range(0, 30, 6):
-            reply = client.post("/collect", json={"events": valid[i : i + 6]}, headers={"User-Agent": BROWSER})
+            reply = client.post(
+                "/collect", json={"events": valid[i : i + 6]}, headers={"User-Agent": BROWSER}
+            )
             assert reply.status_code == 202, reply.text
         for body in (invalid, duplicates):
             reply = client.post("/collect", json={"events": body}, headers={"User-Agent": BROWSER})
@@ -61,10 +65,18 @@ def test_valid_and_invalid_events_land_exactly_once(
         assert reply.status_code == 202, reply.text
 
     batches = asyncio.run(
-        read_topic(stack_settings, stack_settings.topic_events, lambda v: sum(len(b["events"]) for b in v) >= 30)
+        read_topic(
+            stack_settings,
+            stack_settings.topic_events,
+            lambda v: sum(len(b["events"]) for b in v) >= 30,
+        )
     )
     letters = asyncio.run(
-        read_topic(stack_settings, stack_settings.topic_dlq, lambda v: len(v) >= sum(expected_reasons.values()))
+        read_topic(
+            stack_settings,
+            stack_settings.topic_dlq,
+            lambda v: len(v) >= sum(expected_reasons.values()),
+        )
     )
     assert worker.alive(), worker.output()
 

@@ -35,14 +35,35 @@ def test_traffic_forms_vitals_and_activity_snapshots(
         events.append(page_view(10 * s, s, now, url="/"))
         events.append(page_view(10 * s + 1, s, now, url="/events"))
         events.append(
-            page_view(10 * s + 2, s, now, type="form_start", url="/events/x/register", props={"form_id": "registration"})
+            page_view(
+                10 * s + 2,
+                s,
+                now,
+                type="form_start",
+                url="/events/x/register",
+                props={"form_id": "registration"},
+            )
         )
         events.append(
             page_view(
-                10 * s + 3, s, now, type="web_vital", url="/events", props={"name": "LCP", "value": 1000.0 + 1000 * s}
+                10 * s + 3,
+                s,
+                now,
+                type="web_vital",
+                url="/events",
+                props={"name": "LCP", "value": 1000.0 + 1000 * s},
             )
         )
-    events.append(page_view(99, 0, now, type="form_submit", url="/events/x/register", props={"form_id": "registration"}))
+    events.append(
+        page_view(
+            99,
+            0,
+            now,
+            type="form_submit",
+            url="/events/x/register",
+            props={"form_id": "registration"},
+        )
+    )
     with httpx.Client(base_url=collector_url, timeout=10) as client:
         reply = client.post("/collect", json={"events": events}, headers={"User-Agent": BROWSER})
         assert reply.status_code == 202, reply.text
@@ -57,14 +78,21 @@ def test_traffic_forms_vitals_and_activity_snapshots(
     assert traffic is not None
     assert traffic["today"]["sessions"] == sessions
     assert traffic["today"]["visitors"] == 1  # one user agent from one address: one visitor
-    assert {p["url"]: p["views"] for p in traffic["top_pages"]} == {"/": sessions, "/events": sessions}
+    assert {p["url"]: p["views"] for p in traffic["top_pages"]} == {
+        "/": sessions,
+        "/events": sessions,
+    }
 
-    wait_for(lambda: (snapshot(stack_settings, "forms") or {}).get("forms"), 30, "the forms snapshot")
+    wait_for(
+        lambda: (snapshot(stack_settings, "forms") or {}).get("forms"), 30, "the forms snapshot"
+    )
     forms = {f["form_id"]: f for f in snapshot(stack_settings, "forms")["forms"]}  # type: ignore[index]
     assert forms["registration"]["starts"] == sessions
     assert forms["registration"]["submits"] == 1
 
-    wait_for(lambda: (snapshot(stack_settings, "vitals") or {}).get("site"), 30, "the vitals snapshot")
+    wait_for(
+        lambda: (snapshot(stack_settings, "vitals") or {}).get("site"), 30, "the vitals snapshot"
+    )
     lcp = snapshot(stack_settings, "vitals")["site"]["LCP"]  # type: ignore[index]
     assert lcp["n"] == sessions
     assert lcp["good"] == pytest.approx(0.5)  # 1000 and 2000 ms are good; 3000 and 4000 are not
@@ -76,6 +104,11 @@ def test_traffic_forms_vitals_and_activity_snapshots(
     assert all("event_id" not in row and len(row["visitor"]) == 6 for row in activity["events"])
 
     published = asyncio.run(
-        read_topic(stack_settings, stack_settings.topic("metrics.traffic"), lambda v: bool(v), deadline_s=30)
+        read_topic(
+            stack_settings,
+            stack_settings.topic("metrics.traffic"),
+            bool,
+            deadline_s=30,
+        )
     )
     assert published and "today" in published[-1]

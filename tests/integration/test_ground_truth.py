@@ -1,0 +1,151 @@
+"""Simulated site traffic through the real pipeline; a worker is killed mid-stream and
+restarted; the live numbers must equal the simulator's ground truth exactly."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+import redis
+from aiokafka import AIOKafkaProducer
+
+from stream.models import RawBatch
+from stream.settings import Settings
+from stream.simulation import Request, generate
+from stream.windows import day_start
+from tests.integration.conftest import Proc, group_lag, read_topic, wait_for
+
+pytestmark = pytest.mark.integration
+
+RATE = 120  # events per simulated second
+DURATION_S = 240
+
+
+def snapshot(settings: Settings, channel: str) -> dict[str, Any]:
+    raw = redis.Redis.from_url(settings.redis_url).get(f"dojo:snapshot:{channel}")
+    return {} if raw is None else orjson.loads(raw)["data"]
+
+
+def published_at(settings: Settings, channel: str) -> int:
+    raw = redis.Redis.from_url(settings.redis_url).get(f"dojo:snapshot:{channel}")
+    return 0 if raw is None else int(orjson.loads(raw)["ts"])
+
+
+async def produce(settings: Settings, requests: list[Request]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    try:
+        futures = []
+        for request in requests:
+            raw = RawBatch(
+                received_at=int(time.time() * 1000), visitor_id=request.visitor_id, device=request.device,
+                bot=request.bot, site=settings.site_id, events=request.body["events"],
+            )  # fmt: skip
+            futures.append(
+                await producer.send(
+                    settings.topic_raw, orjson.dumps(raw.asdict()), key=request.session_id.encode()
+                )
+            )
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+def test_numbers_equal_ground_truth_across_a_worker_crash(
+    stack_settings: Settings, start: Callable[..., Proc]
+) -> None:
+    settings = stack_settings
+    now = int(time.time() * 1000)
+    # Keep the whole run inside today (UTC) so "today" in the snapshots is the whole run.
+    start_ms = max(now - DURATION_S * 1000, day_start(now) + 1)
+    duration_s = max(1.0, (now - start_ms) / 1000 - 1)
+    requests, truth_obj = generate(
+        17, rate=RATE, duration_s=duration_s, start_ms=start_ms, invalid_ratio=0.05
+    )
+    requests = list(requests)
+    truth = truth_obj.to_dict()
+    total_views = sum(truth["page_views_by_url"].values())
+    assert total_views > 100, "the simulation should produce real traffic"
+
+    first = start(["worker"], settings)
+    asyncio.run(produce(settings, requests))
+    # Kill the worker (no goodbye, no final commit) once it is part-way through the stream.
+    wait_for(
+        lambda: (
+            snapshot(settings, "traffic").get("today", {}).get("views", 0) > 0 or not first.alive()
+        ),
+        90,
+        "the first worker to count some views",
+    )
+    assert first.alive(), first.output()
+    first.stop(signal.SIGKILL)
+    second = start(["worker"], settings)
+
+    def settled() -> bool:
+        return (
+            snapshot(settings, "traffic").get("today", {}).get("views", 0) >= total_views
+            or not second.alive()
+        )
+
+    wait_for(settled, 180, "the restarted worker to catch up")
+    assert second.alive(), second.output()
+    # Offsets are committed only after a checkpoint holds them: zero lag on both topics
+    # means every message has been folded, so a double count would show now.
+    for topic in (settings.topic_raw, settings.topic_events):
+        wait_for(
+            lambda t=topic: asyncio.run(group_lag(settings, t)) == 0,
+            60,
+            f"{topic} to be fully committed",
+        )
+    caught_up = int(time.time() * 1000)
+    for channel in ("traffic", "forms"):
+        wait_for(
+            lambda c=channel: published_at(settings, c) > caught_up,
+            30,
+            f"a {channel} snapshot after catching up",
+        )
+
+    traffic = snapshot(settings, "traffic")
+    today = traffic["today"]
+    assert today["views"] == total_views
+    assert today["sessions"] == truth["sessions"]
+    assert today["visitors"] == truth["visitors"]
+    assert today["bounce_rate"] == pytest.approx(truth["bounces"] / truth["sessions"])
+    for row in traffic["top_pages"]:
+        assert row["views"] == truth["page_views_by_url"][row["url"]], row["url"]
+    assert {k: v for k, v in traffic["devices"].items() if v} == {
+        k: v for k, v in truth["devices"].items() if v
+    }
+    assert traffic["late"] == 0
+
+    wait_for(lambda: bool(snapshot(settings, "forms").get("forms")), 30, "the forms snapshot")
+    forms = {f["form_id"]: f for f in snapshot(settings, "forms")["forms"]}
+    for form_id, expected in truth["forms"].items():
+        got = forms[form_id]
+        assert (got["starts"], got["submits"], got["abandons"]) == (
+            expected["starts"], expected["submits"], expected["abandons"]
+        ), form_id  # fmt: skip
+        assert got["dropoff"] == expected["dropoff_fields"], form_id
+
+    # Dead letters: a crash may make the validate agent write a letter twice, but each letter
+    # names its source position, so the distinct letters must match the injected faults.
+    letters = asyncio.run(
+        read_topic(
+            settings,
+            settings.topic_dlq,
+            lambda v: len(v) >= truth["totals"]["dead_lettered"],
+            deadline_s=60,
+        )
+    )
+    distinct = {
+        (d["source_partition"], d["source_offset"], d["index"]): d["reason"] for d in letters
+    }
+    assert Counter(distinct.values()) == Counter(truth["totals"]["dead_lettered_by_reason"])
