@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import orjson
 from redis.asyncio import Redis
@@ -15,24 +16,31 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from live_feed.auth import presented_token, token_matches
+from live_feed.auth import refuse_unless_admin
 from live_feed.channels import is_channel, read_snapshot_raw
 from live_feed.feed import live_endpoint
 from live_feed.hub import Hub
+from live_feed.insights import FunnelListing, funnels, heatmap
 from live_feed.metrics import LiveMetrics
 from live_feed.panel import STATIC_DIR, SecurityHeaders, index, login, logout
+from stream.funnel_config import DEFAULT_PATH as DEFAULT_FUNNELS
 from stream.settings import Settings
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def create_app(
-    settings: Settings, *, stall_timeout: float = 10.0, heartbeat: float = 15.0
+    settings: Settings,
+    *,
+    stall_timeout: float = 10.0,
+    heartbeat: float = 15.0,
+    funnels_path: Path | str = DEFAULT_FUNNELS,
 ) -> Starlette:
-    """Build the live feed app; Redis and the pub/sub hub open in its lifespan."""
+    """Build the live feed app; Redis, the pub/sub hub and the funnels open in its lifespan."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.funnels = FunnelListing.load(funnels_path)
         redis = Redis.from_url(settings.redis_url)
         hub = Hub(redis, app.state.metrics)
         await hub.start()
@@ -50,6 +58,8 @@ def create_app(
             Route("/login", login, methods=["POST"]),
             Route("/logout", logout, methods=["POST"]),
             Route("/api/snapshot/{channel}", snapshot),
+            Route("/api/heatmap", heatmap),
+            Route("/api/funnels", funnels),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             WebSocketRoute("/ws/live", live_endpoint),
@@ -65,17 +75,10 @@ def create_app(
     return app
 
 
-def _authorised(request: Request) -> bool:
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    token = presented_token(headers, request.cookies)
-    return token_matches(request.app.state.settings, token)
-
-
 async def snapshot(request: Request) -> Response:
     """The latest stored snapshot of one channel, as the agents wrote it."""
-    if not _authorised(request):
-        request.app.state.metrics.auth_failures.inc()
-        return JSONResponse({"detail": "admin token required"}, status_code=401)
+    if (refused := refuse_unless_admin(request)) is not None:
+        return refused
     channel = request.path_params["channel"]
     raw = await read_snapshot_raw(request.app.state.redis, channel) if is_channel(channel) else None
     if raw is None:

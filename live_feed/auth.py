@@ -6,6 +6,9 @@ import hmac
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
 from stream.settings import Settings
 
 COOKIE = "dojo_token"
@@ -37,3 +40,12 @@ def same_origin(headers: Mapping[str, str]) -> bool:
     if not origin:
         return True  # non-browser clients send no Origin
     return urlsplit(origin).netloc == headers.get("host", "")
+
+
+def refuse_unless_admin(request: Request) -> Response | None:
+    """A 401 response (counted) if ``request`` lacks the admin token, else None."""
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    if token_matches(request.app.state.settings, presented_token(headers, request.cookies)):
+        return None
+    request.app.state.metrics.auth_failures.inc()
+    return JSONResponse({"detail": "admin token required"}, status_code=401)

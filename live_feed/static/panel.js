@@ -7,15 +7,27 @@ import {
   renderTraffic,
   renderVitals,
 } from "./views.js";
+import { renderAlerts, renderFunnels, setupFunnelDevices } from "./insights.js";
+import { renderJourneys } from "./journeys.js";
+import { renderHeatmaps, setupHeatmapSelectors } from "./heatmap.js";
+import { renderEngagement, renderRecommendations, renderSegments } from "./learning.js";
 
-const CHANNELS = ["traffic", "forms", "vitals", "activity", "pipeline"];
 const RENDER = {
   traffic: renderTraffic,
   forms: renderForms,
   vitals: renderVitals,
   pipeline: renderPipeline,
   activity: (data, kind) => renderActivity(data, kind === "snapshot"),
+  funnels: renderFunnels,
+  journeys: renderJourneys,
+  heatmaps: renderHeatmaps,
+  engagement: renderEngagement,
+  recommendations: renderRecommendations,
+  segments: renderSegments,
+  alerts: renderAlerts,
 };
+const CHANNELS = Object.keys(RENDER);
+const TABS = ["live", "insights", "learning"];
 const UNAUTHORIZED = 4401;
 const MAX_BACKOFF_MS = 10000;
 
@@ -33,6 +45,28 @@ function showLogin(failed) {
   document.getElementById("login-failed").hidden = !failed;
   document.getElementById("token").focus();
   setConnection("down", "signed out");
+}
+
+// The open tab lives in the URL fragment, so a reload or a shared link opens the same view.
+function showTab(name) {
+  const tab = TABS.includes(name) ? name : "live";
+  for (const other of TABS) document.getElementById(`view-${other}`).hidden = other !== tab;
+  for (const button of document.querySelectorAll(".tabs [data-tab]")) {
+    button.setAttribute("aria-selected", String(button.dataset.tab === tab));
+  }
+  if (location.hash.slice(1) !== tab) history.replaceState(null, "", tab === "live" ? "/" : `#${tab}`);
+}
+
+function setupTabs() {
+  for (const button of document.querySelectorAll(".tabs [data-tab]")) {
+    button.addEventListener("click", () => showTab(button.dataset.tab));
+  }
+  document.getElementById("alerts-badge").addEventListener("click", () => {
+    showTab("insights");
+    document.getElementById("alerts-card").scrollIntoView({ behavior: "smooth", block: "start" });
+  });
+  window.addEventListener("hashchange", () => showTab(location.hash.slice(1)));
+  showTab(location.hash.slice(1));
 }
 
 function handle(message) {
@@ -80,8 +114,11 @@ if (new URLSearchParams(location.search).get("login") === "failed") {
   history.replaceState(null, "", "/");
   showLogin(true);
 } else {
-  renderActivity({ events: [] }, true);
-  renderForms({ forms: [] });
-  renderVitals({ site: {} });
+  setupTabs();
+  setupFunnelDevices();
+  setupHeatmapSelectors();
+  for (const [channel, render] of Object.entries(RENDER)) {
+    if (channel !== "traffic") render({}, "snapshot");
+  }
   connect();
 }

@@ -1,7 +1,8 @@
 // Renderers for each channel. Every string from events is attacker-controlled: it only
 // ever reaches the page through textContent / createTextNode, never innerHTML.
 
-const nf = new Intl.NumberFormat("en-GB");
+import { DASH, byId, clockTime, duration, el, list, num, pct, setText } from "./dom.js";
+
 const ACTIVITY_ROWS = 50;
 
 // Published Core Web Vitals thresholds: [good up to, needs improvement up to].
@@ -13,51 +14,12 @@ export const THRESHOLDS = {
   TTFB: [800, 1800],
 };
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
-function byId(id) {
-  return document.getElementById(id);
-}
-
-function setText(id, value) {
-  const node = byId(id);
-  if (node) node.textContent = value;
-}
-
-function num(value) {
-  return typeof value === "number" && Number.isFinite(value) ? nf.format(value) : "–";
-}
-
-function pct(share) {
-  return typeof share === "number" && Number.isFinite(share) ? `${Math.round(share * 100)}%` : "–";
-}
-
-function duration(ms) {
-  if (typeof ms !== "number" || !Number.isFinite(ms)) return "–";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
-}
-
-function clockTime(ts) {
-  return typeof ts === "number" ? new Date(ts).toLocaleTimeString("en-GB") : "";
-}
-
-function list(value) {
-  return Array.isArray(value) ? value : [];
-}
-
 function replaceChildren(parent, children) {
   parent.replaceChildren(...children);
 }
 
 // A ranked list with a proportional bar behind each row.
-function renderBars(id, rows, labelKey, valueKey, emptyText) {
+export function renderBars(id, rows, labelKey, valueKey, emptyText) {
   const root = byId(id);
   const max = Math.max(1, ...rows.map((r) => Number(r[valueKey]) || 0));
   const items = rows.slice(0, 8).map((row) => {
@@ -139,7 +101,7 @@ export function renderPipeline(data) {
   setText("pipeline-valid", num(data.valid));
   setText("pipeline-dlq", num(data.dead_lettered));
   const rate = data.events_per_s;
-  setText("pipeline-rate", typeof rate === "number" ? rate.toFixed(rate < 10 ? 1 : 0) : "–");
+  setText("pipeline-rate", typeof rate === "number" ? rate.toFixed(rate < 10 ? 1 : 0) : DASH);
   const reasons = Object.entries(data.reasons || {}).sort((a, b) => b[1] - a[1]);
   replaceChildren(
     byId("pipeline-reasons"),
@@ -155,7 +117,7 @@ export function rating(metric, value) {
 }
 
 function vitalValue(metric, value) {
-  if (typeof value !== "number") return "–";
+  if (typeof value !== "number") return DASH;
   return metric === "CLS" ? value.toFixed(2) : duration(value);
 }
 
@@ -195,7 +157,7 @@ export function renderForms(data) {
       el("td", "n", num(form.submits)),
       completion,
       el("td", "n", duration(form.median_ms)),
-      el("td", "mono", form.dropoff_field ?? "–"),
+      el("td", "mono", form.dropoff_field ?? DASH),
     );
     return tr;
   });

@@ -3,39 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 import redis
 
+from tests.browser.panel_page import XSS, publish, screenshot, severe_errors, text, wait_for
+
 pytestmark = pytest.mark.browser
 
-XSS = '<img src=x onerror="window.__xss=1">'
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 MINUTE_MS = 60_000
-
-
-def publish(rdb: redis.Redis, channel: str, data: Any, ts: int) -> None:
-    body = orjson.dumps({"channel": channel, "data": data, "ts": ts})
-    rdb.set(f"dojo:snapshot:{channel}", body)
-    rdb.publish(f"dojo:live:{channel}", body)
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)  # polling the browser, not standing in for synchronisation
-
-
-def text(driver: Any, element_id: str) -> str:
-    from selenium.webdriver.common.by import By
-
-    return str(driver.find_element(By.ID, element_id).text)
 
 
 def seed(rdb: redis.Redis, now: int) -> None:
@@ -145,20 +122,9 @@ def test_panel_logs_in_renders_updates_and_never_runs_event_html(
     publish(rdb, "activity", {"events": [hostile]}, now + 3000)
     wait_for(lambda: text(driver, "active-visitors") == "12", "the reseeded traffic")
     # Screenshot the layout an admin sees on a 1280x800 screen.
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False},
-    )
-    OUTPUT.mkdir(exist_ok=True)
-    assert driver.save_screenshot(str(OUTPUT / "panel.png"))
-
-    errors = [
-        entry["message"]
-        for entry in driver.get_log("browser")
-        if entry["level"] == "SEVERE" or "Content Security Policy" in entry["message"]
-    ]
+    screenshot(driver, "panel")
     # The refused first socket (no cookie yet) is expected; nothing else may fail.
-    assert [e for e in errors if "ws/live" not in e] == []
+    assert severe_errors(driver) == []
 
 
 def test_panel_reports_a_refused_login(browser: Any, feed: Any) -> None:
