@@ -106,7 +106,7 @@ def test_numbers_equal_ground_truth_across_a_worker_crash(
             f"{topic} to be fully committed",
         )
     caught_up = int(time.time() * 1000)
-    for channel in ("traffic", "forms"):
+    for channel in ("traffic", "forms", "funnels", "journeys", "heatmaps"):
         wait_for(
             lambda c=channel: published_at(settings, c) > caught_up,
             30,
@@ -134,6 +134,22 @@ def test_numbers_equal_ground_truth_across_a_worker_crash(
             expected["starts"], expected["submits"], expected["abandons"]
         ), form_id  # fmt: skip
         assert got["dropoff"] == expected["dropoff_fields"], form_id
+
+    funnel = next(f for f in snapshot(settings, "funnels")["funnels"] if f["name"] == "registration")
+    assert [step["sessions"] for step in funnel["steps"]] == [step["sessions"] for step in truth["funnel"]]
+
+    journeys = snapshot(settings, "journeys")
+    assert journeys["transitions"], "transitions must be counted"
+    for link in journeys["transitions"]:
+        assert link["count"] == truth["transitions"][f"{link['from']} -> {link['to']}"]
+
+    heatmaps = snapshot(settings, "heatmaps")
+    assert heatmaps["total_clicks"] == sum(truth["clicks"].values())
+    # The snapshot lists the busiest (page, viewport) pairs only, so per page it can hold less.
+    by_url: Counter[str] = Counter()
+    for page in heatmaps["pages"]:
+        by_url[page["url"]] += page["clicks"]
+    assert by_url and all(clicks <= truth["clicks"][url] for url, clicks in by_url.items())
 
     # Dead letters: a crash may make the validate agent write a letter twice, but each letter
     # names its source position, so the distinct letters must match the injected faults.
