@@ -89,6 +89,9 @@ def create_app(settings: Settings) -> faust.App:
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         producer_max_request_size=16 * 1024 * 1024,  # room for a busy partition's checkpoint
+        # A worker that dies without leaving its group holds its partitions this long.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
         datadir=str(settings.data_dir / "worker"),
     )
     topics = declare_topics(app, settings)
