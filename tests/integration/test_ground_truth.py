@@ -135,8 +135,12 @@ def test_numbers_equal_ground_truth_across_a_worker_crash(
         ), form_id  # fmt: skip
         assert got["dropoff"] == expected["dropoff_fields"], form_id
 
-    funnel = next(f for f in snapshot(settings, "funnels")["funnels"] if f["name"] == "registration")
-    assert [step["sessions"] for step in funnel["steps"]] == [step["sessions"] for step in truth["funnel"]]
+    funnel = next(
+        f for f in snapshot(settings, "funnels")["funnels"] if f["name"] == "registration"
+    )
+    assert [step["sessions"] for step in funnel["steps"]] == [
+        step["sessions"] for step in truth["funnel"]
+    ]
 
     journeys = snapshot(settings, "journeys")
     assert journeys["transitions"], "transitions must be counted"
