@@ -96,6 +96,8 @@ def minutes(requests: list[Request], start_ms: int) -> list[tuple[int, dict[str,
         minute = start_ms + int(request.at_s * 1000) // MINUTE_MS * MINUTE_MS
         row = rows[minute]
         for event, tag in zip(request.body["events"], request.expect, strict=True):
+            if tag == "bot":  # crawlers come in routine bursts; the share leaves them out
+                continue
             row["items"] += 1
             if tag:
                 row["dead"] += 1
@@ -112,7 +114,7 @@ def minutes(requests: list[Request], start_ms: int) -> list[tuple[int, dict[str,
         lcp = row["lcp"]
         p75 = statistics.quantiles(lcp, n=4)[2] if len(lcp) > 1 else (lcp[0] if lcp else 0.0)
         out.append((minute, {"views": row["views"], "sessions": len(row["sessions"]),
-                             "dlq_share": row["dead"] / row["items"], "vitals_p75": p75,
+                             "dlq_share": row["dead"] / max(row["items"], 1), "vitals_p75": p75,
                              "errors": row["errors"]}))  # fmt: skip
     return out
 
@@ -140,7 +142,8 @@ def anomalies(seed: int, rate: float, hours: float) -> dict[str, Any]:
             }
         for alert in injected.observe(x, at):
             for kind, when in (("spike", spike_at), ("drop", drop_at)):
-                if alert["kind"] == kind and alert["metric"] == "views" and alert["minute"] >= when:
+                traffic = alert["metric"] in ("views", "sessions")
+                if alert["kind"] == kind and traffic and alert["minute"] >= when:
                     delays[kind] = delays[kind] if delays[kind] is not None else (
                         (alert["minute"] - when) // MINUTE_MS)  # fmt: skip
     return {

@@ -1,6 +1,7 @@
 """Anomalies in per-minute site health: robust thresholds that explain themselves, plus HST.
 
-Each minute brings ``METRICS`` (views, sessions, dead-lettered share, LCP p75, form errors).
+Each minute brings ``METRICS``: views, sessions, dead-lettered share (of all items received,
+leaving out crawlers, whose bursts are routine), LCP p75 and form-field errors.
 The usual value of a metric is the median of the same hour of the week (UTC) over recent
 weeks; until that hour holds ``MIN_BUCKET`` minutes the median of all recent minutes stands
 in. A minute is a spike when it lies ``Z`` robust deviations above the usual and at least
@@ -15,6 +16,7 @@ and its score rides along.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import deque
 from datetime import UTC, datetime
@@ -34,14 +36,14 @@ COUNTS = frozenset({"views", "sessions", "errors"})
 Z = 6.0
 RATIO = 1.8
 # Drops are bounded by zero, so they never lie as many deviations out as spikes can.
-Z_DROP = 3.5
+Z_DROP = 3.0
 DROP_RATIO = 3.0
 REL_FLOOR = 0.05
 SHARE_FLOOR = 0.02  # two percentage points: the binomial noise of a few hundred items
 MIN_BUCKET = 30  # minutes of the same hour of the week before trusting its median
 MIN_GLOBAL = 15  # minutes seen at all before any alert
 BUCKET_MINUTES = 240  # four weeks of one hour
-GLOBAL_MINUTES = 1440  # one day
+GLOBAL_MINUTES = 240  # the last four hours: "recent minutes"
 RECENT_ALERTS = 50
 
 
@@ -60,7 +62,7 @@ def _usual(values: deque[float]) -> tuple[float, float]:
 def noise_floor(metric: str, expected: float) -> float:
     """The smallest spread ``metric`` can have around ``expected``."""
     if metric in COUNTS:
-        return max(expected, 1.0) ** 0.5  # Poisson counts
+        return math.sqrt(max(expected, 1.0))  # Poisson counts
     if metric == "dlq_share":
         return SHARE_FLOOR
     return REL_FLOOR * max(expected, MIN_EXPECTED[metric])

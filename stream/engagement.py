@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from stream.learners import checkpoint, make_model, restore
+from stream.learners import checkpoint, make_model, pop_idle, restore
 from stream.visits import SESSION_TIMEOUT_MS
 from stream.windows import DAY_MS, MINUTE_MS
 
@@ -149,21 +149,16 @@ class Engagement:
                  "p_convert": round(session.p_convert, 4), "ts": now_ms}]  # fmt: skip
 
     def expire(self, now_ms: int) -> int:
-        """Close sessions idle for ``timeout_ms`` (learning label 0); how many closed."""
-        closed = 0
-        while self._sessions:
-            sid, session = next(iter(self._sessions.items()))
-            if now_ms - session.last_seen < self.timeout_ms:
-                break
-            del self._sessions[sid]
-            closed += 1
+        """Close sessions idle for ``timeout_ms``, learning their labels; how many closed."""
+        closed = pop_idle(self._sessions, now_ms, self.timeout_ms)
+        for session in closed:
             self._learn(session, label=session.converted, now_ms=now_ms)
         day = now_ms // DAY_MS
         if day != self._swept_day:  # once a day: visitor ids rotate at midnight
             self._swept_day = day
             for vid in [v for v, s in self._visitors.items() if s.day < day - 1]:
                 del self._visitors[vid]
-        return closed
+        return len(closed)
 
     def _start(self, sid: str, vid: str, device: str, now_ms: int) -> _Session:
         day = now_ms // DAY_MS
@@ -267,6 +262,11 @@ class Engagement:
         else:
             self.quality_over_time.append(point)
             del self.quality_over_time[:-QUALITY_POINTS]
+
+    def frozen(self, session_id: str) -> dict[str, float] | None:
+        """The features a live session's recorded prediction was made from, once made."""
+        session = self._sessions.get(session_id)
+        return None if session is None or session.frozen is None else dict(session.frozen)
 
     def quality(self) -> dict[str, Any]:
         """Rolling AUC and log loss of the model and of the constant-rate baseline."""

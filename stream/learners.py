@@ -35,6 +35,31 @@ class Learner(Protocol):
 L = TypeVar("L")
 
 
+class Live(Protocol):
+    """A session a learner keeps while it is live."""
+
+    last_seen: int
+
+
+S = TypeVar("S", bound=Live)
+
+
+def pop_idle(live: dict[str, S], now_ms: int, timeout_ms: int) -> list[S]:
+    """Remove and return the sessions idle for ``timeout_ms``, oldest first.
+
+    ``live`` must be in idle order: a learner moves a session to the end on every batch,
+    so the scan stops at the first session still live instead of visiting all of them.
+    """
+    closed = []
+    while live:
+        sid, session = next(iter(live.items()))
+        if now_ms - session.last_seen < timeout_ms:
+            break
+        del live[sid]
+        closed.append(session)
+    return closed
+
+
 def checkpoint(learner: object) -> bytes:
     """Serialise a learner (river models pickle; so do our plain state classes)."""
     return pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stream.engagement import page_kind
-from stream.learners import checkpoint, make_model, restore
+from stream.learners import checkpoint, make_model, pop_idle, restore
 from stream.visits import SESSION_TIMEOUT_MS
 
 _AREA = {"events": "events", "event": "events", "resources": "resources",
@@ -109,20 +109,15 @@ class Segments:
 
     def expire(self, now_ms: int) -> int:
         """Learn from sessions idle for ``timeout_ms`` and drop them; how many closed."""
-        closed = 0
-        while self._sessions:
-            sid, session = next(iter(self._sessions.items()))
-            if now_ms - session.last_seen < self.timeout_ms:
-                break
-            del self._sessions[sid]
-            closed += 1
+        closed = pop_idle(self._sessions, now_ms, self.timeout_ms)
+        for session in closed:
             x = self._features(session)
             if self._seed_centre(x):
                 continue
             cluster = int(self.model.predict_one(x))
             self.sizes[cluster] = self.sizes.get(cluster, 0) + 1
             self.model.learn_one(x)
-        return closed
+        return len(closed)
 
     def _seed_centre(self, x: dict[str, float]) -> bool:
         # river's KMeans starts from random centres, and on traffic this lumpy some never win

@@ -108,7 +108,7 @@ def test_prediction_is_frozen_before_the_goal_so_it_never_sees_it() -> None:
     plain = [event("page_view", now, "/"), event("page_leave", now + 5000, "/",
                                                  dwell_ms=5000, scroll_depth=0.0)]  # fmt: skip
     engagement.apply(batch("session-none", "other-visitor", plain), now + 5000)
-    frozen = {s: engagement._sessions[s].frozen for s in ("session-goal", "session-none")}
+    frozen = {s: engagement.frozen(s) for s in ("session-goal", "session-none")}
     assert frozen["session-goal"] is not None
     assert not any("goal" in k or "conversion" in k for k in frozen["session-goal"])
     assert frozen["session-goal"] == frozen["session-none"]
