@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from collector import site_api
 from collector.device import classify, warm_up
 from collector.envelope import BadRequest, check_headers, parse_events, read_body
 from collector.ratelimit import RateLimiter
@@ -181,6 +182,8 @@ def create_app(
         Route("/collect", collect, methods=["POST"]),
         Route("/beacon.js", beacon_js, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/api/recommendations", site_api.recommendations, methods=["GET"]),
+        Route("/api/personalize", site_api.personalize, methods=["GET"]),
     ]
     return Starlette(routes=routes, middleware=[cors], lifespan=lifespan)
 

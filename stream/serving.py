@@ -1,0 +1,53 @@
+"""What the learning agents leave in Redis for the site's public API to serve.
+
+Contract between the worker (writer) and the collector (reader): per visitor, the latest
+top recommendations and personalisation segment, as JSON, expiring after two days (visitor
+ids change daily anyway); and one site-wide popularity list for visitors with no history.
+Reads never touch a model, so serving stays a single Redis round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import orjson
+from redis.asyncio import Redis
+
+RECO_KEY: Final = "dojo:reco:v:{}"
+POPULAR_KEY: Final = "dojo:reco:popular"
+SEGMENT_KEY: Final = "dojo:segment:v:{}"
+TTL_S: Final = 48 * 3600
+
+
+async def store_for_visitors(
+    redis: Redis,
+    recommendations: Mapping[str, Sequence[Mapping[str, Any]]],
+    segments: Mapping[str, Mapping[str, Any]],
+    popular: Sequence[Mapping[str, Any]] | None = None,
+) -> None:
+    """Write many visitors' recommendations and segments in one round trip."""
+    if not recommendations and not segments and popular is None:
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for visitor, items in recommendations.items():
+            pipe.set(RECO_KEY.format(visitor), orjson.dumps(list(items)), ex=TTL_S)
+        for visitor, segment in segments.items():
+            pipe.set(SEGMENT_KEY.format(visitor), orjson.dumps(dict(segment)), ex=TTL_S)
+        if popular is not None:
+            pipe.set(POPULAR_KEY, orjson.dumps(list(popular)))
+        await pipe.execute()
+
+
+async def recommendations_for(redis: Redis, visitor: str) -> tuple[list[Any], str]:
+    """A visitor's recommendations and where they came from (``personal`` or ``popular``)."""
+    personal, popular = await redis.mget(RECO_KEY.format(visitor), POPULAR_KEY)
+    if personal:
+        return orjson.loads(personal), "personal"
+    return (orjson.loads(popular) if popular else []), "popular"
+
+
+async def segment_for(redis: Redis, visitor: str) -> dict[str, Any] | None:
+    """A visitor's personalisation segment, or None when the visitor is unknown."""
+    raw = await redis.get(SEGMENT_KEY.format(visitor))
+    return orjson.loads(raw) if raw else None
