@@ -14,6 +14,10 @@ the highest source position folded per raw partition and drops anything at or be
 
 The live snapshot is the merge of all partitions' states. A worker that does not own every
 partition reads the others' latest checkpoints from Redis (written beside the changelog).
+
+In shared mode (for states that cannot merge, like online models) one state serves every
+partition a worker reads; it still remembers an offset per partition, and its checkpoint
+lives under slot 0.
 """
 
 from __future__ import annotations
@@ -43,26 +47,33 @@ class MetricState(Protocol):
 S = TypeVar("S", bound=MetricState)
 
 
-def encode_checkpoint(offset: int, sources: Sources, state: MetricState) -> bytes:
-    """A small JSON header (offset folded, source positions), then the state's own bytes."""
+Offsets = dict[int, int]  # input partition -> offset of the last message folded
+
+
+def encode_checkpoint(offsets: Offsets, sources: Sources, state: MetricState) -> bytes:
+    """A small JSON header (offsets folded, source positions), then the state's own bytes."""
     header = orjson.dumps(
-        {"offset": offset, "sources": {str(p): list(s) for p, s in sources.items()}}
+        {
+            "offsets": {str(p): o for p, o in offsets.items()},
+            "sources": {str(p): list(s) for p, s in sources.items()},
+        }
     )
     return _HEADER.pack(len(header)) + header + state.to_bytes()
 
 
-def decode_checkpoint(data: bytes, load: Callable[[bytes], S]) -> tuple[int, Sources, S]:
+def decode_checkpoint(data: bytes, load: Callable[[bytes], S]) -> tuple[Offsets, Sources, S]:
     """Inverse of ``encode_checkpoint``."""
     (size,) = _HEADER.unpack_from(data)
     header = orjson.loads(data[_HEADER.size : _HEADER.size + size])
+    offsets = {int(p): int(o) for p, o in header["offsets"].items()}
     sources = {int(p): (s[0], s[1]) for p, s in header["sources"].items()}
-    return header["offset"], sources, load(data[_HEADER.size + size :])
+    return offsets, sources, load(data[_HEADER.size + size :])
 
 
 @dataclass
 class _Slot(Generic[S]):
     state: S
-    offset: int = -1  # last message offset folded into ``state``
+    offsets: Offsets = field(default_factory=dict)
     sources: Sources = field(default_factory=dict)
     dirty: bool = False
 
@@ -74,30 +85,38 @@ class Rollup(Generic[S]):
     new: Callable[[], S]
     load: Callable[[bytes], S]
     checkpoint_every_s: float = 1.0
+    shared: bool = False
     clock: Callable[[], float] = time.monotonic
     slots: dict[int, _Slot[S]] = field(default_factory=dict)
     skipped: int = 0
     changed: bool = False
     _last_checkpoint: float = 0.0
 
+    def slot_of(self, partition: int) -> int:
+        """The slot (and checkpoint key) holding ``partition``'s state."""
+        return 0 if self.shared else partition
+
     def restore(self, partition: int, checkpoint: bytes | None) -> None:
-        """Start ``partition`` from a checkpoint (or empty when there is none)."""
+        """Start ``partition``'s slot from a checkpoint (or empty when there is none)."""
+        key = self.slot_of(partition)
+        if key in self.slots:
+            return
         if checkpoint is None:
-            self.slots[partition] = _Slot(self.new())
+            self.slots[key] = _Slot(self.new())
         else:
-            offset, sources, state = decode_checkpoint(checkpoint, self.load)
-            self.slots[partition] = _Slot(state, offset, sources)
+            offsets, sources, state = decode_checkpoint(checkpoint, self.load)
+            self.slots[key] = _Slot(state, offsets, sources)
 
     def owns(self, partition: int) -> bool:
-        return partition in self.slots
+        return self.slot_of(partition) in self.slots
 
     def apply(self, partition: int, offset: int, batch: Any, now_ms: int) -> bool:
         """Fold one message into its partition's state; False if it was folded before."""
-        slot = self.slots[partition]
-        if offset <= slot.offset:  # redelivered after a restart of this agent
+        slot = self.slots[self.slot_of(partition)]
+        if offset <= slot.offsets.get(partition, -1):  # redelivered after a restart
             self.skipped += 1
             return False
-        slot.offset = offset
+        slot.offsets[partition] = offset
         slot.dirty = True
         source = batch.get("source_partition", -1)
         if source >= 0:
@@ -121,12 +140,14 @@ class Rollup(Generic[S]):
         for partition, slot in self.slots.items():
             if slot.dirty:
                 slot.state.expire(now_ms)
-                out.append((partition, encode_checkpoint(slot.offset, slot.sources, slot.state)))
+                out.append((partition, encode_checkpoint(slot.offsets, slot.sources, slot.state)))
                 slot.dirty = False
         return out
 
     def revoke(self, partitions: Iterable[int]) -> None:
-        """Forget partitions that moved to another worker."""
+        """Forget partitions that moved to another worker (a shared state stays)."""
+        if self.shared:
+            return
         for partition in partitions:
             self.slots.pop(partition, None)
 

@@ -37,9 +37,9 @@ def views(rollup: Rollup[TrafficState]) -> int:
 def test_checkpoint_round_trip_keeps_offset_sources_and_state() -> None:
     state = TrafficState()
     state.apply(batch(1, "s1"), NOW)
-    blob = encode_checkpoint(41, {2: (17, 1)}, state)
-    offset, sources, back = decode_checkpoint(blob, TrafficState.from_bytes)
-    assert (offset, sources) == (41, {2: (17, 1)})
+    blob = encode_checkpoint({0: 41}, {2: (17, 1)}, state)
+    offsets, sources, back = decode_checkpoint(blob, TrafficState.from_bytes)
+    assert (offsets, sources) == ({0: 41}, {2: (17, 1)})
     assert back.snapshot(NOW) == state.snapshot(NOW)
 
 
@@ -101,3 +101,23 @@ def test_only_changed_partitions_are_checkpointed() -> None:
     rollup.apply(1, 0, batch(1, "s1"), NOW)
     assert [p for p, _ in rollup.checkpoints(NOW)] == [1]
     assert rollup.checkpoints(NOW) == []
+
+
+def test_shared_mode_keeps_one_state_and_an_offset_per_partition() -> None:
+    clock = Clock()
+    rollup: Rollup[TrafficState] = Rollup(
+        TrafficState, TrafficState.from_bytes, shared=True, clock=clock
+    )
+    for partition in (0, 1, 2):
+        rollup.restore(partition, None)
+        rollup.apply(partition, 0, batch(partition, f"s{partition}"), NOW)
+    assert list(rollup.slots) == [0]
+    [(key, blob)] = rollup.checkpoints(NOW)
+    assert key == 0
+    again: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes, shared=True)
+    again.restore(2, blob)
+    assert not again.apply(1, 0, batch(1, "s1"), NOW)  # partition 1's offset 0 is in the checkpoint
+    assert again.apply(1, 1, batch(9, "s9"), NOW)
+    rollup.revoke([0, 1])
+    assert rollup.owns(0)
+    assert views(again) == 4

@@ -1,0 +1,86 @@
+"""The online learners of one worker as one checkpointable state.
+
+Engagement, recommendations and segments learn from the same batches in prequential order
+(each predicts or scores first, then learns). They are kept together so one checkpoint, with
+the offsets it covers, restores all three at the same point after a restart. Unlike the
+metric states these models do not merge, so a worker keeps ONE learning state for all the
+partitions it reads (see ``stream.rollup``'s shared mode); run the learning agent in one
+worker (``DOJO_AGENTS``) when the site needs more than one.
+
+Besides its snapshot, each ``apply`` leaves outputs for the agent to send: engagement score
+records (for ``dojo.scores.engagement``) and the visitors whose recommendations or segment
+changed (for the site's API, through ``stream.serving``).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from typing import Any
+
+from stream.engagement import Engagement
+from stream.recommend import Recommender
+from stream.segments import Segments
+
+SERVED = 10  # recommendations kept per visitor for the API (it asks for up to 20, shows ~5)
+POPULAR = 20
+
+
+class LearningState:
+    """Engagement, recommender and segments, fed together and checkpointed together."""
+
+    def __init__(self) -> None:
+        self.engagement = Engagement()
+        self.recommender = Recommender()
+        self.segments = Segments()
+        self.scores: list[dict[str, Any]] = []
+        self.touched: set[str] = set()
+
+    def apply(self, batch: Mapping[str, Any], now_ms: int) -> None:
+        """Predict, then learn, from one ``dojo.events`` batch."""
+        data = dict(batch)
+        self.scores += self.engagement.apply(data, now_ms)
+        self.recommender.apply(data, now_ms)
+        self.segments.apply(data, now_ms)
+        self.touched.add(data["visitor_id"])
+
+    def drain(self, now_ms: int) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any], list[Any]]:
+        """Score records, per-visitor recommendations and segments, and the popular list."""
+        scores, self.scores = self.scores, []
+        touched, self.touched = self.touched, set()
+        recs = {v: self.recommender.recommend(v, SERVED, now_ms) for v in touched}
+        segs = {v: self.segments.personalize(v) for v in touched}
+        return scores, recs, segs, self.recommender.popular(POPULAR, now_ms)
+
+    def merge(self, other: LearningState, *, sessions: bool = True) -> LearningState:
+        """Models do not merge; a worker holds one learning state (shared mode)."""
+        raise TypeError("learning states are shared per worker and never merged")
+
+    def snapshot(self, now_ms: int) -> dict[str, Any]:
+        """One payload per live channel: ``engagement``, ``recommendations``, ``segments``."""
+        return {
+            "engagement": self.engagement.snapshot(now_ms),
+            "recommendations": self.recommender.snapshot(now_ms),
+            "segments": self.segments.snapshot(now_ms),
+        }
+
+    def expire(self, now_ms: int) -> None:
+        """Close idle sessions (learning their labels) and forget stale items."""
+        self.engagement.expire(now_ms)
+        self.segments.expire(now_ms)
+        self.recommender.forget(now_ms)
+
+    def to_bytes(self) -> bytes:
+        """All three models, pending outputs excluded (they are re-derived after a restart)."""
+        parts = (self.engagement.to_bytes(), self.recommender.to_bytes(), self.segments.to_bytes())
+        return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LearningState:
+        """Restore a checkpoint written by ``to_bytes``."""
+        engagement, recommender, segments = pickle.loads(data)  # noqa: S301 - our own checkpoint
+        out = cls()
+        out.engagement = Engagement.from_bytes(engagement)
+        out.recommender = Recommender.from_bytes(recommender)
+        out.segments = Segments.from_bytes(segments)
+        return out
