@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 
 import faust
 
 from stream.app import create_app
 from stream.settings import Settings
-from stream.topics import ensure_topics
+from stream.topics import TopicError, ensure_topics
+
+log = logging.getLogger(__name__)
+
+STARTUP_DEADLINE_S = 120.0  # how long a worker waits for Kafka before giving up
+
+
+async def wait_for_topics(settings: Settings, deadline_s: float = STARTUP_DEADLINE_S) -> None:
+    """Create missing topics, retrying while Kafka is not reachable yet."""
+    end = time.monotonic() + deadline_s
+    delay = 0.5
+    while True:
+        try:
+            await ensure_topics(settings)
+            return
+        except TopicError as exc:
+            if time.monotonic() + delay > end:
+                raise
+            log.warning("waiting for Kafka at %s: %s", settings.kafka, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def run_worker(settings: Settings, *, loglevel: str = "warn") -> None:
     """Create missing topics and run every agent until a signal stops the worker."""
     # A subscription to a missing topic is never revisited by Faust's assignor, so the
     # topics must exist before the consumer joins the group.
-    asyncio.run(ensure_topics(settings))
+    asyncio.run(wait_for_topics(settings))
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)

@@ -56,6 +56,12 @@ def test_outage_answers_503_and_retries_arrive_once(
             ).status_code
 
         assert post(before) == 202
+        # Let the worker take its part first, so the outage hits a running pipeline.
+        asyncio.run(
+            read_topic(
+                settings, settings.topic_events, lambda v: sum(len(b["events"]) for b in v) >= 5
+            )
+        )
         infra.kafka.down(settings, echo=lambda _line: None)
         refused = post(during)
         assert refused == 503, "with Kafka down nothing may be acknowledged"
