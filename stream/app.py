@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from stream.agents.activity import show_activity
 from stream.agents.aggregate import Metric, aggregate
+from stream.agents.learn import Learner
 from stream.agents.validate import validate_events
 from stream.contract import Limits
 from stream.dedupe import RedisClaims
@@ -23,6 +24,7 @@ from stream.funnel_config import load_funnels
 from stream.funnels import FunnelsState
 from stream.heatmaps import HeatmapsState
 from stream.journeys import JourneysState
+from stream.learning import LearningState
 from stream.pipeline_stats import PipelineStats
 from stream.publish import SnapshotPublisher
 from stream.settings import Settings
@@ -122,6 +124,17 @@ def create_app(settings: Settings) -> faust.App:
                 app, metric, topics.events, out, publisher, redis,
                 partitions=settings.partitions, max_hz=settings.live_max_hz,
             )  # fmt: skip
+    if settings.agent_enabled("learning"):
+        learning = Metric(
+            "learn_online", "learning", LearningState, LearningState.from_bytes, shared=True
+        )
+        scores = app.topic(
+            settings.topic("scores.engagement"), key_serializer="raw", value_serializer="raw"
+        )
+        aggregate(
+            app, learning, topics.events, scores, publisher, redis,
+            partitions=settings.partitions, max_hz=1.0, kind=Learner,
+        )  # fmt: skip
     if settings.agent_enabled("activity"):
         show_activity(app, topics.events, publisher, max_hz=settings.live_max_hz)
     return app

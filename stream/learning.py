@@ -44,7 +44,9 @@ class LearningState:
         self.segments.apply(data, now_ms)
         self.touched.add(data["visitor_id"])
 
-    def drain(self, now_ms: int) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any], list[Any]]:
+    def drain(
+        self, now_ms: int
+    ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any], list[Any]]:
         """Score records, per-visitor recommendations and segments, and the popular list."""
         scores, self.scores = self.scores, []
         touched, self.touched = self.touched, set()

@@ -47,6 +47,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             settings.topic_dlq, "session id", "rejected events with reasons", parts,
             settings.dlq_retention_hours * HOUR_MS,
         ),
+        TopicSpec(settings.topic("scores.engagement"), "visitor id", "engagement", parts, keep),
         TopicSpec(settings.topic("alerts"), "alert kind", "anomaly and health alerts", 1, keep),
     ]  # fmt: skip
     specs += [

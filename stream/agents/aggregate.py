@@ -53,6 +53,7 @@ class Metric:
     channel: str
     new: Callable[[], MetricState]
     load: Callable[[bytes], MetricState]
+    shared: bool = False  # one state for all partitions (models that cannot merge)
 
 
 class Aggregator:
@@ -85,7 +86,7 @@ class Aggregator:
         )
         # Checkpoints are opaque bytes; Faust would otherwise pick JSON for a non-record type.
         self.table.key_serializer = self.table.value_serializer = "raw"
-        self.rollup: Rollup[Any] = Rollup(metric.new, metric.load)
+        self.rollup: Rollup[Any] = Rollup(metric.new, metric.load, shared=metric.shared)
         self.redis_key = CHECKPOINTS.format(metric.agent)
         # Unreadable messages on the clean topic (only a rogue producer makes them).
         self.rejected = 0
@@ -103,7 +104,8 @@ class Aggregator:
         for event in taken:
             msg = event.message
             if not rollup.owns(msg.partition):
-                rollup.restore(msg.partition, self.table.data.get(self.key(msg.partition)))
+                slot = self.key(rollup.slot_of(msg.partition))
+                rollup.restore(msg.partition, self.table.data.get(slot))
             batch = decode_batch(msg.value)
             if batch is None:
                 self.rejected += 1
@@ -139,9 +141,14 @@ class Aggregator:
             self.redis, self.redis_key, self.rollup, self.partitions, self.metric.load
         )
         merged = self.rollup.merged(others)
-        if merged is None:
-            return
-        at = now_ms()
+        if merged is not None:
+            await self.emit(merged, now_ms())
+
+    async def after_fold(self) -> None:
+        """Called after every take; a subclass sends what the take produced."""
+
+    async def emit(self, merged: Any, at: int) -> None:
+        """Publish a snapshot to the live channel and, now and then, to the metric topic."""
         data = merged.snapshot(at)
         await self.publisher.publish(self.metric.channel, data, at)
         if time.monotonic() - self.last_topic >= TOPIC_EVERY_S:
@@ -163,9 +170,10 @@ def aggregate(
     *,
     partitions: int,
     max_hz: float,
+    kind: type[Aggregator] = Aggregator,
 ) -> Aggregator:
     """Register the agent, its checkpoint table and its snapshot timer."""
-    agg = Aggregator(app, metric, out, publisher, redis, partitions)
+    agg = kind(app, metric, out, publisher, redis, partitions)
 
     async def fold(stream: faust.StreamT[bytes]) -> None:
         agg.stream = cast("faust.Stream[bytes]", stream)
@@ -174,6 +182,7 @@ def aggregate(
             taken = cast("list[faust.EventT[bytes]]", values)
             agg.fold(taken, now_ms())
             agg.pending += taken
+            await agg.after_fold()
             if agg.rollup.due():
                 await agg.checkpoint()
 

@@ -86,6 +86,14 @@ def test_metric_topics_match_their_snapshots(metric: Any) -> None:
     assert documented()[f"dojo.metrics.{metric.channel}"] == [expected]
 
 
+def test_engagement_scores_match_the_learner() -> None:
+    from stream.engagement import Engagement
+
+    now = int(time.time() * 1000)
+    [record] = Engagement().apply(sample_batch(now), now)
+    assert documented()["dojo.scores.engagement"] == [set(record)]
+
+
 def test_every_topic_has_a_section() -> None:
     sections = documented()
     for spec in topic_specs(Settings()):
