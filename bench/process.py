@@ -1,0 +1,137 @@
+"""Child processes of a benchmark: start with settings, stop, and read their /proc figures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stream.settings import Settings
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+STOP_GRACE_S = 20.0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the command name: state is field 3, utime 14 and stime 15 (1-based, man proc).
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def memory_kib(pid: int, key: str = "VmRSS") -> int:
+    """A ``/proc/<pid>/status`` memory figure (VmRSS, VmHWM) in KiB; 0 if gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    return 0
+
+
+def wait_port(port: int, deadline_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll until something accepts connections on ``port``; raise on timeout or child death."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"child exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as sock:
+            sock.settimeout(0.2)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)  # polling interval, bounded by the deadline above
+    raise TimeoutError(f"nothing listens on port {port} after {deadline_s:.0f} s")
+
+
+@dataclass
+class Child:
+    """One started process; ``stop`` ends it (TERM, then KILL after a grace period)."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return ""
+
+
+@dataclass
+class Children:
+    """Every process a benchmark started, stopped in reverse order."""
+
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dojo-bench-")))
+    started: list[Child] = field(default_factory=list)
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
+        """Start ``argv`` with its output in a log file of the work directory."""
+        log = self.workdir / f"{name}-{len(self.started)}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            )
+        child = Child(name, proc, log)
+        self.started.append(child)
+        return child
+
+    def dojo(self, name: str, command: str, settings: Settings) -> Child:
+        """Start ``python -m stream.cli <command>`` configured by ``settings``."""
+        return self.spawn(name, [sys.executable, "-m", "stream.cli", command], settings.to_env())
+
+    def stop(self, child: Child) -> None:
+        child.stop()
+        if child in self.started:
+            self.started.remove(child)
+
+    def stop_all(self) -> None:
+        while self.started:
+            self.started.pop().stop()
+
+    def cleanup(self) -> None:
+        self.stop_all()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def private_redis(children: Children) -> tuple[Child, str]:
+    """A throwaway redis-server (no persistence) so runs never share dedupe keys or pub/sub."""
+    port = free_port()
+    child = children.spawn(
+        "redis",
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(children.workdir)],
+    )  # fmt: skip
+    wait_port(port, 15, child.proc)
+    return child, f"redis://127.0.0.1:{port}/0"

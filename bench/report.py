@@ -1,0 +1,105 @@
+"""Result rows (median and spread of repeated runs) and the Markdown/JSON they are written to."""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass
+class Row:
+    """One measured figure: what ran, its repeated values, and the target it is read against."""
+
+    section: str
+    what: str
+    unit: str
+    values: list[float] = field(default_factory=list)
+    seconds: float = 0.0  # wall time of all runs of this row
+    target: str = ""
+    note: str = ""
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.values) if self.values else None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["median"] = self.median
+        out["min"] = min(self.values) if self.values else None
+        out["max"] = max(self.values) if self.values else None
+        out["runs"] = len(self.values)
+        return out
+
+
+def fmt(value: float | None) -> str:
+    """A figure with precision that suits its size."""
+    if value is None:
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
+    """The results table, with the run's settings above it."""
+    head = [
+        "# Dojo Pulse benchmark results",
+        "",
+        f"Run {meta['started']} on {meta['machine']}; {meta['events']:,} events "
+        f"({meta['messages']:,} raw messages, seed {meta['seed']}), {meta['runs']} runs per row"
+        f"{' (quick)' if meta.get('quick') else ''}. Median and spread (min-max) of the runs.",
+        "",
+        "| section | what ran | median | spread (min-max) | unit | runs | time (s) | target "
+        "| note |",
+        "|---|---|---:|---|---|---:|---:|---|---|",
+    ]
+    body = []
+    for r in rows:
+        spread = f"{fmt(min(r.values))} .. {fmt(max(r.values))}" if r.values else "-"
+        body.append(
+            f"| {r.section} | {r.what} | {fmt(r.median)} | {spread} | {r.unit} | "
+            f"{len(r.values)} | {r.seconds:.1f} | {r.target} | {r.note} |"
+        )
+    frames = meta.get("hot_frames") or []
+    if frames:
+        body += [
+            "",
+            "Worker profile (py-spy, one extra run of the first agent set): top functions by",
+            "self time, share of all samples.",
+            "",
+            "| function | self | total |",
+            "|---|---:|---:|",
+        ]
+        body += [f"| `{f}` | {own:.1%} | {total:.1%} |" for f, own, total in frames]
+    return "\n".join(head + body) + "\n"
+
+
+def machine() -> str:
+    cpus = len(__import__("os").sched_getaffinity(0))
+    return (
+        f"{platform.node()} ({platform.machine()}, {cpus} CPUs, Python {platform.python_version()})"
+    )
+
+
+def write(rows: list[Row], meta: dict[str, Any], directory: Path = RESULTS) -> Path:
+    """Write ``latest.md`` and ``latest.json``; return the Markdown path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    md = directory / "latest.md"
+    md.write_text(markdown(rows, meta))
+    payload = {"meta": meta, "rows": [r.to_dict() for r in rows]}
+    (directory / "latest.json").write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
+    return md
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
