@@ -131,10 +131,14 @@ def create_app(settings: Settings) -> faust.App:
         scores = app.topic(
             settings.topic("scores.engagement"), key_serializer="raw", value_serializer="raw"
         )
-        aggregate(
+        learner = aggregate(
             app, learning, topics.events, scores, publisher, redis,
             partitions=settings.partitions, max_hz=1.0, kind=Learner,
         )  # fmt: skip
+        assert isinstance(learner, Learner)
+        learner.alerts_topic = app.topic(
+            settings.topic("alerts"), key_serializer="raw", value_serializer="raw"
+        )
     if settings.agent_enabled("activity"):
         show_activity(app, topics.events, publisher, max_hz=settings.live_max_hz)
     return app

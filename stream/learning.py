@@ -18,21 +18,27 @@ import pickle
 from collections.abc import Mapping
 from typing import Any
 
+from stream.anomaly import Anomalies
 from stream.engagement import Engagement
+from stream.minute_features import MinuteFeatures
 from stream.recommend import Recommender
 from stream.segments import Segments
 
 SERVED = 10  # recommendations kept per visitor for the API (it asks for up to 20, shows ~5)
 POPULAR = 20
+RECENT_ALERTS = 50
 
 
 class LearningState:
-    """Engagement, recommender and segments, fed together and checkpointed together."""
+    """Engagement, recommender, segments and anomalies, fed and checkpointed together."""
 
     def __init__(self) -> None:
         self.engagement = Engagement()
         self.recommender = Recommender()
         self.segments = Segments()
+        self.anomalies = Anomalies()
+        self.minutes = MinuteFeatures()
+        self.recent_alerts: list[dict[str, Any]] = []
         self.scores: list[dict[str, Any]] = []
         self.touched: set[str] = set()
 
@@ -42,7 +48,21 @@ class LearningState:
         self.scores += self.engagement.apply(data, now_ms)
         self.recommender.apply(data, now_ms)
         self.segments.apply(data, now_ms)
+        self.minutes.add(data)
         self.touched.add(data["visitor_id"])
+
+    def watch(self, now_ms: int, dlq_shares: Mapping[int, float]) -> list[dict[str, Any]]:
+        """Judge every newly closed minute; the alerts raised (also kept for the snapshot).
+
+        ``dlq_shares`` maps a minute's start to the share of its items dead-lettered
+        (crawlers left out), from the ingest counters.
+        """
+        alerts: list[dict[str, Any]] = []
+        for start, features in self.minutes.close(now_ms):
+            features["dlq_share"] = dlq_shares.get(start, 0.0)
+            alerts += self.anomalies.observe(features, start)
+        self.recent_alerts = (alerts[::-1] + self.recent_alerts)[:RECENT_ALERTS]
+        return alerts
 
     def drain(
         self, now_ms: int
@@ -64,6 +84,7 @@ class LearningState:
             "engagement": self.engagement.snapshot(now_ms),
             "recommendations": self.recommender.snapshot(now_ms),
             "segments": self.segments.snapshot(now_ms),
+            "alerts": {"alerts": self.recent_alerts, "false_alert_rate": None},
         }
 
     def expire(self, now_ms: int) -> None:
@@ -74,15 +95,23 @@ class LearningState:
 
     def to_bytes(self) -> bytes:
         """All three models, pending outputs excluded (they are re-derived after a restart)."""
-        parts = (self.engagement.to_bytes(), self.recommender.to_bytes(), self.segments.to_bytes())
+        parts = (
+            self.engagement.to_bytes(),
+            self.recommender.to_bytes(),
+            self.segments.to_bytes(),
+            self.anomalies.to_bytes(),
+            pickle.dumps((self.minutes, self.recent_alerts)),
+        )
         return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LearningState:
         """Restore a checkpoint written by ``to_bytes``."""
-        engagement, recommender, segments = pickle.loads(data)  # noqa: S301 - our own checkpoint
+        engagement, recommender, segments, anomalies, rest = pickle.loads(data)  # noqa: S301
         out = cls()
         out.engagement = Engagement.from_bytes(engagement)
         out.recommender = Recommender.from_bytes(recommender)
         out.segments = Segments.from_bytes(segments)
+        out.anomalies = Anomalies.from_bytes(anomalies)
+        out.minutes, out.recent_alerts = pickle.loads(rest)  # noqa: S301 - our own checkpoint
         return out

@@ -20,6 +20,20 @@ from stream.publish import SnapshotPublisher
 
 STATS_KEY = "dojo:stats:pipeline"
 PROCESSED_KEY = "dojo:stats:events_processed"
+MINUTE_KEY = "dojo:stats:m:{}"  # per received minute: valid and dead (crawlers left out)
+MINUTE_TTL_S = 3 * 3600
+MINUTE_MS = 60_000
+
+
+def minute_key(start_ms: int) -> str:
+    """The Redis hash of one minute's ingest counts."""
+    return MINUTE_KEY.format(start_ms)
+
+
+def dead_share(counts: dict[bytes, bytes]) -> float:
+    """Share of a minute's items that were dead-lettered (0 when nothing arrived)."""
+    valid, dead = int(counts.get(b"valid", 0)), int(counts.get(b"dead", 0))
+    return dead / (valid + dead) if valid + dead else 0.0
 
 
 class PipelineStats:
@@ -36,6 +50,7 @@ class PipelineStats:
         self._redis = redis
         self._publisher = publisher
         self._pending: Counter[str] = Counter()
+        self._minutes: Counter[tuple[int, str]] = Counter()
         self._min_gap = 1.0 / max_hz
         self._clock = clock
         self._last_publish = 0.0
@@ -51,22 +66,33 @@ class PipelineStats:
         self._pending["scrubbed"] += scrubbed
         for letter in dead:
             self._pending["reason:" + letter["reason"]] += 1
+            minute = letter["received_at"] - letter["received_at"] % MINUTE_MS
+            if letter["reason"] != "bot":
+                self._minutes[minute, "dead"] += 1
+        for batch in clean:
+            minute = batch["received_at"] - batch["received_at"] % MINUTE_MS
+            self._minutes[minute, "valid"] += len(batch["events"])
 
     async def flush(self) -> None:
         """Add pending counts to the shared totals; publish a snapshot if one is due."""
         if not self._pending:
             return
         pending, self._pending = self._pending, Counter()
+        minutes, self._minutes = self._minutes, Counter()
         processed = pending["valid"] + pending["dead_lettered"]
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for name, count in pending.items():
                     pipe.hincrby(STATS_KEY, name, count)
+                for (minute, name), count in minutes.items():
+                    pipe.hincrby(minute_key(minute), name, count)
+                    pipe.expire(minute_key(minute), MINUTE_TTL_S)
                 pipe.incrby(PROCESSED_KEY, processed)
                 pipe.hgetall(STATS_KEY)
                 *_, totals = await pipe.execute()
         except (RedisError, OSError):
             self._pending.update(pending)  # keep them for the next flush
+            self._minutes.update(minutes)
             return
         now = self._clock()
         since, count = self._rate_mark

@@ -16,13 +16,14 @@ from redis.exceptions import RedisError
 
 from stream.agents.aggregate import Aggregator, now_ms
 from stream.learning import LearningState
+from stream.pipeline_stats import MINUTE_MS, dead_share, minute_key
 from stream.serving import store_for_visitors
 
 
 class Learner(Aggregator):
     """The aggregator of the learning state: sends its outputs, fans its snapshot out."""
 
-    scores_topic: Any = None
+    alerts_topic: Any = None  # set by the factory: where anomaly alerts go
 
     async def after_fold(self) -> None:
         """Send the scores of this take; store what the site's API will serve."""
@@ -37,6 +38,33 @@ class Learner(Aggregator):
             await store_for_visitors(self.redis, recs, segments, popular)
 
     async def emit(self, merged: Any, at: int) -> None:
-        """One live channel per learner."""
-        for channel, data in merged.snapshot(at).items():
+        """Judge the minutes that closed, send alerts, and publish one channel per learner."""
+        state: LearningState = merged
+        alerts = state.watch(at, await self._dead_shares(state, at))
+        if alerts:
+            self.rollup.slots[0].dirty = True  # the detector learned: checkpoint it
+            for alert in alerts:
+                await self.alerts_topic.send(
+                    key=alert["metric"].encode(), value=orjson.dumps(alert)
+                )
+        elif state.minutes.last_closed:
+            self.rollup.slots[0].dirty = True
+        for channel, data in state.snapshot(at).items():
             await self.publisher.publish(channel, data, at)
+
+    async def _dead_shares(self, state: LearningState, at: int) -> dict[int, float]:
+        """Dead-lettered shares of the minutes about to close, from the ingest counters."""
+        first = (
+            state.minutes.last_closed + MINUTE_MS
+            if state.minutes.last_closed
+            else at - 10 * MINUTE_MS
+        )
+        starts = list(range(first - first % MINUTE_MS, at, MINUTE_MS))[-60:]
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for start in starts:
+                    pipe.hgetall(minute_key(start))
+                rows = await pipe.execute()
+        except (RedisError, OSError):
+            return {}
+        return {start: dead_share(row) for start, row in zip(starts, rows, strict=True)}

@@ -94,6 +94,23 @@ def test_engagement_scores_match_the_learner() -> None:
     assert documented()["dojo.scores.engagement"] == [set(record)]
 
 
+def test_alerts_match_the_detector() -> None:
+    import random
+
+    from stream.learning import LearningState
+    from stream.minute_features import LATENESS_MS
+    from stream.windows import MINUTE_MS
+    from tests.unit.test_learning import START, minute_batches  # a steady run, then a spike
+
+    rng, state, alerts = random.Random(7), LearningState(), []
+    for minute, views in enumerate([60] * 60 + [400]):
+        for batch in minute_batches(minute, views, rng):
+            state.apply(batch, batch["received_at"])
+        alerts += state.watch(START + (minute + 1) * MINUTE_MS + LATENESS_MS, {})
+    assert alerts
+    assert documented()["dojo.alerts"] == [set(alerts[0])]
+
+
 def test_every_topic_has_a_section() -> None:
     sections = documented()
     for spec in topic_specs(Settings()):

@@ -1,0 +1,79 @@
+"""The learning state: minute features into the anomaly detector, and one checkpoint for all."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from stream.learning import LearningState
+from stream.minute_features import LATENESS_MS, MinuteFeatures
+from stream.windows import MINUTE_MS
+
+START = 1_795_000_000_000 - 1_795_000_000_000 % MINUTE_MS
+
+
+def minute_batches(minute: int, views: int, rng: random.Random) -> list[dict[str, Any]]:
+    """``views`` page views spread over sessions, all inside one minute."""
+    out = []
+    for i in range(views):
+        session = f"s{minute}-{i // 3}"
+        ts = START + minute * MINUTE_MS + rng.randrange(MINUTE_MS)
+        event = {"event_id": f"e{minute:05d}{i:05d}", "type": "page_view", "ts": ts, "session_id": session,
+                 "url": rng.choice(["/", "/events", "/learn"]), "props": {}, "referrer": ""}  # fmt: skip
+        out.append({"session_id": session, "visitor_id": f"v{minute}-{i // 3}", "device": "mobile",
+                    "received_at": ts, "events": [event]})  # fmt: skip
+    return out
+
+
+def test_minutes_close_after_lateness_and_silent_minutes_count_as_zero() -> None:
+    features = MinuteFeatures()
+    rng = random.Random(1)
+    for batch in minute_batches(0, 5, rng) + minute_batches(3, 2, rng):
+        features.add(batch)
+    now = START + 4 * MINUTE_MS + LATENESS_MS
+    closed = features.close(now)
+    assert [start for start, _ in closed] == [START + m * MINUTE_MS for m in range(4)]
+    assert [f["views"] for _, f in closed] == [5.0, 0.0, 0.0, 2.0]
+    assert features.close(now) == []  # each minute is handed over once
+    features.add(minute_batches(1, 4, rng)[0])  # too late for a judged minute
+    assert features.minutes == {}
+
+
+def test_spike_and_drop_are_alerted_within_two_minutes() -> None:
+    rng = random.Random(7)
+    state = LearningState()
+    normal = 60
+    timeline = [normal + rng.randint(-6, 6) for _ in range(120)] + [
+        6 * normal,
+        normal,
+        normal,
+        2,
+        normal,
+    ]
+    alerts_at: dict[int, list[str]] = {}
+    for minute, views in enumerate(timeline):
+        for batch in minute_batches(minute, views, rng):
+            state.apply(batch, batch["received_at"])
+        now = START + (minute + 1) * MINUTE_MS + LATENESS_MS
+        for alert in state.watch(now, {}):
+            alerts_at.setdefault(minute, []).append(f"{alert['kind']}:{alert['metric']}")
+    spike, drop = 120, 123
+    assert any("spike:views" in a for m, a in alerts_at.items() if spike <= m <= spike + 1)
+    assert any("drop:views" in a for m, a in alerts_at.items() if drop <= m <= drop + 1)
+    assert not [m for m in alerts_at if m < spike], "steady traffic must not alert"
+    reasons = state.snapshot(START)["alerts"]["alerts"]
+    assert reasons and all(isinstance(a["reason"], str) and a["reason"] for a in reasons)
+
+
+def test_checkpoint_restores_every_learner() -> None:
+    rng = random.Random(3)
+    state = LearningState()
+    for minute in range(5):
+        for batch in minute_batches(minute, 20, rng):
+            state.apply(batch, batch["received_at"])
+    state.watch(START + 6 * MINUTE_MS + LATENESS_MS, {})
+    back = LearningState.from_bytes(state.to_bytes())
+    now = START + 10 * MINUTE_MS
+    assert back.snapshot(now) == state.snapshot(now)
+    assert back.minutes.last_closed == state.minutes.last_closed
+    assert back.recommender.recommend("v1-0", 5, now) == state.recommender.recommend("v1-0", 5, now)
