@@ -267,6 +267,9 @@ async def _pipeline(
                     rate.note = result.note
                     say(f"pipeline: [{label}] {result.note}")
                     break
+                if result.note:
+                    say(f"pipeline: [{label}] {result.note}")
+                    rate.note = result.note
                 rate.values.append(result.events_per_s)
                 cpu.values.append(result.cpu_s_per_m)
                 changelog.values.append(result.changelog_per_event)
@@ -280,7 +283,7 @@ async def _pipeline(
                     for k in ("ceiling", "streams")
                     if found.get(k)
                 ]
-                rate.note = "; ".join(notes)
+                rate.note = "; ".join([*notes, rate.note] if rate.note else notes)
             rows += [rate, cpu, changelog, rss]
     finally:
         await redis.aclose()
