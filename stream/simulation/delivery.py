@@ -57,16 +57,17 @@ async def _pace(
 
     tasks = [asyncio.create_task(work(q)) for q in queues]
 
-    async def put(queue: asyncio.Queue[Request | None], item: Request | None) -> None:
+    async def put(index: int, item: Request | None) -> None:
+        queue, worker = queues[index], tasks[index]
         if not queue.full():
             queue.put_nowait(item)
             return
-        # Wait for room, but if a worker dies meanwhile, surface its error instead.
+        # Wait for room; if this queue's worker dies meanwhile, surface its error instead.
         waiting = asyncio.ensure_future(queue.put(item))
-        await asyncio.wait({waiting, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({waiting, worker}, return_when=asyncio.FIRST_COMPLETED)
         if not waiting.done():
             waiting.cancel()
-            _raise_failed(tasks)
+            worker.result()  # a worker ends early only by raising
 
     try:
         began = time.monotonic()
@@ -76,9 +77,9 @@ async def _pace(
                 if delay > 0:
                     await asyncio.sleep(delay)  # pacing to the schedule, not synchronisation
             _raise_failed(tasks)
-            await put(queues[zlib.crc32(request.session_id.encode()) % workers], request)
-        for queue in queues:
-            await put(queue, None)
+            await put(zlib.crc32(request.session_id.encode()) % workers, request)
+        for index in range(workers):
+            await put(index, None)
         await asyncio.gather(*tasks)
     finally:
         for task in tasks:

@@ -276,3 +276,11 @@ def test_run_without_kafka_says_so() -> None:
     settings = Settings(kafka=f"127.0.0.1:{_free_port()}")
     with pytest.raises(SimulationError, match="Cannot reach Kafka"):
         run(settings, rate=10, duration_s=5, seed=1, via="kafka", fast=True, progress=False)
+
+
+def test_paced_run_stops_at_the_first_failure() -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    began = time.monotonic()
+    with pytest.raises(SimulationError, match="Cannot reach the collector"):
+        run(Settings(), rate=20, duration_s=120, seed=2, progress=False, collector_url=url)
+    assert time.monotonic() - began < 30  # not after the whole two minutes
