@@ -150,7 +150,7 @@ def simulate(
             _settings(), rate=rate, duration_s=duration, seed=seed, invalid_ratio=invalid_ratio,
             via=via, truth_path=truth, fast=fast, progress=not quiet,
         )  # fmt: skip
-    except SimulationError as exc:
+    except (SimulationError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     totals = summary.to_dict()["totals"]
     click.echo(

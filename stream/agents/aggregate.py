@@ -91,6 +91,7 @@ class Aggregator:
         # Unreadable messages on the clean topic (only a rogue producer makes them).
         self.rejected = 0
         self.last_live = self.last_topic = 0.0
+        self.min_gap_s = 0.25
         self.stream: faust.Stream[bytes] | None = None
         self.pending: list[faust.EventT[bytes]] = []  # folded, not yet checkpointed nor acked
 
@@ -132,8 +133,13 @@ class Aggregator:
             await self.stream.ack(event)
 
     async def publish(self) -> None:
-        """Publish the merged snapshot if it changed (or to let rolling views move)."""
-        if not self.rollup.changed and time.monotonic() - self.last_live < REFRESH_EVERY_S:
+        """Publish the merged snapshot if it changed (or to let rolling views move).
+
+        Called right after a take (so a change shows without waiting for a timer tick) and
+        by a timer; either way at most ``max_hz`` times a second.
+        """
+        since = time.monotonic() - self.last_live
+        if since < self.min_gap_s or (not self.rollup.changed and since < REFRESH_EVERY_S):
             return
         self.rollup.changed = False
         self.last_live = time.monotonic()
@@ -174,6 +180,7 @@ def aggregate(
 ) -> Aggregator:
     """Register the agent, its checkpoint table and its snapshot timer."""
     agg = kind(app, metric, out, publisher, redis, partitions)
+    agg.min_gap_s = 1.0 / max_hz
 
     async def fold(stream: faust.StreamT[bytes]) -> None:
         agg.stream = cast("faust.Stream[bytes]", stream)
@@ -183,6 +190,7 @@ def aggregate(
             agg.fold(taken, now_ms())
             agg.pending += taken
             await agg.after_fold()
+            await agg.publish()
             if agg.rollup.due():
                 await agg.checkpoint()
 
