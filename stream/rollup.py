@@ -31,7 +31,9 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 import orjson
 
 _HEADER = struct.Struct(">I")  # length of the JSON header that precedes the state bytes
-Sources = dict[int, tuple[int, int]]  # raw partition -> (offset, index) of the last batch folded
+# "<input partition>/<raw partition>" -> (offset, index) of the last batch folded. Batches of
+# one raw partition arrive in order only within one input partition, so the pair is the key.
+Sources = dict[str, tuple[int, int]]
 
 
 class MetricState(Protocol):
@@ -55,7 +57,7 @@ def encode_checkpoint(offsets: Offsets, sources: Sources, state: MetricState) ->
     header = orjson.dumps(
         {
             "offsets": {str(p): o for p, o in offsets.items()},
-            "sources": {str(p): list(s) for p, s in sources.items()},
+            "sources": {key: list(s) for key, s in sources.items()},
         }
     )
     return _HEADER.pack(len(header)) + header + state.to_bytes()
@@ -66,7 +68,7 @@ def decode_checkpoint(data: bytes, load: Callable[[bytes], S]) -> tuple[Offsets,
     (size,) = _HEADER.unpack_from(data)
     header = orjson.loads(data[_HEADER.size : _HEADER.size + size])
     offsets = {int(p): int(o) for p, o in header["offsets"].items()}
-    sources = {int(p): (s[0], s[1]) for p, s in header["sources"].items()}
+    sources = {key: (s[0], s[1]) for key, s in header["sources"].items()}
     return offsets, sources, load(data[_HEADER.size + size :])
 
 
@@ -120,11 +122,12 @@ class Rollup(Generic[S]):
         slot.dirty = True
         source = batch.get("source_partition", -1)
         if source >= 0:
+            key = f"{partition}/{source}"
             position = (batch["source_offset"], batch["source_index"])
-            if position <= slot.sources.get(source, (-1, -1)):  # re-sent by the validate agent
+            if position <= slot.sources.get(key, (-1, -1)):  # re-sent by the validate agent
                 self.skipped += 1
                 return False
-            slot.sources[source] = position
+            slot.sources[key] = position
         slot.state.apply(batch, now_ms)
         self.changed = True
         return True
@@ -145,9 +148,13 @@ class Rollup(Generic[S]):
         return out
 
     def revoke(self, partitions: Iterable[int]) -> None:
-        """Forget partitions that moved to another worker (a shared state stays)."""
+        """Forget partitions that moved to another worker.
+
+        A shared state is forgotten only with partition 0, where its checkpoint lives: the
+        next owner of partition 0 (maybe this worker again) restores it from there.
+        """
         if self.shared:
-            return
+            partitions = [0] if 0 in set(partitions) else []
         for partition in partitions:
             self.slots.pop(partition, None)
 

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import redis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 import infra.kafka
@@ -114,6 +115,8 @@ def stack_settings(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> Sett
         rate_limit_per_minute=100_000,
     )
     asyncio.run(ensure_topics(settings))
+    # Redis is the session's; snapshots and counters of an earlier test must not leak in.
+    redis.Redis.from_url(redis_url).flushdb()
     return settings
 
 

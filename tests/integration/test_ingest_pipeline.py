@@ -22,7 +22,8 @@ GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.
 
 def page_view(n: int, session: int, now_ms: int, **overrides: Any) -> dict[str, Any]:
     event = {
-        "event_id": f"evt_{n:08d}",
+        # Unique per test run: the dedupe store outlives a single test.
+        "event_id": f"evt_{now_ms}_{n:05d}",
         "type": "page_view",
         "ts": now_ms - 1000,
         "session_id": f"sess_{session:08d}",

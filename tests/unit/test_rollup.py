@@ -37,9 +37,9 @@ def views(rollup: Rollup[TrafficState]) -> int:
 def test_checkpoint_round_trip_keeps_offset_sources_and_state() -> None:
     state = TrafficState()
     state.apply(batch(1, "s1"), NOW)
-    blob = encode_checkpoint({0: 41}, {2: (17, 1)}, state)
+    blob = encode_checkpoint({0: 41}, {"0/2": (17, 1)}, state)
     offsets, sources, back = decode_checkpoint(blob, TrafficState.from_bytes)
-    assert (offsets, sources) == ({0: 41}, {2: (17, 1)})
+    assert (offsets, sources) == ({0: 41}, {"0/2": (17, 1)})
     assert back.snapshot(NOW) == state.snapshot(NOW)
 
 
@@ -118,6 +118,19 @@ def test_shared_mode_keeps_one_state_and_an_offset_per_partition() -> None:
     again.restore(2, blob)
     assert not again.apply(1, 0, batch(1, "s1"), NOW)  # partition 1's offset 0 is in the checkpoint
     assert again.apply(1, 1, batch(9, "s9"), NOW)
-    rollup.revoke([0, 1])
-    assert rollup.owns(0)
     assert views(again) == 4
+    rollup.revoke([1, 2])
+    assert rollup.owns(0), "losing other partitions keeps the shared state"
+    rollup.revoke([0, 1])
+    assert not rollup.owns(1), "losing partition 0 (its checkpoint's home) forgets it"
+
+
+def test_shared_mode_orders_sources_per_input_partition() -> None:
+    # Raw message 11 can reach a shared state (through input partition 1) before message 10
+    # (through input partition 0): neither is a re-send.
+    rollup: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes, shared=True)
+    rollup.restore(0, None)
+    assert rollup.apply(1, 0, batch(11, "b", (5, 11, 0)), NOW)
+    assert rollup.apply(0, 0, batch(10, "a", (5, 10, 0)), NOW)
+    assert not rollup.apply(0, 1, batch(10, "a", (5, 10, 0)), NOW)
+    assert views(rollup) == 2
