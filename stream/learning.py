@@ -64,15 +64,17 @@ class LearningState:
         self.recent_alerts = (alerts[::-1] + self.recent_alerts)[:RECENT_ALERTS]
         return alerts
 
-    def drain(
-        self, now_ms: int
-    ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any], list[Any]]:
-        """Score records, per-visitor recommendations and segments, and the popular list."""
+    def drain_scores(self) -> list[dict[str, Any]]:
+        """The engagement score records produced since the last call."""
         scores, self.scores = self.scores, []
+        return scores
+
+    def serve(self, now_ms: int) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+        """Recommendations and segments of visitors seen since the last call; popular items."""
         touched, self.touched = self.touched, set()
         recs = {v: self.recommender.recommend(v, SERVED, now_ms) for v in touched}
         segs = {v: self.segments.personalize(v) for v in touched}
-        return scores, recs, segs, self.recommender.popular(POPULAR, now_ms)
+        return recs, segs, self.recommender.popular(POPULAR, now_ms)
 
     def merge(self, other: LearningState, *, sessions: bool = True) -> LearningState:
         """Models do not merge; a worker holds one learning state (shared mode)."""

@@ -27,6 +27,7 @@ TAKE_MAX = 2000  # messages per take; a take is one pass over the batch and one 
 TAKE_WITHIN_S = 0.05  # a lone message waits at most this long before it is counted
 TOPIC_EVERY_S = 5.0  # how often the snapshot also goes to the metric topic
 CHECKPOINT_EVERY_S = 1.0
+COST_SHARE = 20  # periodic work (checkpoints, snapshots) gets at most 1/20 of the time
 REFRESH_EVERY_S = 5.0  # republish unchanged state too: "last 5 minutes" moves with the clock
 CHECKPOINTS = "dojo:checkpoints:{}"
 MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024
@@ -92,6 +93,7 @@ class Aggregator:
         self.rejected = 0
         self.last_live = self.last_topic = 0.0
         self.min_gap_s = 0.25
+        self.publish_cost = 0.0  # seconds the last snapshot took to build and send
         self.stream: faust.Stream[bytes] | None = None
         self.pending: list[faust.EventT[bytes]] = []  # folded, not yet checkpointed nor acked
 
@@ -119,7 +121,13 @@ class Aggregator:
             return
         # Encode and take the pending events in one step (no await in between): the
         # checkpoint then holds exactly the events about to be acknowledged.
+        began = time.perf_counter()
         saved = self.rollup.checkpoints(now_ms())
+        # Encoding may take at most 1/COST_SHARE of the time: big states checkpoint less
+        # often (a crash then replays more, still counting every message once).
+        self.rollup.checkpoint_every_s = max(
+            CHECKPOINT_EVERY_S, (time.perf_counter() - began) * COST_SHARE
+        )
         pending, self.pending = self.pending, []
         for partition, blob in saved:
             self.table.data[self.key(partition)] = blob
@@ -139,16 +147,20 @@ class Aggregator:
         by a timer; either way at most ``max_hz`` times a second.
         """
         since = time.monotonic() - self.last_live
-        if since < self.min_gap_s or (not self.rollup.changed and since < REFRESH_EVERY_S):
+        # A snapshot may take at most 1/COST_SHARE of the time: a big state publishes less often.
+        gap = max(self.min_gap_s, self.publish_cost * COST_SHARE)
+        if since < gap or (not self.rollup.changed and since < REFRESH_EVERY_S):
             return
         self.rollup.changed = False
-        self.last_live = time.monotonic()
+        began = time.perf_counter()
         others = await _other_partitions(
             self.redis, self.redis_key, self.rollup, self.partitions, self.metric.load
         )
         merged = self.rollup.merged(others)
         if merged is not None:
             await self.emit(merged, now_ms())
+        self.publish_cost = time.perf_counter() - began
+        self.last_live = time.monotonic()
 
     async def after_fold(self) -> None:
         """Called after every take; a subclass sends what the take produced."""

@@ -9,6 +9,7 @@ feeds three live channels.
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 import orjson
@@ -19,20 +20,27 @@ from stream.learning import LearningState
 from stream.pipeline_stats import MINUTE_MS, dead_share, minute_key
 from stream.serving import store_for_visitors
 
+SERVE_EVERY_S = 1.0
+
 
 class Learner(Aggregator):
     """The aggregator of the learning state: sends its outputs, fans its snapshot out."""
 
     alerts_topic: Any = None  # set by the factory: where anomaly alerts go
+    last_served = 0.0
 
     async def after_fold(self) -> None:
         """Send the scores of this take; store what the site's API will serve."""
         if not self.rollup.slots:
             return
         state: LearningState = self.rollup.slots[0].state
-        scores, recs, segments, popular = state.drain(now_ms())
-        for record in scores:
+        for record in state.drain_scores():
             await self.out.send(key=record["visitor_id"].encode(), value=orjson.dumps(record))
+        # Ranking every item for a visitor costs; refresh what the API serves once a second.
+        if time.monotonic() - self.last_served < SERVE_EVERY_S:
+            return
+        self.last_served = time.monotonic()
+        recs, segments, popular = state.serve(now_ms())
         # The site's API falls back to popular items when Redis misses a visitor.
         with contextlib.suppress(RedisError, OSError):
             await store_for_visitors(self.redis, recs, segments, popular)
