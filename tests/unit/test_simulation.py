@@ -221,13 +221,14 @@ class _Collector:
 
     async def collect(self, request: HttpRequest) -> JSONResponse:
         self.calls += 1
+        call = self.calls  # before any await: requests arrive concurrently
         body = orjson.loads(await request.body())
         self.agents.add(request.headers["user-agent"])
-        if self.calls == 1:
+        if call == 1:
             return JSONResponse({"error": "busy"}, 503, headers={"Retry-After": "0"})
-        if self.calls == 2:
+        if call == 2:
             return JSONResponse({"error": "slow down"}, 429, headers={"Retry-After": "0"})
-        if self.calls == 3:
+        if call == 3:
             return JSONResponse({"error": "bad"}, 400)
         self.accepted.append(body)
         return JSONResponse({"accepted": len(body["events"])}, 202)
