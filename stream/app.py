@@ -115,7 +115,7 @@ def create_app(settings: Settings) -> faust.App:
             topics.events,
             topics.dlq,
             RedisClaims(redis, settings.dedupe_hours * 3600),
-            PipelineStats(redis, publisher),
+            PipelineStats(redis, publisher, max_hz=settings.live_max_hz),
             limits,
         )
     for metric in metrics(settings):

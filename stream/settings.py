@@ -81,7 +81,7 @@ class Settings:
     dedupe_hours: int = 25
     max_clock_skew_s: int = 300
     max_event_age_h: int = 48
-    live_max_hz: float = 4.0
+    live_max_hz: float = 10.0
     worker_web_port: int = 6066
     agents: tuple[str, ...] = ("all",)
     funnels_path: str = ""  # empty: the funnels shipped in stream/funnels.yaml
