@@ -91,11 +91,6 @@ def create_app(settings: Settings) -> faust.App:
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         producer_max_request_size=16 * 1024 * 1024,  # room for a busy partition's checkpoint
-        # Without a linger every send is its own produce request: one socket write per
-        # message was the validate agent's biggest cost (bench/results, py-spy).
-        producer_linger=0.005,
-        producer_max_batch_size=256 * 1024,
-        stream_buffer_maxsize=16_384,
         # A worker that dies without leaving its group holds its partitions this long.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
