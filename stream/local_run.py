@@ -92,18 +92,12 @@ def run_everything(settings: Settings, *, rate: float, invalid_ratio: float, ech
     ]
     collector_url = f"http://{settings.collector_host}:{settings.collector_port}"
     live_url = f"http://{settings.live_host}:{settings.live_port}"
+    traffic: Traffic | None = None
     try:
         for name, url in (("collector", collector_url), ("live feed", live_url)):
             if not wait_http(f"{url}/healthz", 60, children):
                 return _failed(children, f"the {name} did not become healthy", echo)
-        children.append(
-            Child(
-                "simulator",
-                ["simulate", "--rate", str(rate), "--duration", str(7 * 86400), "--seed",
-                 str(int(time.time())), "--invalid-ratio", str(invalid_ratio), "--quiet"],
-                log_dir,
-            )
-        )  # fmt: skip
+        traffic = Traffic(rate, invalid_ratio, log_dir)
         echo("")
         echo(f"  Live activity panel: {live_url}/")
         token = settings.admin_token.reveal()
@@ -112,30 +106,71 @@ def run_everything(settings: Settings, *, rate: float, invalid_ratio: float, ech
         echo(f"  Logs:                {log_dir}")
         echo("  Ctrl-C stops the product; `dojo-pulse infra down` stops Kafka and Redis.")
         echo("")
-        return _report(settings, children, echo)
+        return _report(settings, children, traffic, echo)
     except KeyboardInterrupt:
         echo("\nstopping…")
         return 0
     finally:
+        if traffic is not None:
+            traffic.child.stop()
         for child in reversed(children):
             child.stop()
 
 
-def _report(settings: Settings, children: list[Child], echo: Echo) -> int:
+class Traffic:
+    """Simulated traffic in one-minute rounds, each with a new seed, for as long as we run.
+
+    Rounds keep the simulator's memory small (it plans a round's requests up front).
+    """
+
+    ROUND_S = 60
+
+    def __init__(self, rate: float, invalid_ratio: float, log_dir: Path) -> None:
+        self.rate, self.invalid_ratio, self.log_dir = rate, invalid_ratio, log_dir
+        self.seed = int(time.time())
+        self.child = self._start()
+
+    def _start(self) -> Child:
+        self.seed += 1
+        args = ["simulate", "--rate", str(self.rate), "--duration", str(self.ROUND_S),
+                "--seed", str(self.seed), "--invalid-ratio", str(self.invalid_ratio),
+                "--quiet"]  # fmt: skip
+        return Child("simulator", args, self.log_dir)
+
+    def keep_going(self) -> bool:
+        """Start the next round when one ends well; False if the simulator failed."""
+        if self.child.alive():
+            return True
+        if self.child.proc.returncode != 0:
+            return False
+        self.child = self._start()
+        return True
+
+
+def _totals(client: redis.Redis) -> dict[str, int]:
+    try:
+        raw: dict[bytes, bytes] = client.hgetall(STATS_KEY)  # type: ignore[assignment]
+    except redis.RedisError:
+        return {}
+    return {k.decode(): int(v) for k, v in raw.items()}
+
+
+def _report(settings: Settings, children: list[Child], traffic: Traffic, echo: Echo) -> int:
     client = redis.Redis.from_url(settings.redis_url)
+    # The counters in Redis are cumulative; show what this run added.
+    start = _totals(client)
     while True:
         for child in children:
             if not child.alive():
                 return _failed(children, f"{child.name} exited", echo)
-        try:
-            raw: dict[bytes, bytes] = client.hgetall(STATS_KEY)  # type: ignore[assignment]
-            totals = {k.decode(): int(v) for k, v in raw.items()}
-        except redis.RedisError:
-            totals = {}
+        if not traffic.keep_going():
+            return _failed([*children, traffic.child], "the simulator failed", echo)
+        now = _totals(client)
+        totals = {name: n - start.get(name, 0) for name, n in now.items()}
         reasons = ", ".join(
             f"{name.removeprefix('reason:')} {n}"
             for name, n in sorted(totals.items())
-            if name.startswith("reason:")
+            if name.startswith("reason:") and n
         )
         echo(
             f"{time.strftime('%H:%M:%S')}  valid events: {totals.get('valid', 0):>8}   "
