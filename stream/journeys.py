@@ -116,6 +116,7 @@ class JourneysState:
         self.days: dict[int, _Counts] = {}
         self.minutes: dict[int, _Counts] = {}
         self.walks: dict[str, _Walk] = {}
+        self.walks_left_out = 0  # live walks a display merge counted but did not copy
 
     def _windows(self, ts: int) -> tuple[_Counts, _Counts]:
         day, minute = ts - ts % DAY_MS, ts - ts % MINUTE_MS
@@ -218,7 +219,7 @@ class JourneysState:
             self.day_cap,
         )
         out = self._report(today, TOP_K, TOP_TRANSITIONS)
-        out["live_sessions"] = len(self.walks)
+        out["live_sessions"] = len(self.walks) + self.walks_left_out
         out["last_hour"] = self._report(hour, 5, TOP_K * 2)
         return out
 
@@ -240,6 +241,10 @@ class JourneysState:
                 out.walks.update({sid: _Walk(*w.encode()) for sid, w in walks.items()})
             for w in out.walks.values():
                 w.path = list(w.path)  # encode() shares the list; the copy must not
+        else:
+            out.walks_left_out = (
+                len(self.walks) + self.walks_left_out + len(other.walks) + other.walks_left_out
+            )
         return out
 
     def to_bytes(self) -> bytes:

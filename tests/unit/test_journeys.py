@@ -160,3 +160,18 @@ def test_distinct_keys_are_capped_and_totals_stay_exact() -> None:
     assert sum(merged.days[NOON - NOON % DAY_MS].transitions.values()) == 400
     state.expire(NOON + 3 * DAY_MS)
     assert state.days == {} and state.minutes == {} and state.walks == {}
+
+
+def test_display_merge_still_counts_live_sessions() -> None:
+    from stream.journeys import JourneysState
+
+    def one(session: str) -> JourneysState:
+        state = JourneysState()
+        event = {"event_id": f"e_{session}_01", "type": "page_view", "ts": 1_795_000_000_000,
+                 "session_id": session, "url": "/", "props": {}, "referrer": ""}  # fmt: skip
+        state.apply({"session_id": session, "visitor_id": "v", "device": "mobile",
+                     "received_at": 1_795_000_000_000, "events": [event]}, 1_795_000_000_000)  # fmt: skip
+        return state
+
+    shown = one("s1").merge(one("s2"), sessions=False).merge(one("s3"), sessions=False)
+    assert shown.snapshot(1_795_000_001_000)["live_sessions"] == 3
