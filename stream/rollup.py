@@ -15,6 +15,12 @@ the highest source position folded per raw partition and drops anything at or be
 The live snapshot is the merge of all partitions' states. A worker that does not own every
 partition reads the others' latest checkpoints from Redis (written beside the changelog).
 
+Faust commits an offset once any one of the agents reading a topic is done with it, so
+after a crash the committed offset can lie beyond what a state's checkpoint holds. A state
+therefore checks that offsets arrive without a gap: when the first message after a restore
+is past the next expected offset, it asks for a rewind to that offset (the agent seeks the
+consumer back) and skips messages until the expected one arrives.
+
 In shared mode (for states that cannot merge, like online models) one state serves every
 partition a worker reads; it still remembers an offset per partition, and its checkpoint
 lives under slot 0.
@@ -92,6 +98,8 @@ class Rollup(Generic[S]):
     slots: dict[int, _Slot[S]] = field(default_factory=dict)
     skipped: int = 0
     changed: bool = False
+    rewinding: dict[int, int] = field(default_factory=dict)  # partition -> offset awaited
+    rewinds: list[tuple[int, int]] = field(default_factory=list)  # seeks to make
     _last_checkpoint: float = 0.0
 
     def slot_of(self, partition: int) -> int:
@@ -115,7 +123,19 @@ class Rollup(Generic[S]):
     def apply(self, partition: int, offset: int, batch: Any, now_ms: int) -> bool:
         """Fold one message into its partition's state; False if it was folded before."""
         slot = self.slots[self.slot_of(partition)]
-        if offset <= slot.offsets.get(partition, -1):  # redelivered after a restart
+        last = slot.offsets.get(partition, -1)
+        awaited = self.rewinding.get(partition)
+        if awaited is not None and offset > awaited:
+            self.skipped += 1  # read ahead before the rewind took effect
+            return False
+        if awaited is not None and offset == awaited:
+            del self.rewinding[partition]
+        elif offset > last + 1:  # a gap: someone committed past this state's checkpoint
+            self.rewinding[partition] = last + 1
+            self.rewinds.append((partition, last + 1))
+            self.skipped += 1
+            return False
+        if offset <= last:  # redelivered after a restart
             self.skipped += 1
             return False
         slot.offsets[partition] = offset
@@ -153,8 +173,12 @@ class Rollup(Generic[S]):
         A shared state is forgotten only with partition 0, where its checkpoint lives: the
         next owner of partition 0 (maybe this worker again) restores it from there.
         """
+        partitions = set(partitions)
+        for partition in partitions:
+            self.rewinding.pop(partition, None)
+        self.rewinds = [(p, o) for p, o in self.rewinds if p not in partitions]
         if self.shared:
-            partitions = [0] if 0 in set(partitions) else []
+            partitions = {0} if 0 in partitions else set()
         for partition in partitions:
             self.slots.pop(partition, None)
 

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import faust
 import orjson
+from faust.types import TP
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -44,6 +45,39 @@ def decode_batch(value: bytes | None) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return batch if is_clean_batch(batch) else None
+
+
+class Rewinder:
+    """Seeks the worker's consumer back for states that found a gap (one per app).
+
+    Several states may wait on one partition; the consumer is sought to the lowest offset
+    any of them awaits, and seeking back is always safe (states skip what they hold).
+    """
+
+    def __init__(self) -> None:
+        self.awaited: dict[int, dict[int, int]] = {}  # partition -> {state id: offset}
+
+    async def request(
+        self, app: faust.App, topic: str, owner: int, partition: int, offset: int
+    ) -> None:
+        waiting = self.awaited.setdefault(partition, {})
+        lowest = min(waiting.values(), default=None)
+        waiting[owner] = offset
+        if lowest is None or offset < lowest:
+            await app.consumer.seek(TP(topic, partition), offset)
+
+    def settle(self, owner: int, still_awaited: set[int]) -> None:
+        """Forget the requests of ``owner`` that it no longer waits for."""
+        for partition, waiting in self.awaited.items():
+            if partition not in still_awaited:
+                waiting.pop(owner, None)
+
+    def forget(self, partitions: set[int]) -> None:
+        for partition in partitions:
+            self.awaited.pop(partition, None)
+
+
+REWINDERS: dict[int, Rewinder] = {}  # id(app) -> its rewinder
 
 
 @dataclass(frozen=True)
@@ -140,6 +174,16 @@ class Aggregator:
         for event in pending:
             await self.stream.ack(event)
 
+    def revoke(self, partitions: set[int]) -> None:
+        """Drop the state and the unacknowledged messages of partitions taken away.
+
+        Those messages must never be acknowledged now: whoever owns the partition next
+        (maybe this worker again) reads them again from the last commit, on top of the
+        last checkpoint. Acknowledging them later would commit what no checkpoint holds.
+        """
+        self.rollup.revoke(partitions)
+        self.pending = [e for e in self.pending if e.message.partition not in partitions]
+
     async def publish(self) -> None:
         """Publish the merged snapshot if it changed (or to let rolling views move).
 
@@ -192,6 +236,8 @@ def aggregate(
 ) -> Aggregator:
     """Register the agent, its checkpoint table and its snapshot timer."""
     agg = kind(app, metric, out, publisher, redis, partitions)
+    rewinder = REWINDERS.setdefault(id(app), Rewinder())
+    topic = source.get_topic_name()
     agg.min_gap_s = 1.0 / max_hz
 
     async def fold(stream: faust.StreamT[bytes]) -> None:
@@ -201,6 +247,10 @@ def aggregate(
             taken = cast("list[faust.EventT[bytes]]", values)
             agg.fold(taken, now_ms())
             agg.pending += taken
+            rewinds, agg.rollup.rewinds = agg.rollup.rewinds, []
+            for partition, offset in rewinds:
+                await rewinder.request(app, topic, id(agg), partition, offset)
+            rewinder.settle(id(agg), set(agg.rollup.rewinding))
             await agg.after_fold()
             await agg.publish()
             if agg.rollup.due():
@@ -213,7 +263,9 @@ def aggregate(
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget(sender: Any, revoked: set[Any], **_: Any) -> None:
-        agg.rollup.revoke(tp.partition for tp in revoked if tp.topic == source.get_topic_name())
+        lost = {tp.partition for tp in revoked if tp.topic == topic}
+        agg.revoke(lost)
+        rewinder.forget(lost)
 
     app.timer(1.0 / max_hz, name=f"{metric.agent}-snapshot")(agg.publish)
     app.timer(CHECKPOINT_EVERY_S, name=f"{metric.agent}-checkpoint")(checkpoint_when_quiet)

@@ -134,3 +134,21 @@ def test_shared_mode_orders_sources_per_input_partition() -> None:
     assert rollup.apply(0, 0, batch(10, "a", (5, 10, 0)), NOW)
     assert not rollup.apply(0, 1, batch(10, "a", (5, 10, 0)), NOW)
     assert views(rollup) == 2
+
+
+def test_a_gap_after_restore_asks_for_a_rewind_and_waits_for_it() -> None:
+    first: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes)
+    first.restore(0, None)
+    for offset in range(3):
+        first.apply(0, offset, batch(offset, f"s{offset}"), NOW)
+    [(_, blob)] = first.checkpoints(NOW)
+    # Another agent let the commit run ahead to offset 6; the restored state holds 0..2.
+    second: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes)
+    second.restore(0, blob)
+    assert not second.apply(0, 6, batch(6, "s6"), NOW)
+    assert second.rewinds == [(0, 3)]
+    assert not second.apply(0, 7, batch(7, "s7"), NOW)  # read ahead: skipped until 3 comes
+    for offset in range(3, 8):  # the consumer was sought back to 3
+        assert second.apply(0, offset, batch(offset, f"s{offset}"), NOW)
+    assert views(second) == 8
+    assert second.rewinding == {}
