@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
@@ -19,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from live_feed.auth import refuse_unless_admin
 from live_feed.channels import is_channel, read_snapshot_raw
 from live_feed.feed import live_endpoint
+from live_feed.frame_protocol import FrameProtocol
 from live_feed.hub import Hub
 from live_feed.insights import FunnelListing, funnels, heatmap
 from live_feed.metrics import LiveMetrics
@@ -42,7 +44,13 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.funnels = FunnelListing.load(funnels_path)
         redis = Redis.from_url(settings.redis_url)
-        hub = Hub(redis, app.state.metrics)
+        hub = Hub(
+            redis,
+            app.state.metrics,
+            max_hz=settings.live_max_hz,
+            stall_timeout=stall_timeout,
+            heartbeat=heartbeat,
+        )
         await hub.start()
         app.state.redis = redis
         app.state.hub = hub
@@ -70,8 +78,6 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = LiveMetrics()
-    app.state.stall_timeout = stall_timeout
-    app.state.heartbeat = heartbeat
     return app
 
 
@@ -106,15 +112,21 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=PROMETHEUS_TEXT)
 
 
+def uvicorn_options() -> dict[str, Any]:
+    """How uvicorn must serve the app: the fan-out writes shared, uncompressed frames."""
+    return {
+        "ws": FrameProtocol,
+        "ws_per_message_deflate": False,
+        "ws_max_size": 64 * 1024,
+        "access_log": False,
+        "proxy_headers": False,
+    }
+
+
 def serve(settings: Settings) -> None:
     """Run the live feed with uvicorn on ``settings.live_host:live_port`` (no access log)."""
     import uvicorn
 
     uvicorn.run(
-        create_app(settings),
-        host=settings.live_host,
-        port=settings.live_port,
-        access_log=False,
-        ws_max_size=64 * 1024,
-        proxy_headers=False,
+        create_app(settings), host=settings.live_host, port=settings.live_port, **uvicorn_options()
     )

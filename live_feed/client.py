@@ -1,95 +1,154 @@
-"""One connected admin: its subscriptions, its outbox and the one task that sends to it."""
+"""One connected admin: its subscriptions, its outbox, and the sink its frames go to.
+
+Nothing here waits: the hub hands a message to every client in one pass and each client
+writes it to its sink at once when the rate cap and the socket allow, else keeps it as the
+one pending message of its channel for the hub to flush when it is due. A sink that stays
+unready (the peer stopped reading) for ``stall_timeout`` ends the client.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from typing import Protocol
 
-import orjson
-
-from live_feed.channels import Message, now_ms
+from live_feed.channels import Message
 from live_feed.coalesce import Outbox
 from live_feed.metrics import LiveMetrics
-
-Send = Callable[[str], Awaitable[None]]
-Clock = Callable[[], float]
+from live_feed.outgoing import Outgoing
 
 MAX_SUBSCRIPTIONS = 32
+CLOSE_TRY_AGAIN = 1013
+
+Schedule = Callable[["LiveClient", float], None]
 
 
-class SlowClient(Exception):
-    """The client's socket did not accept a message within the stall deadline."""
+class Sink(Protocol):
+    """Where one client's frames go; ``write`` never waits and ``ready`` says if it should.
+
+    The sink calls ``on_ready`` (set by the hub) when it becomes ready again.
+    """
+
+    on_ready: Callable[[], None] | None
+
+    @property
+    def ready(self) -> bool:
+        """True if the socket takes more now without growing a backlog."""
+        ...
+
+    def write(self, out: Outgoing) -> None:
+        """Send ``out`` (buffered by the sink if the socket is busy)."""
+        ...
+
+    def abort(self) -> None:
+        """Drop the connection without a closing handshake (its peer stopped reading)."""
+        ...
 
 
 class LiveClient:
-    """Receives fan-out without ever blocking the hub; one sender task drains its outbox."""
+    """Receives fan-out without ever blocking the hub; the hub's timer flushes what waits."""
+
+    __slots__ = (
+        "_metrics",
+        "_schedule",
+        "_stall_timeout",
+        "_unready_since",
+        "channels",
+        "ended",
+        "outbox",
+        "scheduled_at",
+        "sink",
+    )
 
     def __init__(
         self,
-        send: Send,
+        sink: Sink,
         metrics: LiveMetrics,
         *,
         max_hz: float,
-        stall_timeout: float = 10.0,
-        heartbeat: float = 15.0,
-        clock: Clock = time.monotonic,
+        stall_timeout: float,
+        schedule: Schedule,
     ) -> None:
-        self._send = send
-        self._metrics = metrics
+        self.sink = sink
         self.outbox = Outbox(max_hz)
         self.channels: set[str] = set()
+        self.ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.scheduled_at: float | None = None  # the hub's bookkeeping: next flush asked for
+        self._metrics = metrics
         self._stall_timeout = stall_timeout
-        self._heartbeat = heartbeat
-        self._clock = clock
-        self._wake = asyncio.Event()
+        self._schedule = schedule
+        self._unready_since: float | None = None
 
-    def deliver(self, message: Message, *, urgent: bool = False) -> None:
-        """Queue a channel message if subscribed; never waits (called by the hub)."""
-        if message["channel"] not in self.channels:
-            return
-        if self.outbox.offer(message, urgent=urgent):
+    def deliver(self, out: Outgoing, channel: str, now: float) -> bool:
+        """Send ``out`` (of ``channel``) now if allowed, else queue it; True if written."""
+        sink = self.sink
+        if sink.ready and self.outbox.admit(channel, now):
+            sink.write(out)
+            return True
+        if self.outbox.offer(out):
             self._metrics.coalesced.inc()
-        self._wake.set()
+        self._schedule(self, now)
+        return False
 
-    def notify(self, message: Message) -> None:
+    def deliver_snapshot(self, out: Outgoing, now: float) -> None:
+        """Queue a channel's snapshot ahead of the rate cap and release its held updates."""
+        if self.outbox.offer(out, urgent=True):
+            self._metrics.coalesced.inc()
+        self.outbox.release(out.channel)
+        self._schedule(self, now)
+
+    def notify(self, message: Message, now: float) -> None:
         """Queue a control message (error, pong) for this client alone."""
-        self.outbox.push_control(message)
-        self._wake.set()
+        self.send_control(Outgoing.of(message), now)
+
+    def send_control(self, out: Outgoing, now: float) -> None:
+        """Send a control message now if nothing waits, else queue it (the oldest gives way)."""
+        if self.sink.ready and not self.outbox.has_control:
+            self.sink.write(out)
+            self._metrics.sent.inc()
+            return
+        self.outbox.push_control(out)
+        self._schedule(self, now)
+
+    def hold(self, channel: str) -> None:
+        """Subscribe to ``channel``; its updates wait for its snapshot (``deliver_snapshot``)."""
+        self.channels.add(channel)
+        self.outbox.hold(channel)
+
+    def release(self, channel: str, now: float) -> None:
+        """Let ``channel``'s updates go without a snapshot (it could not be read)."""
+        self.outbox.release(channel)
+        self._schedule(self, now)
 
     def drop(self, channel: str) -> None:
         """Stop sending ``channel`` and discard what is pending for it."""
         self.channels.discard(channel)
         self.outbox.forget(channel)
 
-    async def run_sender(self) -> None:
-        """Send due messages and heartbeats until cancelled; raises ``SlowClient`` on a stall."""
-        next_ping = self._clock() + self._heartbeat
-        while True:
-            now = self._clock()
-            if now >= next_ping:
-                self.outbox.push_control({"type": "ping", "ts": now_ms()})
-                next_ping = now + self._heartbeat
-            due = self.outbox.due_in(now)
-            wait = next_ping - now if due is None else min(due, next_ping - now)
-            if wait > 0:
-                self._wake.clear()
-                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel
-                # that lands as the wake-up completes, and the task would outlive its socket.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._wake.wait()
-                continue
-            for message in self.outbox.take(self._clock()):
-                await self._send_one(message)
+    def flush(self, now: float) -> float | None:
+        """Write what is due; return when to flush again (None: nothing waits on the clock)."""
+        if self.ended.done():
+            return None
+        if not self.sink.ready:
+            if not self.outbox:
+                return None  # nothing to send: a busy socket is no stall yet
+            if self._unready_since is None:
+                self._unready_since = now
+            if now - self._unready_since >= self._stall_timeout:
+                self._metrics.slow_disconnects.inc()
+                self.ended.set_result(CLOSE_TRY_AGAIN)
+                return None
+            return self._unready_since + self._stall_timeout  # unless the sink wakes us first
+        self._unready_since = None
+        due = self.outbox.take(now)
+        for out in due:
+            self.sink.write(out)
+        if due:
+            self._metrics.sent.inc(len(due))
+        wait = self.outbox.due_in(now)
+        return None if wait is None else now + wait
 
-    async def _send_one(self, message: Message) -> None:
-        text = orjson.dumps(message).decode("utf-8")
-        try:
-            async with asyncio.timeout(self._stall_timeout):
-                await self._send(text)
-        except TimeoutError:
-            self._metrics.slow_disconnects.inc()
-            raise SlowClient from None
-        self._metrics.sent.inc()
+    def close(self) -> None:
+        """End the client (the socket closed); the hub stops flushing it."""
+        if not self.ended.done():
+            self.ended.set_result(0)

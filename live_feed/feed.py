@@ -10,16 +10,18 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from live_feed.asgi_sink import AsgiSink
 from live_feed.auth import HEADER, presented_token, same_origin, token_matches
 from live_feed.channels import is_channel, read_snapshot
-from live_feed.client import MAX_SUBSCRIPTIONS, LiveClient, SlowClient
+from live_feed.client import CLOSE_TRY_AGAIN, MAX_SUBSCRIPTIONS, LiveClient, Sink
+from live_feed.frame_protocol import frame_sink
 from live_feed.hub import Hub
 from live_feed.metrics import LiveMetrics
+from live_feed.outgoing import Outgoing
 from stream.settings import Settings
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_POLICY = 1008
-CLOSE_TRY_AGAIN = 1013
 TOKEN_WAIT_S = 5.0
 MAX_BAD_MESSAGES = 20
 MAX_MESSAGE_CHARS = 4096
@@ -35,37 +37,36 @@ async def live_endpoint(websocket: WebSocket) -> None:
         metrics.auth_failures.inc()
         await websocket.close(CLOSE_UNAUTHORIZED, "unauthorized")
         return
-    client = LiveClient(
-        websocket.send_text,
-        metrics,
-        max_hz=settings.live_max_hz,
-        stall_timeout=state.stall_timeout,
-        heartbeat=state.heartbeat,
-    )
     hub: Hub = state.hub
-    hub.add(client)
-    sender = asyncio.create_task(client.run_sender())
-    receiver = asyncio.create_task(_receive(websocket, client))
+    sink: Sink | None = frame_sink(websocket.scope.get("extensions"))
+    tasks: set[asyncio.Future[Any]] = set()
+    if sink is None:
+        fallback = AsgiSink(websocket.send_text)
+        tasks.add(asyncio.create_task(fallback.run()))
+        sink = fallback
+    client = hub.connect(sink)
+    receiver = asyncio.create_task(_receive(websocket, hub, client))
+    tasks |= {receiver, client.ended}
+    code: int | None = None
     try:
-        done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-        code = CLOSE_TRY_AGAIN if sender in done and _is_slow(sender) else None
-        if receiver in done and receiver.result() is not None:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if client.ended.done():
+            code = client.ended.result() or None
+        elif receiver.done() and not receiver.cancelled():
             code = receiver.result()
     finally:
-        hub.remove(client)
-        for task in (sender, receiver):
+        hub.disconnect(client)
+        for task in tasks - {client.ended}:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+    if code == CLOSE_TRY_AGAIN:
+        sink.abort()  # its peer stopped reading: it would not take a close frame either
     if code is not None and websocket.client_state == WebSocketState.CONNECTED:
         # A stalled socket may not take the close frame either; don't wait on it for long.
         with contextlib.suppress(Exception):
             async with asyncio.timeout(1.0):
                 await websocket.close(code)
-
-
-def _is_slow(task: asyncio.Task[None]) -> bool:
-    return not task.cancelled() and isinstance(task.exception(), SlowClient)
 
 
 async def _authenticate(websocket: WebSocket, settings: Settings) -> bool:
@@ -83,7 +84,7 @@ async def _authenticate(websocket: WebSocket, settings: Settings) -> bool:
     return body is not None and token_matches(settings, _str(body.get("token")))
 
 
-async def _receive(websocket: WebSocket, client: LiveClient) -> int | None:
+async def _receive(websocket: WebSocket, hub: Hub, client: LiveClient) -> int | None:
     """Handle client messages; returns a close code if the client must be dropped."""
     bad = 0
     while True:
@@ -91,15 +92,15 @@ async def _receive(websocket: WebSocket, client: LiveClient) -> int | None:
             text = await websocket.receive_text()
         except (WebSocketDisconnect, KeyError):
             return None  # KeyError: a binary frame has no "text"
-        detail = await _handle(websocket, client, text)
+        detail = await _handle(websocket, hub, client, text)
         if detail is not None:
             bad += 1
-            client.notify({"type": "error", "detail": detail})
+            client.notify({"type": "error", "detail": detail}, hub.now())
             if bad > MAX_BAD_MESSAGES:
                 return CLOSE_POLICY
 
 
-async def _handle(websocket: WebSocket, client: LiveClient, text: str) -> str | None:
+async def _handle(websocket: WebSocket, hub: Hub, client: LiveClient, text: str) -> str | None:
     """Apply one client message; returns an error detail if it could not be understood."""
     if len(text) > MAX_MESSAGE_CHARS:
         return "message too large"
@@ -107,7 +108,7 @@ async def _handle(websocket: WebSocket, client: LiveClient, text: str) -> str | 
     if body is None:
         return "expected a JSON object"
     if body.get("type") == "ping":
-        client.notify({"type": "pong", "ts": body.get("ts")})
+        client.notify({"type": "pong", "ts": body.get("ts")}, hub.now())
         return None
     if "token" in body and len(body) == 1:
         return None  # a client that always sends its token first is not wrong
@@ -119,18 +120,21 @@ async def _handle(websocket: WebSocket, client: LiveClient, text: str) -> str | 
         if names is not None and not _is_channel_list(names):
             return "channels must be a list of names matching [a-z_]{1,32}"
     for channel in unsubscribe or []:
-        client.drop(channel)
+        hub.unsubscribe(client, channel)
     for channel in subscribe or []:
         if channel not in client.channels and len(client.channels) >= MAX_SUBSCRIPTIONS:
             return f"at most {MAX_SUBSCRIPTIONS} channels per connection"
-        client.channels.add(channel)
+        hub.subscribe(client, channel)  # updates wait for the snapshot, so it comes first
         channels.append(channel)
-    for channel in channels:
+    for n, channel in enumerate(channels):
         try:
             snapshot = await read_snapshot(websocket.app.state.redis, channel)
         except RedisError:
+            for rest in channels[n:]:
+                client.release(rest, hub.now())
             return f"snapshot of {channel} unavailable; updates will follow"
-        client.deliver(snapshot, urgent=True)
+        if channel in client.channels:  # not unsubscribed while Redis answered
+            client.deliver_snapshot(Outgoing.of(snapshot), hub.now())
     return None
 
 

@@ -1,18 +1,26 @@
-"""One Redis pattern subscription per process, fanned out to the local clients."""
+"""One Redis pattern subscription per process, fanned out to the local clients in one pass.
+
+Each published update is parsed and encoded once, then written to every subscribed client
+whose socket and rate cap allow it, synchronously; clients that must wait get one timer
+entry here, not a task of their own. The heartbeat ping goes out the same way.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from live_feed.channels import LIVE_PATTERN, parse_published
-from live_feed.client import LiveClient
+from live_feed.channels import LIVE_PATTERN, now_ms, parse_published
+from live_feed.client import LiveClient, Sink
 from live_feed.metrics import LiveMetrics
+from live_feed.outgoing import Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -20,40 +28,90 @@ log = logging.getLogger(__name__)
 class Hub:
     """Routes each published update to the clients subscribed to its channel."""
 
-    def __init__(self, redis: Redis, metrics: LiveMetrics) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        metrics: LiveMetrics,
+        *,
+        max_hz: float,
+        stall_timeout: float = 10.0,
+        heartbeat: float = 15.0,
+    ) -> None:
         self._redis = redis
         self._metrics = metrics
+        self._max_hz = max_hz
+        self._stall_timeout = stall_timeout
+        self._heartbeat = heartbeat
         self._clients: set[LiveClient] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._by_channel: dict[str, set[LiveClient]] = {}
+        self._due: list[tuple[float, int, LiveClient]] = []  # heap of flushes asked for
+        self._seq = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = float("inf")
+        self._tasks: list[asyncio.Task[None]] = []
         self._pubsub: PubSub | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def client_count(self) -> int:
         """How many clients are connected to this process."""
         return len(self._clients)
 
+    def now(self) -> float:
+        """The hub's clock: the event loop's monotonic time in seconds."""
+        return self._running_loop().time()
+
     async def start(self) -> None:
         """Subscribe before returning, so nothing published afterwards is missed."""
+        self._loop = asyncio.get_running_loop()
         self._pubsub = await self._subscribe()
-        self._task = asyncio.create_task(self._listen(), name="live-feed-hub")
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="live-feed-hub"),
+            asyncio.create_task(self._beat(), name="live-feed-heartbeat"),
+        ]
 
     async def stop(self) -> None:
-        """Cancel the listener and release the subscription."""
-        if self._task is not None:
-            self._task.cancel()
+        """Cancel the listener and the heartbeat and release the subscription."""
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+        if self._timer is not None:
+            self._timer.cancel()
         await self._close_pubsub()
 
-    def add(self, client: LiveClient) -> None:
-        """Start routing messages to ``client``."""
+    def connect(self, sink: Sink) -> LiveClient:
+        """A new client writing to ``sink``, routed to from now on."""
+        client = LiveClient(
+            sink,
+            self._metrics,
+            max_hz=self._max_hz,
+            stall_timeout=self._stall_timeout,
+            schedule=self.schedule,
+        )
+        sink.on_ready = lambda: self.schedule(client, self.now())
         self._clients.add(client)
         self._metrics.clients.set(len(self._clients))
+        return client
 
-    def remove(self, client: LiveClient) -> None:
+    def disconnect(self, client: LiveClient) -> None:
         """Stop routing messages to ``client``."""
+        client.close()
+        client.sink.on_ready = None
         self._clients.discard(client)
+        for channel in client.channels:
+            self._unindex(client, channel)
         self._metrics.clients.set(len(self._clients))
+
+    def subscribe(self, client: LiveClient, channel: str) -> None:
+        """Route ``channel`` to ``client``; its updates wait for its snapshot."""
+        client.hold(channel)
+        self._by_channel.setdefault(channel, set()).add(client)
+
+    def unsubscribe(self, client: LiveClient, channel: str) -> None:
+        """Stop routing ``channel`` to ``client``."""
+        client.drop(channel)
+        self._unindex(client, channel)
 
     def route(self, pubsub_channel: str | bytes, payload: bytes | str) -> None:
         """Hand one published message to every subscribed client; never awaits a client."""
@@ -62,8 +120,72 @@ class Hub:
         if message is None:
             self._metrics.malformed.inc()
             return
+        subscribers = self._by_channel.get(message["channel"])
+        if not subscribers:
+            return
+        out = Outgoing.of(message)
+        channel: str = message["channel"]
+        now = self.now()
+        sent = 0
+        for client in tuple(subscribers):
+            sent += client.deliver(out, channel, now)
+        if sent:
+            self._metrics.sent.inc(sent)
+
+    def broadcast_control(self, message: dict[str, object]) -> None:
+        """Send one control message (the heartbeat) to every client, encoded once."""
+        out = Outgoing.of(message)
+        now = self.now()
         for client in tuple(self._clients):
-            client.deliver(message)
+            client.send_control(out, now)
+
+    def schedule(self, client: LiveClient, when: float) -> None:
+        """Flush ``client`` at ``when`` (or earlier if already asked for)."""
+        if client.scheduled_at is not None and client.scheduled_at <= when:
+            return
+        client.scheduled_at = when
+        heapq.heappush(self._due, (when, next(self._seq), client))
+        if when < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = when
+            self._timer = self._running_loop().call_at(when, self._flush_due)
+
+    def _flush_due(self) -> None:
+        self._timer, self._timer_at = None, float("inf")
+        now = self.now()
+        again: list[tuple[LiveClient, float]] = []
+        while self._due and self._due[0][0] <= now:
+            when, _, client = heapq.heappop(self._due)
+            if client.scheduled_at != when:
+                continue  # superseded by an earlier entry that already ran
+            client.scheduled_at = None
+            if client in self._clients:
+                next_at = client.flush(now)
+                if next_at is not None:
+                    again.append((client, next_at))
+        for client, next_at in again:
+            self.schedule(client, next_at)
+        if self._due and self._timer is None:
+            self._timer_at = self._due[0][0]
+            self._timer = self._running_loop().call_at(self._timer_at, self._flush_due)
+
+    def _unindex(self, client: LiveClient, channel: str) -> None:
+        subscribers = self._by_channel.get(channel)
+        if subscribers is not None:
+            subscribers.discard(client)
+            if not subscribers:
+                del self._by_channel[channel]
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self._heartbeat)  # the heartbeat's period, not synchronisation
+            self.broadcast_control({"type": "ping", "ts": now_ms()})
 
     async def _subscribe(self) -> PubSub:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)

@@ -12,9 +12,11 @@ import orjson
 import pytest
 import redis
 import uvicorn
+from starlette.applications import Starlette
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from live_feed import create_app
+from live_feed.app import uvicorn_options
 from stream.settings import Settings
 
 # Pings every 0.1 s wake a blocked receive, so reads can honour a deadline without sleeps.
@@ -92,12 +94,19 @@ def read_until(
 
 
 @pytest.fixture
-async def live_server(settings: Settings, rdb: redis.Redis) -> AsyncIterator[str]:
-    """The app under uvicorn on a free port, in this test's event loop; yields a ws:// URL."""
+def live_app(settings: Settings) -> Starlette:
+    """The app that ``live_server`` serves (its state holds the hub and the metrics)."""
+    return create_app(settings, heartbeat=HEARTBEAT_S)
+
+
+@pytest.fixture
+async def live_server(live_app: Starlette, rdb: redis.Redis) -> AsyncIterator[str]:
+    """The app under uvicorn as ``serve`` runs it, in this test's event loop; yields ws://."""
     port = free_port()
-    app = create_app(settings, heartbeat=HEARTBEAT_S)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
+        uvicorn.Config(
+            live_app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_options()
+        )
     )
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(10):

@@ -1,13 +1,34 @@
-"""A live client's sender: stalls end in SlowClient; fan-out never waits on the socket."""
+"""A live client: writes at once when it may, else one pending message per channel; stalls end it."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 
-import pytest
+import orjson
 
-from live_feed.client import LiveClient, SlowClient
+from live_feed.client import CLOSE_TRY_AGAIN, LiveClient
 from live_feed.metrics import LiveMetrics
+from live_feed.outgoing import Outgoing
+
+
+class ListSink:
+    """A sink that keeps what it is given; ``ready`` is set by the test."""
+
+    def __init__(self) -> None:
+        self.on_ready: Callable[[], None] | None = None
+        self.ready = True
+        self.written: list[dict[str, object]] = []
+        self.aborted = False
+
+    def write(self, out: Outgoing) -> None:
+        self.written.append(orjson.loads(out.json))
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+def update(channel: str, ts: int, data: object = None) -> Outgoing:
+    return Outgoing.of({"channel": channel, "type": "update", "data": data, "ts": ts})
 
 
 def sample(metrics: LiveMetrics, name: str) -> float | None:
@@ -15,44 +36,88 @@ def sample(metrics: LiveMetrics, name: str) -> float | None:
     return value
 
 
-async def test_a_stalled_socket_raises_slow_client_and_is_counted() -> None:
-    metrics = LiveMetrics()
-    never = asyncio.Event()
+def make(sink: ListSink, metrics: LiveMetrics, asked: list[float]) -> LiveClient:
+    return LiveClient(
+        sink, metrics, max_hz=4, stall_timeout=10.0, schedule=lambda c, when: asked.append(when)
+    )
 
-    async def stalled_send(text: str) -> None:
-        await never.wait()
 
-    client = LiveClient(stalled_send, metrics, max_hz=4, stall_timeout=0.05)
-    client.channels.add("traffic")
+async def test_a_stalled_sink_keeps_one_message_and_ends_the_client_after_the_timeout() -> None:
+    metrics, sink, asked = LiveMetrics(), ListSink(), []
+    client = make(sink, metrics, asked)
+    client.hold("traffic")
+    client.release("traffic", 0.0)
+    sink.ready = False
     for i in range(1000):  # the hub keeps delivering while the socket is stuck
-        client.deliver({"channel": "traffic", "type": "update", "data": i, "ts": i})
+        assert not client.deliver(update("traffic", i, i), "traffic", 0.0)
     assert len(client.outbox) == 1
-    with pytest.raises(SlowClient):
-        async with asyncio.timeout(5):
-            await client.run_sender()
+    assert client.flush(1.0) == 11.0  # come back when the stall deadline passes
+    assert not client.ended.done()
+    assert client.flush(11.0) is None
+    assert client.ended.result() == CLOSE_TRY_AGAIN
+    assert sink.written == []
     assert sample(metrics, "dojo_live_slow_client_disconnects_total") == 1
     assert sample(metrics, "dojo_live_messages_coalesced_total") == 999
 
 
-async def test_messages_reach_the_socket_in_order_for_subscribed_channels_only() -> None:
-    metrics = LiveMetrics()
-    got: list[str] = []
+async def test_a_sink_that_recovers_gets_the_latest_value_and_no_disconnect() -> None:
+    metrics, sink, asked = LiveMetrics(), ListSink(), []
+    client = make(sink, metrics, asked)
+    client.hold("traffic")
+    client.release("traffic", 0.0)
+    sink.ready = False
+    for i in range(3):
+        client.deliver(update("traffic", i, i), "traffic", 0.0)
+    assert client.flush(5.0) == 15.0
+    sink.ready = True
+    assert client.flush(9.0) is None
+    assert [m["data"] for m in sink.written] == [2]
+    assert not client.ended.done()
+    assert sample(metrics, "dojo_live_messages_sent_total") == 1
 
-    async def send(text: str) -> None:
-        got.append(text)
 
-    client = LiveClient(send, metrics, max_hz=100)
-    client.channels.add("forms")
-    client.deliver({"channel": "traffic", "type": "update", "data": 1, "ts": 1})
-    client.deliver({"channel": "forms", "type": "update", "data": 2, "ts": 2})
-    client.notify({"type": "error", "detail": "bad"})
-    sender = asyncio.create_task(client.run_sender())
-    async with asyncio.timeout(5):
-        while len(got) < 2:
-            await asyncio.sleep(0.01)
-    sender.cancel()
-    assert got == [
-        '{"type":"error","detail":"bad"}',
-        '{"channel":"forms","type":"update","data":2,"ts":2}',
+async def test_updates_go_at_once_then_wait_for_the_rate_cap() -> None:
+    metrics, sink, asked = LiveMetrics(), ListSink(), []
+    client = make(sink, metrics, asked)
+    client.hold("forms")
+    client.release("forms", 0.0)
+    assert client.deliver(update("forms", 1, "a"), "forms", 10.0)
+    assert not client.deliver(update("forms", 2, "b"), "forms", 10.1)
+    assert asked[-1] == 10.1
+    assert client.flush(10.1) == 10.25  # 4 Hz: 0.25 s after the first send
+    assert client.flush(10.25) is None
+    assert [m["data"] for m in sink.written] == ["a", "b"]
+
+
+async def test_updates_wait_for_the_snapshot_which_takes_the_newest_data() -> None:
+    metrics, sink, asked = LiveMetrics(), ListSink(), []
+    client = make(sink, metrics, asked)
+    client.hold("vitals")
+    assert not client.deliver(update("vitals", 20, "new"), "vitals", 0.0)
+    assert client.flush(0.0) is None
+    assert sink.written == []
+    snapshot = Outgoing.of({"channel": "vitals", "type": "snapshot", "data": "old", "ts": 10})
+    client.deliver_snapshot(snapshot, 0.0)
+    client.flush(0.0)
+    assert sink.written == [{"channel": "vitals", "type": "snapshot", "data": "new", "ts": 20}]
+
+
+async def test_control_messages_come_first_and_unsubscribed_channels_are_dropped() -> None:
+    metrics, sink, asked = LiveMetrics(), ListSink(), []
+    client = make(sink, metrics, asked)
+    client.hold("forms")
+    client.release("forms", 0.0)
+    sink.ready = False
+    client.deliver(update("forms", 2, 2), "forms", 0.0)
+    client.notify({"type": "error", "detail": "bad"}, 0.0)
+    client.hold("traffic")
+    client.release("traffic", 0.0)
+    client.deliver(update("traffic", 3, 3), "traffic", 0.0)
+    client.drop("traffic")
+    sink.ready = True
+    client.flush(0.0)
+    assert sink.written == [
+        {"type": "error", "detail": "bad"},
+        {"channel": "forms", "type": "update", "data": 2, "ts": 2},
     ]
     assert sample(metrics, "dojo_live_messages_sent_total") == 2
