@@ -112,6 +112,7 @@ def create_app(settings: Settings) -> faust.App:
             RedisClaims(redis, settings.dedupe_hours * 3600),
             PipelineStats(redis, publisher, max_hz=settings.live_max_hz),
             limits,
+            partitions=settings.partitions,
         )
     for metric in metrics(settings):
         if settings.agent_enabled(metric.channel):

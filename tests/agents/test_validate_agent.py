@@ -64,8 +64,10 @@ async def test_agent_routes_every_event_and_counts_them(settings: Settings) -> N
     async with agent.test_context() as tested:
         await tested.put(raw([first, event(event_id="bad"), {"nope": 1}]), key=b"s")
         await tested.put(raw([first]), key=b"s")  # the same event again, in a later request
-        batches = await drain(clean_out, 1)
+        bundles = await drain(clean_out, 1)
         letters = await drain(dead_out, 3)
+    batches = bundles[0]["batches"]
+    assert len(batches) == 1
     assert [e["event_id"] for e in batches[0]["events"]] == ["evt_first001"]
     assert batches[0]["source_offset"] == 0
     assert sorted(letter["reason"] for letter in letters) == ["duplicate", "schema", "schema"]
