@@ -177,12 +177,12 @@ async def _follow(
     samples: list[Sample] = []
     last_progress, last_seen = began, (-1, -1)
     hooked = False
-    group, raw_topic, clean_topic = settings.app_id, settings.topic_raw, settings.topic_events
+    raw_topic, clean_topic = settings.topic_raw, settings.topic_events
     while time.monotonic() - began < timeout_s:
         if not worker.alive():
             return samples, False, began
-        raw = await broker.committed(group, raw_topic) if reads_raw(agents) else 0
-        clean = await broker.committed(group, clean_topic) if downstream(agents) else 0
+        raw = await broker.committed(settings.validate_group, raw_topic) if reads_raw(agents) else 0
+        clean = await broker.committed(settings.app_id, clean_topic) if downstream(agents) else 0
         now = time.monotonic()
         samples.append(Sample(now, cpu_seconds(worker.pid), raw, clean))
         if on_worker is not None and not hooked and (raw or clean):
