@@ -221,6 +221,7 @@ async def _pipeline(
     redis = Redis.from_url(url)
     clean: list[tuple[bytes, bytes]] = []
     clean_events = 0
+    clean_partitions: list[int] = []
     rows: list[Row] = []
     counter: Counter[str] = Counter()
     try:
@@ -254,12 +255,15 @@ async def _pipeline(
                     hook = profile.attacher(children, out, fmt)
                 result = await pipeline.run_once(
                     settings, children, broker, agents=agents, tag=tag, raw=data.messages,
-                    raw_events=data.events, clean=clean, clean_events=clean_events,
+                    raw_events=data.events, clean=clean, clean_partitions=clean_partitions,
+                    clean_events=clean_events,
                     timeout_s=300 if not o["quick"] else 90, on_worker=hook,
                 )  # fmt: skip
                 if not clean and pipeline.reads_raw(agents) and result.drained:
                     count = await broker.message_count([f"{tag}.events"])
-                    clean, clean_events = await pipeline.capture(settings, f"{tag}.events", count)
+                    clean, clean_partitions, clean_events = await pipeline.capture(
+                        settings, f"{tag}.events", count
+                    )
                 await broker.delete_prefixed(tag)
                 if profiling:
                     continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -59,8 +60,14 @@ def build(
     return DataSet(messages, total, views, seed)
 
 
-async def produce(settings: Settings, topic: str, messages: list[tuple[bytes, bytes]]) -> float:
-    """Write ``messages`` to ``topic`` as fast as the broker takes them; return seconds."""
+async def produce(
+    settings: Settings,
+    topic: str,
+    messages: list[tuple[bytes, bytes]],
+    partitions: Sequence[int] | None = None,
+) -> float:
+    """Write ``messages`` to ``topic`` (into ``partitions``, if given) as fast as the broker
+    takes them; return seconds."""
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka,
         acks=1,
@@ -73,8 +80,9 @@ async def produce(settings: Settings, topic: str, messages: list[tuple[bytes, by
     began = time.perf_counter()
     try:
         pending: list[asyncio.Future[object]] = []
-        for key, value in messages:
-            pending.append(await producer.send(topic, value, key=key))
+        for n, (key, value) in enumerate(messages):
+            partition = None if partitions is None else partitions[n]
+            pending.append(await producer.send(topic, value, key=key or None, partition=partition))
             if len(pending) >= IN_FLIGHT:
                 await asyncio.gather(*pending)
                 pending.clear()

@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-import orjson
 from aiokafka import AIOKafkaConsumer
 
 from bench.load import produce
 from bench.process import Child, Children, cpu_seconds, free_port, memory_kib
 from bench.topics import Broker
+from stream.bundles import unpack
 from stream.settings import Settings
 from stream.topics import ensure_topics
 
@@ -85,14 +85,16 @@ def steady(samples: list[Sample], pick: Callable[[Sample], int], total: int) -> 
 
 async def capture(
     settings: Settings, topic: str, expected: int
-) -> tuple[list[tuple[bytes, bytes]], int]:
-    """Every message of ``topic`` (key, value) and the events they hold, to replay elsewhere."""
+) -> tuple[list[tuple[bytes, bytes]], list[int], int]:
+    """Every message of the clean ``topic`` (key, value), its partitions and the events they
+    hold, to replay elsewhere."""
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=settings.kafka, group_id=None, auto_offset_reset="earliest",
         enable_auto_commit=False,
     )  # fmt: skip
     await consumer.start()
     out: list[tuple[bytes, bytes]] = []
+    partitions: list[int] = []
     events = 0
     deadline = time.monotonic() + 60
     try:
@@ -100,16 +102,18 @@ async def capture(
             for records in (await consumer.getmany(timeout_ms=200, max_records=10_000)).values():
                 for r in records:
                     out.append((r.key or b"", r.value or b""))
-                    events += len(orjson.loads(r.value or b"{}").get("events", []))
+                    partitions.append(r.partition)
+                    events += sum(len(b["events"]) for b in unpack(r.value) or ())
     finally:
         await consumer.stop()
-    return out, events
+    return out, partitions, events
 
 
 async def run_once(
     base: Settings, children: Children, broker: Broker, *, agents: tuple[str, ...], tag: str,
     raw: list[tuple[bytes, bytes]], raw_events: int, clean: list[tuple[bytes, bytes]],
-    clean_events: int, timeout_s: float, on_worker: Callable[[Child], None] | None = None,
+    clean_partitions: list[int], clean_events: int, timeout_s: float,
+    on_worker: Callable[[Child], None] | None = None,
 ) -> PipelineRun:  # fmt: skip
     """One worker run with ``agents`` on its own topics, consumer group and empty Redis."""
     settings = replace(
@@ -123,7 +127,7 @@ async def run_once(
         await produce(settings, settings.topic_raw, raw)
         events, expected = raw_events, len(raw)
     else:
-        await produce(settings, settings.topic_events, clean)
+        await produce(settings, settings.topic_events, clean, clean_partitions)
         events, expected = clean_events, len(clean)
     worker = children.dojo(f"worker-{tag}", "worker", settings)
     try:
@@ -173,12 +177,12 @@ async def _follow(
     samples: list[Sample] = []
     last_progress, last_seen = began, (-1, -1)
     hooked = False
-    group, raw_topic, clean_topic = settings.app_id, settings.topic_raw, settings.topic_events
+    raw_topic, clean_topic = settings.topic_raw, settings.topic_events
     while time.monotonic() - began < timeout_s:
         if not worker.alive():
             return samples, False, began
-        raw = await broker.committed(group, raw_topic) if reads_raw(agents) else 0
-        clean = await broker.committed(group, clean_topic) if downstream(agents) else 0
+        raw = await broker.committed(settings.validate_group, raw_topic) if reads_raw(agents) else 0
+        clean = await broker.committed(settings.app_id, clean_topic) if downstream(agents) else 0
         now = time.monotonic()
         samples.append(Sample(now, cpu_seconds(worker.pid), raw, clean))
         if on_worker is not None and not hooked and (raw or clean):

@@ -7,15 +7,13 @@ worker starts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import faust
 from redis.asyncio import Redis
 
 from stream.agents.activity import show_activity
 from stream.agents.aggregate import Metric, aggregate
 from stream.agents.learn import Learner
-from stream.agents.validate import validate_events
+from stream.agents.validate import Validator
 from stream.contract import Limits
 from stream.dedupe import RedisClaims
 from stream.forms import FormsState
@@ -49,28 +47,13 @@ def metrics(settings: Settings) -> tuple[Metric, ...]:
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Topics:
-    """The topics the agents read and write, declared once."""
-
-    raw: faust.TopicT
-    events: faust.TopicT
-    dlq: faust.TopicT
-
-
-def declare_topics(app: faust.App, settings: Settings) -> Topics:
-    """Declare product topics (bytes in, bytes out: the agents decode with orjson)."""
-
-    def topic(name: str) -> faust.TopicT:
-        return app.topic(
-            name,
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=settings.partitions,
-        )
-
-    return Topics(
-        topic(settings.topic_raw), topic(settings.topic_events), topic(settings.topic_dlq)
+def events_topic(app: faust.App, settings: Settings) -> faust.TopicT:
+    """The clean events topic the agents read (bytes in: they decode bundles with orjson)."""
+    return app.topic(
+        settings.topic_events,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
     )
 
 
@@ -96,7 +79,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=2.0,
         datadir=str(settings.data_dir / "worker"),
     )
-    topics = declare_topics(app, settings)
+    events = events_topic(app, settings)
     redis = Redis.from_url(settings.redis_url)
     publisher = SnapshotPublisher(redis)
     limits = Limits(
@@ -104,15 +87,12 @@ def create_app(settings: Settings) -> faust.App:
         max_skew_ms=settings.max_clock_skew_s * 1000,
     )
     if settings.agent_enabled("validate"):
-        validate_events(
-            app,
-            topics.raw,
-            topics.events,
-            topics.dlq,
+        Validator(
+            settings,
             RedisClaims(redis, settings.dedupe_hours * 3600),
             PipelineStats(redis, publisher, max_hz=settings.live_max_hz),
             limits,
-        )
+        ).attach(app)
     for metric in metrics(settings):
         if settings.agent_enabled(metric.channel):
             out = app.topic(
@@ -121,7 +101,7 @@ def create_app(settings: Settings) -> faust.App:
                 value_serializer="raw",
             )
             aggregate(
-                app, metric, topics.events, out, publisher, redis,
+                app, metric, events, out, publisher, redis,
                 partitions=settings.partitions, max_hz=settings.live_max_hz,
             )  # fmt: skip
     if settings.agent_enabled("learning"):
@@ -132,7 +112,7 @@ def create_app(settings: Settings) -> faust.App:
             settings.topic("scores.engagement"), key_serializer="raw", value_serializer="raw"
         )
         learner = aggregate(
-            app, learning, topics.events, scores, publisher, redis,
+            app, learning, events, scores, publisher, redis,
             partitions=settings.partitions, max_hz=1.0, kind=Learner,
         )  # fmt: skip
         assert isinstance(learner, Learner)
@@ -140,5 +120,5 @@ def create_app(settings: Settings) -> faust.App:
             settings.topic("alerts"), key_serializer="raw", value_serializer="raw"
         )
     if settings.agent_enabled("activity"):
-        show_activity(app, topics.events, publisher, max_hz=settings.live_max_hz)
+        show_activity(app, events, publisher, max_hz=settings.live_max_hz)
     return app

@@ -149,8 +149,8 @@ def validate_event(
     """Judge one JSON value against the v1 contract; ``received_at`` is server epoch ms."""
     if not isinstance(item, dict):
         return Rejection("malformed", "", f"an event must be a JSON object, got {_kind(item)}")
-    unknown = sorted(str(key) for key in item if key not in EVENT_KEYS)
-    if unknown:
+    if not item.keys() <= EVENT_KEYS:
+        unknown = sorted(str(key) for key in item if key not in EVENT_KEYS)
         return Rejection("schema", unknown[0], f"unknown field {unknown[0]!r}")
     for name in ("event_id", "session_id"):
         value = item.get(name)

@@ -1,12 +1,12 @@
 """Per-partition metric state that survives restarts without counting anything twice.
 
 A metric agent keeps one state object per input partition of ``dojo.events`` and applies
-whole batches to it (aggregating close to the data). About once a second it checkpoints
-each changed partition's state, together with the offset of the last message folded into
-it, as ONE changelog message per partition; only then are the messages acknowledged, so
-Kafka never commits past what a checkpoint holds. After a crash the state comes back from
-the changelog and redelivered messages at or below the checkpoint's offset are skipped:
-every message is counted exactly once.
+whole messages to it, each a bundle of session batches (aggregating close to the data).
+About once a second it checkpoints each changed partition's state, together with the offset
+of the last message folded into it, as ONE changelog message per partition; only then are
+the messages acknowledged, so Kafka never commits past what a checkpoint holds. After a
+crash the state comes back from the changelog and redelivered messages at or below the
+checkpoint's offset are skipped: every message is counted exactly once.
 
 The validate agent upstream can itself re-send a batch after a crash (it sends before it
 commits). Each batch names its source (raw partition, offset, index); the state remembers
@@ -120,37 +120,44 @@ class Rollup(Generic[S]):
     def owns(self, partition: int) -> bool:
         return self.slot_of(partition) in self.slots
 
-    def apply(self, partition: int, offset: int, batch: Any, now_ms: int) -> bool:
-        """Fold one message into its partition's state; False if it was folded before."""
+    def apply(self, partition: int, offset: int, batches: list[Any], now_ms: int) -> int:
+        """Fold one message's batches into its partition's state; returns how many were new.
+
+        0 for a message folded before (or skipped while a rewind is awaited); fewer than
+        ``len(batches)`` when the validate agent re-sent some of them after a crash.
+        """
         slot = self.slots[self.slot_of(partition)]
         last = slot.offsets.get(partition, -1)
         awaited = self.rewinding.get(partition)
         if awaited is not None and offset > awaited:
             self.skipped += 1  # read ahead before the rewind took effect
-            return False
+            return 0
         if awaited is not None and offset == awaited:
             del self.rewinding[partition]
         elif offset > last + 1:  # a gap: someone committed past this state's checkpoint
             self.rewinding[partition] = last + 1
             self.rewinds.append((partition, last + 1))
             self.skipped += 1
-            return False
+            return 0
         if offset <= last:  # redelivered after a restart
             self.skipped += 1
-            return False
+            return 0
         slot.offsets[partition] = offset
         slot.dirty = True
-        source = batch.get("source_partition", -1)
-        if source >= 0:
-            key = f"{partition}/{source}"
-            position = (batch["source_offset"], batch["source_index"])
-            if position <= slot.sources.get(key, (-1, -1)):  # re-sent by the validate agent
-                self.skipped += 1
-                return False
-            slot.sources[key] = position
-        slot.state.apply(batch, now_ms)
-        self.changed = True
-        return True
+        folded = 0
+        for batch in batches:
+            source = batch.get("source_partition", -1)
+            if source >= 0:
+                key = f"{partition}/{source}"
+                position = (batch["source_offset"], batch["source_index"])
+                if position <= slot.sources.get(key, (-1, -1)):  # re-sent by the validate agent
+                    self.skipped += 1
+                    continue
+                slot.sources[key] = position
+            slot.state.apply(batch, now_ms)
+            folded += 1
+        self.changed = self.changed or folded > 0
+        return folded
 
     def due(self) -> bool:
         """Whether a checkpoint is due (about once per ``checkpoint_every_s``)."""

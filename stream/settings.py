@@ -91,6 +91,11 @@ class Settings:
         return f"{self.topic_prefix}.{name}"
 
     @property
+    def validate_group(self) -> str:
+        """Consumer group of the validate stage (the metric agents use ``app_id``)."""
+        return f"{self.app_id}.validate"
+
+    @property
     def topic_raw(self) -> str:
         return self.topic("events.raw")
 

@@ -42,7 +42,10 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     parts = settings.partitions
     specs = [
         TopicSpec(settings.topic_raw, "session id", "beacon requests + server facts", parts, keep),
-        TopicSpec(settings.topic_events, "session id", "validated session batches", parts, keep),
+        TopicSpec(
+            settings.topic_events, "none (partition from session id)",
+            "bundles of validated session batches", parts, keep,
+        ),
         TopicSpec(
             settings.topic_dlq, "session id", "rejected events with reasons", parts,
             settings.dlq_retention_hours * HOUR_MS,

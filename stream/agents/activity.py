@@ -8,7 +8,7 @@ from typing import Any, cast
 import faust
 
 from stream.activity import Activity
-from stream.agents.aggregate import decode_batch
+from stream.bundles import unpack
 from stream.publish import SnapshotPublisher
 
 TAKE_MAX = 1000
@@ -26,8 +26,7 @@ def show_activity(
             TAKE_MAX, within=TAKE_WITHIN_S
         ):
             for event in taken:
-                batch = decode_batch(event.message.value)
-                if batch is not None:
+                for batch in unpack(event.message.value) or ():
                     activity.apply(batch)
 
     @app.timer(1.0 / max_hz, name="show_activity-snapshot")  # type: ignore[untyped-decorator]

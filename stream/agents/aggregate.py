@@ -1,9 +1,9 @@
 """aggregate: dojo.events -> per-partition metric state -> live snapshots and a metric topic.
 
 One factory serves every mergeable metric (traffic, forms, vitals, ...): the agent folds
-batches into a ``Rollup``, checkpoints it about once a second into a Faust table's
-changelog (and Redis, for other workers' merges), and acknowledges messages only after
-their checkpoint, so a restart neither loses nor double-counts a message.
+bundles of session batches into a ``Rollup``, checkpoints it about once a second into a
+Faust table's changelog (and Redis, for other workers' merges), and acknowledges messages
+only after their checkpoint, so a restart neither loses nor double-counts a message.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from faust.types import TP
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from stream.ingest import is_clean_batch
+from stream.bundles import unpack
 from stream.publish import SnapshotPublisher
 from stream.rollup import MetricState, Rollup, decode_checkpoint
 
@@ -36,15 +36,6 @@ MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def decode_batch(value: bytes | None) -> dict[str, Any] | None:
-    """The batch in a ``dojo.events`` message, or None if it does not have the clean shape."""
-    try:
-        batch = orjson.loads(value or b"")
-    except orjson.JSONDecodeError:
-        return None
-    return batch if is_clean_batch(batch) else None
 
 
 class Rewinder:
@@ -143,11 +134,11 @@ class Aggregator:
             if not rollup.owns(msg.partition):
                 slot = self.key(rollup.slot_of(msg.partition))
                 rollup.restore(msg.partition, self.table.data.get(slot))
-            batch = decode_batch(msg.value)
-            if batch is None:
+            batches = unpack(msg.value)
+            if batches is None:
                 self.rejected += 1
                 continue
-            rollup.apply(msg.partition, msg.offset, batch, at)
+            rollup.apply(msg.partition, msg.offset, batches, at)
 
     async def checkpoint(self) -> None:
         """Write changed partitions to the changelog, then acknowledge what they hold."""

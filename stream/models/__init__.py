@@ -8,7 +8,7 @@ and a test keeps the two in step. Records hold data only — no I/O, no clocks.
 from __future__ import annotations
 
 from stream.models.dead_letter import DeadLetter
-from stream.models.event import Event, EventBatch
+from stream.models.event import Event, EventBatch, EventBundle
 from stream.models.raw import RawBatch
 
-__all__ = ["DeadLetter", "Event", "EventBatch", "RawBatch"]
+__all__ = ["DeadLetter", "Event", "EventBatch", "EventBundle", "RawBatch"]

@@ -20,10 +20,7 @@ class Event(faust.Record, serializer="json", include_metadata=False):
 
 
 class EventBatch(faust.Record, serializer="json", include_metadata=False):
-    """The clean events of one session from one raw request, keyed by ``session_id``.
-
-    Batching pays the per-message cost once per request instead of once per event.
-    """
+    """The clean events of one session from one raw request."""
 
     session_id: str
     visitor_id: str
@@ -35,3 +32,13 @@ class EventBatch(faust.Record, serializer="json", include_metadata=False):
     source_partition: int = -1
     source_offset: int = -1
     source_index: int = 0
+
+
+class EventBundle(faust.Record, serializer="json", include_metadata=False):
+    """One ``dojo.events`` message: the batches of one take whose sessions share a partition.
+
+    Bundling pays the per-message cost once per partition and take instead of once per
+    session batch (``stream.bundles``).
+    """
+
+    batches: list[EventBatch]

@@ -1,16 +1,19 @@
-"""The validate agent through Faust's test context: in-memory channels stand in for topics."""
+"""The validate stage's take: raw records in, bundles and dead letters out, counters kept.
+
+The loop around it (consume, send, wait for Kafka, commit) runs against the real broker in
+``tests/integration``; here a take is judged with a claims store held in memory.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-import faust
 import orjson
 from redis.asyncio import Redis
 
-from stream.agents.validate import validate_events
+from stream.agents.validate import judge
+from stream.bundles import partition_of, unpack
 from stream.contract import Limits
 from stream.pipeline_stats import STATS_KEY, PipelineStats
 from stream.publish import SnapshotPublisher
@@ -26,51 +29,57 @@ class MemoryClaims:
         self.owner: dict[str, str] = {}
 
     async def claim(self, claims: Sequence[tuple[str, str]]) -> list[bool]:
-        out = []
-        for event_id, position in claims:
-            out.append(self.owner.setdefault(event_id, position) == position)
-        return out
+        return [self.owner.setdefault(i, position) == position for i, position in claims]
 
 
-async def drain(receiver: AsyncIterator[Any], count: int) -> list[Any]:
-    """Read ``count`` values from a channel's iterator, failing loudly if they never come."""
-    values = []
-    for _ in range(count):
-        got = await asyncio.wait_for(receiver.__anext__(), 10)
-        values.append(orjson.loads(got.value))
-    return values
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
 
 
-async def test_agent_routes_every_event_and_counts_them(settings: Settings) -> None:
-    app = faust.App(
-        "validate-test", broker="kafka://127.0.0.1:1", store="memory://", autodiscover=False
-    )
-    source = app.topic("raw", value_serializer="raw")
-    clean, dead = app.channel(), app.channel()
+async def test_a_take_routes_every_event_once_and_counts_them(settings: Settings) -> None:
     redis = Redis.from_url(settings.redis_url)
     await redis.delete(STATS_KEY)
-    agent = validate_events(
-        app,
-        source,
-        clean,
-        dead,
-        MemoryClaims(),
-        PipelineStats(redis, SnapshotPublisher(redis)),
-        Limits(),
-    )
-    # A channel delivers to the iterators that exist when a value is sent: open them first.
-    clean_out, dead_out = aiter(clean), aiter(dead)
+    stats = PipelineStats(redis, SnapshotPublisher(redis))
     first = event(event_id="evt_first001")
-    async with agent.test_context() as tested:
-        await tested.put(raw([first, event(event_id="bad"), {"nope": 1}]), key=b"s")
-        await tested.put(raw([first]), key=b"s")  # the same event again, in a later request
-        batches = await drain(clean_out, 1)
-        letters = await drain(dead_out, 3)
-    assert [e["event_id"] for e in batches[0]["events"]] == ["evt_first001"]
-    assert batches[0]["source_offset"] == 0
-    assert sorted(letter["reason"] for letter in letters) == ["duplicate", "schema", "schema"]
-    assert {letter["source_offset"] for letter in letters} == {0, 1}
+    other = event(event_id="evt_other001", session_id="session_other01")
+    records = [
+        Record("raw", 0, 0, raw([first, event(event_id="bad"), {"nope": 1}, other])),
+        Record("raw", 1, 7, raw([first])),  # the same event again, in a later request
+        Record("raw", 0, 1, b"\xff not json"),
+    ]
+    claims = MemoryClaims()
+    judged = await judge(records, claims, Limits(), partitions=4, stats=stats)
+    await stats.flush()
+
+    batches = []
+    for partition, blob in judged.bundles:
+        got = unpack(blob)
+        assert got is not None
+        assert all(partition_of(b["session_id"], 4) == partition for b in got)
+        batches += got
+    assert sorted(e["event_id"] for b in batches for e in b["events"]) == [
+        "evt_first001",
+        "evt_other001",
+    ]
+    assert {(b["source_partition"], b["source_offset"]) for b in batches} == {(0, 0)}
+    letters = [orjson.loads(value) for _, value in judged.letters]
+    assert sorted(letter["reason"] for letter in letters) == [
+        "duplicate", "malformed", "schema", "schema",
+    ]  # fmt: skip
+    assert {(d["source_partition"], d["source_offset"]) for d in letters} == {
+        (0, 0),
+        (1, 7),
+        (0, 1),
+    }
     totals = {k.decode(): int(v) for k, v in (await redis.hgetall(STATS_KEY)).items()}
-    assert totals["valid"] == 1
-    assert totals["dead_lettered"] == 3
+    assert (totals["valid"], totals["dead_lettered"]) == (2, 4)
+
+    # Read again after a crash, the same take owns its claims and yields the same outputs.
+    again = await judge(records, claims, Limits(), partitions=4)
+    assert again.bundles == judged.bundles
+    assert again.letters == judged.letters
     await redis.aclose()

@@ -177,7 +177,7 @@ async def read_topic(
 
 
 async def group_lag(settings: Settings, topic: str) -> int:
-    """Messages of ``topic`` not yet committed by the worker's consumer group (the app id)."""
+    """Messages of ``topic`` not yet committed by the worker group that reads it."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
@@ -186,7 +186,8 @@ async def group_lag(settings: Settings, topic: str) -> int:
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(settings.partitions)]
-        committed = await admin.list_consumer_group_offsets(settings.app_id, partitions=tps)
+        group = settings.validate_group if topic == settings.topic_raw else settings.app_id
+        committed = await admin.list_consumer_group_offsets(group, partitions=tps)
         ends = await consumer.end_offsets(tps)
         return sum(ends[tp] - max(committed[tp].offset if tp in committed else 0, 0) for tp in tps)
     finally:

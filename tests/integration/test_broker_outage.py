@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 import infra.kafka
+from stream.bundles import batches_of
 from stream.settings import Settings
 from stream.topics import ensure_topics
 from tests.conftest import free_port
@@ -59,7 +60,9 @@ def test_outage_answers_503_and_retries_arrive_once(
         # Let the worker take its part first, so the outage hits a running pipeline.
         asyncio.run(
             read_topic(
-                settings, settings.topic_events, lambda v: sum(len(b["events"]) for b in v) >= 5
+                settings,
+                settings.topic_events,
+                lambda v: sum(len(b["events"]) for b in batches_of(v)) >= 5,
             )
         )
         infra.kafka.down(settings, echo=lambda _line: None)
@@ -74,15 +77,16 @@ def test_outage_answers_503_and_retries_arrive_once(
             "the retry to be accepted",
         )
 
-    batches = asyncio.run(
+    bundles = asyncio.run(
         read_topic(
             settings,
             settings.topic_events,
-            lambda v: sum(len(b["events"]) for b in v) >= 10,
+            lambda v: sum(len(b["events"]) for b in batches_of(v)) >= 10,
             deadline_s=120,
         )
     )
     assert worker.alive(), worker.output()
+    batches = batches_of(bundles)
     ids = [e["event_id"] for b in batches for e in b["events"]]
     assert sorted(ids) == sorted(e["event_id"] for e in before + during), "each event exactly once"
     assert set(statuses) <= {503, 202}

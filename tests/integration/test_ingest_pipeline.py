@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from stream.bundles import batches_of
 from stream.settings import Settings
 from tests.integration.conftest import Proc, read_topic
 
@@ -65,11 +66,11 @@ def test_valid_and_invalid_events_land_exactly_once(
         reply = client.post("/collect", json={"events": bots}, headers={"User-Agent": GOOGLEBOT})
         assert reply.status_code == 202, reply.text
 
-    batches = asyncio.run(
+    bundles = asyncio.run(
         read_topic(
             stack_settings,
             stack_settings.topic_events,
-            lambda v: sum(len(b["events"]) for b in v) >= 30,
+            lambda v: sum(len(b["events"]) for b in batches_of(v)) >= 30,
         )
     )
     letters = asyncio.run(
@@ -81,6 +82,7 @@ def test_valid_and_invalid_events_land_exactly_once(
     )
     assert worker.alive(), worker.output()
 
+    batches = batches_of(bundles)
     events = [e for b in batches for e in b["events"]]
     assert sorted(e["event_id"] for e in events) == sorted(e["event_id"] for e in valid)
     assert all(e["url"].startswith("/events/") and "#" not in e["url"] for e in events)

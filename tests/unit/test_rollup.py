@@ -48,19 +48,19 @@ def test_restart_from_checkpoint_skips_what_it_holds_and_counts_the_rest() -> No
     first: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes, clock=clock)
     first.restore(0, None)
     for offset in range(5):
-        assert first.apply(0, offset, batch(offset, f"s{offset}", (1, offset, 0)), NOW)
+        assert first.apply(0, offset, [batch(offset, f"s{offset}", (1, offset, 0))], NOW)
     clock.t = 5.0
     assert first.due()
     [(partition, blob)] = first.checkpoints(NOW)
     assert partition == 0
     for offset in range(5, 8):  # folded after the checkpoint, then the worker dies
-        first.apply(0, offset, batch(offset, f"s{offset}", (1, offset, 0)), NOW)
+        first.apply(0, offset, [batch(offset, f"s{offset}", (1, offset, 0))], NOW)
 
     second: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes, clock=clock)
     second.restore(0, blob)
     # Kafka redelivers from the last commit (here: from offset 3); 3 and 4 are in the checkpoint.
     applied = [
-        second.apply(0, offset, batch(offset, f"s{offset}", (1, offset, 0)), NOW)
+        second.apply(0, offset, [batch(offset, f"s{offset}", (1, offset, 0))], NOW)
         for offset in range(3, 10)
     ]
     assert applied == [False, False, True, True, True, True, True]
@@ -70,15 +70,15 @@ def test_restart_from_checkpoint_skips_what_it_holds_and_counts_the_rest() -> No
 def test_batches_resent_upstream_are_dropped_by_source_position() -> None:
     rollup: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes)
     rollup.restore(0, None)
-    assert rollup.apply(0, 0, batch(1, "a", (3, 100, 0)), NOW)
-    assert rollup.apply(0, 1, batch(2, "b", (3, 100, 1)), NOW)  # second session of one message
-    assert rollup.apply(0, 2, batch(3, "c", (3, 101, 0)), NOW)
+    assert rollup.apply(0, 0, [batch(1, "a", (3, 100, 0))], NOW)
+    assert rollup.apply(0, 1, [batch(2, "b", (3, 100, 1))], NOW)  # second session of one message
+    assert rollup.apply(0, 2, [batch(3, "c", (3, 101, 0))], NOW)
     # The validate agent crashed and re-sent messages 100 and 101, then went on with 102.
-    assert not rollup.apply(0, 3, batch(1, "a", (3, 100, 0)), NOW)
-    assert not rollup.apply(0, 4, batch(2, "b", (3, 100, 1)), NOW)
-    assert not rollup.apply(0, 5, batch(3, "c", (3, 101, 0)), NOW)
-    assert rollup.apply(0, 6, batch(4, "d", (3, 102, 0)), NOW)
-    assert rollup.apply(0, 7, batch(5, "e", (0, 100, 0)), NOW)  # other raw partition: independent
+    assert not rollup.apply(0, 3, [batch(1, "a", (3, 100, 0))], NOW)
+    assert not rollup.apply(0, 4, [batch(2, "b", (3, 100, 1))], NOW)
+    assert not rollup.apply(0, 5, [batch(3, "c", (3, 101, 0))], NOW)
+    assert rollup.apply(0, 6, [batch(4, "d", (3, 102, 0))], NOW)
+    assert rollup.apply(0, 7, [batch(5, "e", (0, 100, 0))], NOW)  # other raw partition: independent
     assert views(rollup) == 5
     assert rollup.skipped == 3
 
@@ -87,7 +87,7 @@ def test_merged_covers_every_partition_and_revoke_forgets() -> None:
     rollup: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes)
     for partition in range(3):
         rollup.restore(partition, None)
-        rollup.apply(partition, 0, batch(partition, f"s{partition}"), NOW)
+        rollup.apply(partition, 0, [batch(partition, f"s{partition}")], NOW)
     assert views(rollup) == 3
     rollup.revoke([1])
     assert not rollup.owns(1)
@@ -98,7 +98,7 @@ def test_only_changed_partitions_are_checkpointed() -> None:
     rollup: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes)
     rollup.restore(0, None)
     rollup.restore(1, None)
-    rollup.apply(1, 0, batch(1, "s1"), NOW)
+    rollup.apply(1, 0, [batch(1, "s1")], NOW)
     assert [p for p, _ in rollup.checkpoints(NOW)] == [1]
     assert rollup.checkpoints(NOW) == []
 
@@ -110,14 +110,16 @@ def test_shared_mode_keeps_one_state_and_an_offset_per_partition() -> None:
     )
     for partition in (0, 1, 2):
         rollup.restore(partition, None)
-        rollup.apply(partition, 0, batch(partition, f"s{partition}"), NOW)
+        rollup.apply(partition, 0, [batch(partition, f"s{partition}")], NOW)
     assert list(rollup.slots) == [0]
     [(key, blob)] = rollup.checkpoints(NOW)
     assert key == 0
     again: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes, shared=True)
     again.restore(2, blob)
-    assert not again.apply(1, 0, batch(1, "s1"), NOW)  # partition 1's offset 0 is in the checkpoint
-    assert again.apply(1, 1, batch(9, "s9"), NOW)
+    assert not again.apply(
+        1, 0, [batch(1, "s1")], NOW
+    )  # partition 1's offset 0 is in the checkpoint
+    assert again.apply(1, 1, [batch(9, "s9")], NOW)
     assert views(again) == 4
     rollup.revoke([1, 2])
     assert rollup.owns(0), "losing other partitions keeps the shared state"
@@ -130,9 +132,9 @@ def test_shared_mode_orders_sources_per_input_partition() -> None:
     # (through input partition 0): neither is a re-send.
     rollup: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes, shared=True)
     rollup.restore(0, None)
-    assert rollup.apply(1, 0, batch(11, "b", (5, 11, 0)), NOW)
-    assert rollup.apply(0, 0, batch(10, "a", (5, 10, 0)), NOW)
-    assert not rollup.apply(0, 1, batch(10, "a", (5, 10, 0)), NOW)
+    assert rollup.apply(1, 0, [batch(11, "b", (5, 11, 0))], NOW)
+    assert rollup.apply(0, 0, [batch(10, "a", (5, 10, 0))], NOW)
+    assert not rollup.apply(0, 1, [batch(10, "a", (5, 10, 0))], NOW)
     assert views(rollup) == 2
 
 
@@ -140,15 +142,26 @@ def test_a_gap_after_restore_asks_for_a_rewind_and_waits_for_it() -> None:
     first: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes)
     first.restore(0, None)
     for offset in range(3):
-        first.apply(0, offset, batch(offset, f"s{offset}"), NOW)
+        first.apply(0, offset, [batch(offset, f"s{offset}")], NOW)
     [(_, blob)] = first.checkpoints(NOW)
     # Another agent let the commit run ahead to offset 6; the restored state holds 0..2.
     second: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes)
     second.restore(0, blob)
-    assert not second.apply(0, 6, batch(6, "s6"), NOW)
+    assert not second.apply(0, 6, [batch(6, "s6")], NOW)
     assert second.rewinds == [(0, 3)]
-    assert not second.apply(0, 7, batch(7, "s7"), NOW)  # read ahead: skipped until 3 comes
+    assert not second.apply(0, 7, [batch(7, "s7")], NOW)  # read ahead: skipped until 3 comes
     for offset in range(3, 8):  # the consumer was sought back to 3
-        assert second.apply(0, offset, batch(offset, f"s{offset}"), NOW)
+        assert second.apply(0, offset, [batch(offset, f"s{offset}")], NOW)
     assert views(second) == 8
     assert second.rewinding == {}
+
+
+def test_a_bundle_resent_with_other_boundaries_folds_only_its_new_batches() -> None:
+    rollup: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes)
+    rollup.restore(0, None)
+    sent = [batch(n, f"s{n}", (2, 100 + n, 0)) for n in range(4)]
+    assert rollup.apply(0, 0, sent[:2], NOW) == 2
+    # After a crash the validate agent re-reads raw offsets 100..103 and bundles them as one.
+    assert rollup.apply(0, 1, sent, NOW) == 2
+    assert rollup.skipped == 2
+    assert views(rollup) == 4

@@ -11,7 +11,7 @@ import faust
 import pytest
 
 from stream.app import metrics
-from stream.models import DeadLetter, Event, EventBatch, RawBatch
+from stream.models import DeadLetter, Event, EventBatch, EventBundle, RawBatch
 from stream.settings import Settings
 from stream.topics import topic_specs
 
@@ -48,7 +48,7 @@ def fields(record: type[faust.Record]) -> set[str]:
     ("topic", "records"),
     [
         ("dojo.events.raw", [RawBatch]),
-        ("dojo.events", [EventBatch, Event]),
+        ("dojo.events", [EventBundle, EventBatch, Event]),
         ("dojo.events.dlq", [DeadLetter]),
     ],
 )

@@ -1,0 +1,62 @@
+"""CPU cost of validation without Kafka: decode + contract + sanitise, then batching, per event.
+
+Run: ``.venv/bin/python bench/validate_cost.py [--events N] [--seed S]``. The data is the
+benchmark's own simulated raw messages (``bench.load``), so the event mix, URLs and titles
+are the site's. Prints microseconds per event for ``screen`` (decode, judge, scrub) and for
+``assemble`` + ``pack`` (session batches into per-partition bundles), best of ``--repeat``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from bench.load import build
+from stream.bundles import pack
+from stream.contract import Limits
+from stream.ingest import Position, Screened, assemble, screen
+
+
+def _screen_all(messages: list[tuple[bytes, bytes]], limits: Limits) -> list[Screened]:
+    return [screen(value, Position("raw", 0, n), limits) for n, (_, value) in enumerate(messages)]
+
+
+def _bundle_all(screened: list[Screened], partitions: int) -> int:
+    batches = []
+    for one in screened:
+        clean, _ = assemble(one, [True] * len(one.accepted))
+        batches += clean
+    return len(pack(batches, partitions))
+
+
+@click.command()
+@click.option("--events", default=30_000, show_default=True, help="Events in the data set.")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--repeat", default=3, show_default=True, help="Runs; the best is reported.")
+@click.option("--partitions", default=4, show_default=True)
+def main(events: int, seed: int, repeat: int, partitions: int) -> None:
+    """Print µs per event of screening and of bundling the benchmark's raw messages."""
+    data = build(events, seed=seed)
+    # Event times lie in the ten minutes before now: accept them whatever the run's length.
+    limits = Limits(max_age_ms=7 * 86_400_000, max_skew_ms=86_400_000)
+    best_screen = best_bundle = float("inf")
+    bundles = 0
+    for _ in range(repeat):
+        began = time.perf_counter()
+        screened = _screen_all(data.messages, limits)
+        best_screen = min(best_screen, time.perf_counter() - began)
+        began = time.perf_counter()
+        bundles = _bundle_all(screened, partitions)
+        best_bundle = min(best_bundle, time.perf_counter() - began)
+    click.echo(f"{data.events:,} events in {len(data.messages):,} raw messages (seed {seed})")
+    click.echo(
+        f"screen (decode, contract, sanitise)  {best_screen / data.events * 1e6:6.2f} µs/event"
+    )
+    click.echo(
+        f"assemble + pack into {bundles} bundles   {best_bundle / data.events * 1e6:6.2f} µs/event"
+    )
+
+
+if __name__ == "__main__":
+    main()
