@@ -57,6 +57,22 @@ def events_topic(app: faust.App, settings: Settings) -> faust.TopicT:
     )
 
 
+def streams_enabled(settings: Settings) -> bool:
+    """Whether any Faust agent runs (the validate stage alone needs no Faust app)."""
+    names = [metric.channel for metric in metrics(settings)] + ["learning", "activity"]
+    return any(settings.agent_enabled(name) for name in names)
+
+
+def validator(settings: Settings, redis: Redis) -> Validator:
+    """The validate stage with its Redis-backed claims and counters."""
+    limits = Limits(
+        max_age_ms=settings.max_event_age_h * 3_600_000,
+        max_skew_ms=settings.max_clock_skew_s * 1000,
+    )
+    stats = PipelineStats(redis, SnapshotPublisher(redis), max_hz=settings.live_max_hz)
+    return Validator(settings, RedisClaims(redis, settings.dedupe_hours * 3600), stats, limits)
+
+
 def create_app(settings: Settings) -> faust.App:
     """The worker's Faust app with every agent registered."""
     app = faust.App(
@@ -82,17 +98,8 @@ def create_app(settings: Settings) -> faust.App:
     events = events_topic(app, settings)
     redis = Redis.from_url(settings.redis_url)
     publisher = SnapshotPublisher(redis)
-    limits = Limits(
-        max_age_ms=settings.max_event_age_h * 3_600_000,
-        max_skew_ms=settings.max_clock_skew_s * 1000,
-    )
     if settings.agent_enabled("validate"):
-        Validator(
-            settings,
-            RedisClaims(redis, settings.dedupe_hours * 3600),
-            PipelineStats(redis, publisher, max_hz=settings.live_max_hz),
-            limits,
-        ).attach(app)
+        validator(settings, redis).attach(app)
     for metric in metrics(settings):
         if settings.agent_enabled(metric.channel):
             out = app.topic(
