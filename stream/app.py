@@ -14,6 +14,7 @@ from stream.agents.activity import show_activity
 from stream.agents.aggregate import Metric, aggregate
 from stream.agents.learn import Learner
 from stream.agents.validate import Validator
+from stream.bundles import Decoded
 from stream.contract import Limits
 from stream.dedupe import RedisClaims
 from stream.forms import FormsState
@@ -96,6 +97,7 @@ def create_app(settings: Settings) -> faust.App:
         datadir=str(settings.data_dir / "worker"),
     )
     events = events_topic(app, settings)
+    decoded = Decoded()  # every agent reads every bundle: decode each once
     redis = Redis.from_url(settings.redis_url)
     publisher = SnapshotPublisher(redis)
     if settings.agent_enabled("validate"):
@@ -109,7 +111,7 @@ def create_app(settings: Settings) -> faust.App:
             )
             aggregate(
                 app, metric, events, out, publisher, redis,
-                partitions=settings.partitions, max_hz=settings.live_max_hz,
+                partitions=settings.partitions, max_hz=settings.live_max_hz, decoded=decoded,
             )  # fmt: skip
     if settings.agent_enabled("learning"):
         learning = Metric(
@@ -120,12 +122,12 @@ def create_app(settings: Settings) -> faust.App:
         )
         learner = aggregate(
             app, learning, events, scores, publisher, redis,
-            partitions=settings.partitions, max_hz=1.0, kind=Learner,
+            partitions=settings.partitions, max_hz=1.0, kind=Learner, decoded=decoded,
         )  # fmt: skip
         assert isinstance(learner, Learner)
         learner.alerts_topic = app.topic(
             settings.topic("alerts"), key_serializer="raw", value_serializer="raw"
         )
     if settings.agent_enabled("activity"):
-        show_activity(app, events, publisher, max_hz=settings.live_max_hz)
+        show_activity(app, events, publisher, max_hz=settings.live_max_hz, decoded=decoded)
     return app

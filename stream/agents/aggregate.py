@@ -20,7 +20,7 @@ from faust.types import TP
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from stream.bundles import unpack
+from stream.bundles import Decoded
 from stream.publish import SnapshotPublisher
 from stream.rollup import MetricState, Rollup, decode_checkpoint
 
@@ -109,8 +109,10 @@ class Aggregator:
         publisher: SnapshotPublisher,
         redis: Redis,
         partitions: int,
+        decoded: Decoded,
     ) -> None:
         self.metric = metric
+        self.decoded = decoded
         self.out = out
         self.publisher = publisher
         self.redis = redis
@@ -150,7 +152,7 @@ class Aggregator:
             if not rollup.owns(msg.partition):
                 slot = self.key(rollup.slot_of(msg.partition))
                 rollup.restore(msg.partition, self.table.data.get(slot))
-            batches = unpack(msg.value)
+            batches = self.decoded.batches(msg.partition, msg.offset, msg.value)
             if batches is None:
                 self.rejected += 1
                 continue
@@ -240,9 +242,10 @@ def aggregate(
     partitions: int,
     max_hz: float,
     kind: type[Aggregator] = Aggregator,
+    decoded: Decoded | None = None,
 ) -> Aggregator:
     """Register the agent, its checkpoint table and its snapshot timer."""
-    agg = kind(app, metric, out, publisher, redis, partitions)
+    agg = kind(app, metric, out, publisher, redis, partitions, decoded or Decoded())
     topic = source.get_topic_name()
     rewinder = REWINDERS.get(id(app))
     if rewinder is None:
