@@ -117,6 +117,7 @@ def uvicorn_options() -> dict[str, Any]:
     return {
         "ws": FrameProtocol,
         "ws_per_message_deflate": False,
+        "ws_ping_interval": None,  # dead peers: TCP_USER_TIMEOUT, see FrameProtocol
         "ws_max_size": 64 * 1024,
         "access_log": False,
         "proxy_headers": False,

@@ -37,6 +37,9 @@ class AsgiSink:
     def abort(self) -> None:
         """Nothing to drop here: the endpoint's close ends the connection."""
 
+    def direct(self) -> None:
+        """ASGI has no socket to write to."""
+
     async def run(self) -> None:
         """Send what is written until cancelled (or the socket fails)."""
         while True:

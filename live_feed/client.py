@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from live_feed.channels import Message
 from live_feed.coalesce import Outbox
@@ -21,6 +21,15 @@ MAX_SUBSCRIPTIONS = 32
 CLOSE_TRY_AGAIN = 1013
 
 Schedule = Callable[["LiveClient", float], None]
+
+
+class Direct(NamedTuple):
+    """A plain socket's direct-write handles, bound once (see ``lane``)."""
+
+    is_closing: Callable[[], bool]
+    backlog: Callable[[], int]  # bytes the transport still holds
+    push: Callable[[bytes], None]  # hands the rest of a partial write to the transport
+    fd: int
 
 
 class Sink(Protocol):
@@ -42,6 +51,10 @@ class Sink(Protocol):
 
     def abort(self) -> None:
         """Drop the connection without a closing handshake (its peer stopped reading)."""
+        ...
+
+    def direct(self) -> Direct | None:
+        """What a lane needs to write frames straight to the socket, if it allows that."""
         ...
 
 

@@ -57,6 +57,10 @@ class Outbox:
         last_sent[channel] = now
         return True
 
+    def record(self, channel: str, when: float) -> None:
+        """Note a send of ``channel`` at ``when`` made without this outbox (in step)."""
+        self._last_sent[channel] = when
+
     def offer(self, out: Outgoing, *, urgent: bool = False) -> bool:
         """Queue a channel message; returns True if it replaced one never sent (counted)."""
         channel = out.channel

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from live_feed.channels import LIVE_PATTERN, now_ms, parse_published
 from live_feed.client import LiveClient, Sink
+from live_feed.lane import Lane
 from live_feed.metrics import LiveMetrics
 from live_feed.outgoing import Outgoing
 
@@ -43,7 +44,8 @@ class Hub:
         self._stall_timeout = stall_timeout
         self._heartbeat = heartbeat
         self._clients: set[LiveClient] = set()
-        self._by_channel: dict[str, set[LiveClient]] = {}
+        self._lanes: dict[str, Lane] = {}
+        self._lane_timers: dict[str, asyncio.TimerHandle] = {}
         self._due: list[tuple[float, int, LiveClient]] = []  # heap of flushes asked for
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
@@ -78,6 +80,8 @@ class Hub:
                 await task
         if self._timer is not None:
             self._timer.cancel()
+        for timer in self._lane_timers.values():
+            timer.cancel()
         await self._close_pubsub()
 
     def connect(self, sink: Sink) -> LiveClient:
@@ -100,18 +104,21 @@ class Hub:
         client.sink.on_ready = None
         self._clients.discard(client)
         for channel in client.channels:
-            self._unindex(client, channel)
+            self._leave(client, channel)
         self._metrics.clients.set(len(self._clients))
 
     def subscribe(self, client: LiveClient, channel: str) -> None:
         """Route ``channel`` to ``client``; its updates wait for its snapshot."""
         client.hold(channel)
-        self._by_channel.setdefault(channel, set()).add(client)
+        lane = self._lanes.get(channel)
+        if lane is None:
+            lane = self._lanes[channel] = Lane(channel, 1.0 / self._max_hz)
+        lane.add(client)
 
     def unsubscribe(self, client: LiveClient, channel: str) -> None:
         """Stop routing ``channel`` to ``client``."""
         client.drop(channel)
-        self._unindex(client, channel)
+        self._leave(client, channel)
 
     def route(self, pubsub_channel: str | bytes, payload: bytes | str) -> None:
         """Hand one published message to every subscribed client; never awaits a client."""
@@ -120,15 +127,30 @@ class Hub:
         if message is None:
             self._metrics.malformed.inc()
             return
-        subscribers = self._by_channel.get(message["channel"])
-        if not subscribers:
+        lane = self._lanes.get(message["channel"])
+        if lane is None:
             return
         out = Outgoing.of(message)
-        channel: str = message["channel"]
+        channel = lane.channel
         now = self.now()
         sent = 0
-        for client in tuple(subscribers):
-            sent += client.deliver(out, channel, now)
+        if lane.in_step:
+            if lane.pending is not None:  # held back by the rate cap, and now superseded
+                self._metrics.coalesced.inc(len(lane.in_step))
+                lane.pending = None
+            if lane.due(now):
+                sent = lane.write(out.frame, now)[1]  # the unsent join the others below
+            else:
+                lane.pending = out
+                self._arm(lane)
+        joinable = not lane.in_step or lane.passed == now
+        for client in tuple(lane.others):
+            if client.deliver(out, channel, now):
+                sent += 1
+                if joinable:
+                    direct = client.sink.direct()
+                    if direct is not None and not direct.backlog():
+                        lane.join(client, direct, now)
         if sent:
             self._metrics.sent.inc(sent)
 
@@ -170,12 +192,36 @@ class Hub:
             self._timer_at = self._due[0][0]
             self._timer = self._running_loop().call_at(self._timer_at, self._flush_due)
 
-    def _unindex(self, client: LiveClient, channel: str) -> None:
-        subscribers = self._by_channel.get(channel)
-        if subscribers is not None:
-            subscribers.discard(client)
-            if not subscribers:
-                del self._by_channel[channel]
+    def _arm(self, lane: Lane) -> None:
+        if lane.channel not in self._lane_timers:
+            when = lane.passed + lane.interval
+            timer = self._running_loop().call_at(when, self._flush_lane, lane)
+            self._lane_timers[lane.channel] = timer
+
+    def _flush_lane(self, lane: Lane) -> None:
+        self._lane_timers.pop(lane.channel, None)
+        now = self.now()
+        if lane.pending is None or self._lanes.get(lane.channel) is not lane:
+            return
+        if not lane.due(now):  # the lane passed again since this timer was set
+            self._arm(lane)
+            return
+        out, lane.pending = lane.pending, None
+        unsent, sent = lane.write(out.frame, now)
+        for client in unsent:
+            sent += client.deliver(out, lane.channel, now)
+        if sent:
+            self._metrics.sent.inc(sent)
+
+    def _leave(self, client: LiveClient, channel: str) -> None:
+        lane = self._lanes.get(channel)
+        if lane is not None:
+            lane.remove(client)
+            if not lane:
+                del self._lanes[channel]
+                timer = self._lane_timers.pop(channel, None)
+                if timer is not None:
+                    timer.cancel()
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:

@@ -26,6 +26,9 @@ class ListSink:
     def abort(self) -> None:
         self.aborted = True
 
+    def direct(self) -> None:
+        return None
+
 
 def update(channel: str, ts: int, data: object = None) -> Outgoing:
     return Outgoing.of({"channel": channel, "type": "update", "data": data, "ts": ts})
