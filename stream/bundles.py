@@ -67,11 +67,12 @@ class Decoded:
     """Bundles decoded once per worker for all its agents (each reads every message).
 
     Keyed by (partition, offset); bounded, oldest out first. An agent that falls further
-    behind than ``size`` messages decodes again: slower, never wrong. Readers must not
-    change the batches they get (the states only read them).
+    behind than ``size`` messages decodes again: slower, never wrong. A bundle holds up to
+    a take of events, so the bound is small: agents read the same messages at about the
+    same time. Readers must not change the batches they get (the states only read them).
     """
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 32) -> None:
         self.size = size
         self._cache: OrderedDict[tuple[int, int], list[dict[str, Any]] | None] = OrderedDict()
         self.decoded = 0
