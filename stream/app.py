@@ -14,6 +14,7 @@ from stream.agents.activity import show_activity
 from stream.agents.aggregate import Metric, aggregate
 from stream.agents.learn import Learner
 from stream.agents.validate import Validator
+from stream.bundles import Decoded
 from stream.contract import Limits
 from stream.dedupe import RedisClaims
 from stream.forms import FormsState
@@ -57,6 +58,22 @@ def events_topic(app: faust.App, settings: Settings) -> faust.TopicT:
     )
 
 
+def streams_enabled(settings: Settings) -> bool:
+    """Whether any Faust agent runs (the validate stage alone needs no Faust app)."""
+    names = [metric.channel for metric in metrics(settings)] + ["learning", "activity"]
+    return any(settings.agent_enabled(name) for name in names)
+
+
+def validator(settings: Settings, redis: Redis) -> Validator:
+    """The validate stage with its Redis-backed claims and counters."""
+    limits = Limits(
+        max_age_ms=settings.max_event_age_h * 3_600_000,
+        max_skew_ms=settings.max_clock_skew_s * 1000,
+    )
+    stats = PipelineStats(redis, SnapshotPublisher(redis), max_hz=settings.live_max_hz)
+    return Validator(settings, RedisClaims(redis, settings.dedupe_hours * 3600), stats, limits)
+
+
 def create_app(settings: Settings) -> faust.App:
     """The worker's Faust app with every agent registered."""
     app = faust.App(
@@ -80,19 +97,11 @@ def create_app(settings: Settings) -> faust.App:
         datadir=str(settings.data_dir / "worker"),
     )
     events = events_topic(app, settings)
+    decoded = Decoded()  # every agent reads every bundle: decode each once
     redis = Redis.from_url(settings.redis_url)
     publisher = SnapshotPublisher(redis)
-    limits = Limits(
-        max_age_ms=settings.max_event_age_h * 3_600_000,
-        max_skew_ms=settings.max_clock_skew_s * 1000,
-    )
     if settings.agent_enabled("validate"):
-        Validator(
-            settings,
-            RedisClaims(redis, settings.dedupe_hours * 3600),
-            PipelineStats(redis, publisher, max_hz=settings.live_max_hz),
-            limits,
-        ).attach(app)
+        validator(settings, redis).attach(app)
     for metric in metrics(settings):
         if settings.agent_enabled(metric.channel):
             out = app.topic(
@@ -102,7 +111,7 @@ def create_app(settings: Settings) -> faust.App:
             )
             aggregate(
                 app, metric, events, out, publisher, redis,
-                partitions=settings.partitions, max_hz=settings.live_max_hz,
+                partitions=settings.partitions, max_hz=settings.live_max_hz, decoded=decoded,
             )  # fmt: skip
     if settings.agent_enabled("learning"):
         learning = Metric(
@@ -113,12 +122,12 @@ def create_app(settings: Settings) -> faust.App:
         )
         learner = aggregate(
             app, learning, events, scores, publisher, redis,
-            partitions=settings.partitions, max_hz=1.0, kind=Learner,
+            partitions=settings.partitions, max_hz=1.0, kind=Learner, decoded=decoded,
         )  # fmt: skip
         assert isinstance(learner, Learner)
         learner.alerts_topic = app.topic(
             settings.topic("alerts"), key_serializer="raw", value_serializer="raw"
         )
     if settings.agent_enabled("activity"):
-        show_activity(app, events, publisher, max_hz=settings.live_max_hz)
+        show_activity(app, events, publisher, max_hz=settings.live_max_hz, decoded=decoded)
     return app

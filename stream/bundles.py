@@ -15,6 +15,7 @@ as before (``stream.rollup``).
 from __future__ import annotations
 
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -60,6 +61,34 @@ def unpack(value: bytes | None) -> list[dict[str, Any]] | None:
     if not isinstance(batches, list) or not all(is_clean_batch(b) for b in batches):
         return None
     return batches
+
+
+class Decoded:
+    """Bundles decoded once per worker for all its agents (each reads every message).
+
+    Keyed by (partition, offset); bounded, oldest out first. An agent that falls further
+    behind than ``size`` messages decodes again: slower, never wrong. A bundle holds up to
+    a take of events, so the bound is small: agents read the same messages at about the
+    same time. Readers must not change the batches they get (the states only read them).
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._cache: OrderedDict[tuple[int, int], list[dict[str, Any]] | None] = OrderedDict()
+        self.decoded = 0
+
+    def batches(
+        self, partition: int, offset: int, value: bytes | None
+    ) -> list[dict[str, Any]] | None:
+        """``unpack(value)``, from the cache when another agent has decoded it already."""
+        key = (partition, offset)
+        if key in self._cache:
+            return self._cache[key]
+        batches = self._cache[key] = unpack(value)
+        self.decoded += 1
+        if len(self._cache) > self.size:
+            self._cache.popitem(last=False)
+        return batches
 
 
 def batches_of(bundles: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

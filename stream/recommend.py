@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stream.learners import checkpoint, make_model, restore
+from stream.learners import checkpoint, make_model, predict_many, restore
 from stream.windows import DAY_MS, HOUR_MS
 
 VIEW, DOWNLOAD, REGISTRATION = 1.0, 3.0, 5.0
@@ -182,19 +182,32 @@ class Recommender:
         top = max(pops) or 1.0
         w_user = self._trust(self._seen.get(visitor_id, 0))
         w_ctx = self._trust(self._context_seen.get(context, 0)) if current else 0.0
-        ranked = []
-        for name, pop in zip(names, pops, strict=True):
-            prior = pop / top
-            user = _squash(self.by_visitor.predict_one(visitor_id, name)) if w_user else 0.0
-            ctx = _squash(self.by_context.predict_one(context, name)) if w_ctx else 0.0
-            parts = {"popular right now": (1 - max(w_user, w_ctx)) * prior,
-                     "matches your interests": w_user * user,
-                     f"often next after {current}": w_ctx * ctx}  # fmt: skip
-            score = sum(parts.values())
-            ranked.append((score, name, max(parts, key=lambda k: parts[k])))
-        ranked.sort(key=lambda r: (-r[0], r[1]))
-        return [{"item": name, "score": round(score, 4), "reason": reason}
-                for score, name, reason in ranked[:n]]  # fmt: skip
+        w_prior = 1 - max(w_user, w_ctx)
+        zeros = [0.0] * len(names)
+        users = (
+            [_squash(r) for r in predict_many(self.by_visitor, visitor_id, names)]
+            if w_user
+            else zeros
+        )
+        ctxs = (
+            [_squash(r) for r in predict_many(self.by_context, context, names)] if w_ctx else zeros
+        )
+        ranked = sorted(
+            (
+                (-(w_prior * pop / top + w_user * user + w_ctx * ctx), name, i)
+                for i, (name, pop, user, ctx) in enumerate(
+                    zip(names, pops, users, ctxs, strict=True)
+                )
+            )
+        )[:n]
+        out = []
+        for negative, name, i in ranked:
+            parts = {"popular right now": w_prior * pops[i] / top,
+                     "matches your interests": w_user * users[i],
+                     f"often next after {current}": w_ctx * ctxs[i]}  # fmt: skip
+            out.append({"item": name, "score": round(-negative, 4),
+                        "reason": max(parts, key=lambda k: parts[k])})  # fmt: skip
+        return out
 
     def forget(self, now_ms: int) -> None:
         """Drop items unseen for ``forget_ms`` and visitors' positions from another day."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 
 import faust
+from redis.asyncio import Redis
 
-from stream.app import create_app
+from stream.app import create_app, streams_enabled, validator
 from stream.settings import Settings
 from stream.topics import TopicError, ensure_topics
 
@@ -38,7 +40,26 @@ def run_worker(settings: Settings, *, loglevel: str = "warn") -> None:
     # A subscription to a missing topic is never revisited by Faust's assignor, so the
     # topics must exist before the consumer joins the group.
     asyncio.run(wait_for_topics(settings))
+    if not streams_enabled(settings):
+        asyncio.run(validate_alone(settings))
+        return
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
+
+
+async def validate_alone(settings: Settings) -> None:
+    """Run only the validate stage (``DOJO_AGENTS=validate``) until SIGTERM or SIGINT."""
+    redis = Redis.from_url(settings.redis_url)
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await validator(settings, redis).run()
+    except asyncio.CancelledError:
+        log.info("validate stage stopped")
+    finally:
+        await redis.aclose()

@@ -8,7 +8,7 @@ from typing import Any, cast
 import faust
 
 from stream.activity import Activity
-from stream.bundles import unpack
+from stream.bundles import Decoded
 from stream.publish import SnapshotPublisher
 
 TAKE_MAX = 1000
@@ -16,17 +16,24 @@ TAKE_WITHIN_S = 0.05
 
 
 def show_activity(
-    app: faust.App, source: faust.TopicT, publisher: SnapshotPublisher, *, max_hz: float
+    app: faust.App,
+    source: faust.TopicT,
+    publisher: SnapshotPublisher,
+    *,
+    max_hz: float,
+    decoded: Decoded | None = None,
 ) -> Any:
     """Register the agent that keeps the recent-events window and its publishing timer."""
     activity = Activity()
+    bundles = decoded or Decoded()
 
     async def show(stream: faust.StreamT[bytes]) -> None:
         async for taken in cast("faust.Stream[bytes]", stream).take_events(
             TAKE_MAX, within=TAKE_WITHIN_S
         ):
             for event in taken:
-                for batch in unpack(event.message.value) or ():
+                msg = event.message
+                for batch in bundles.batches(msg.partition, msg.offset, msg.value) or ():
                     activity.apply(batch)
 
     @app.timer(1.0 / max_hz, name="show_activity-snapshot")  # type: ignore[untyped-decorator]

@@ -20,7 +20,7 @@ from faust.types import TP
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from stream.bundles import unpack
+from stream.bundles import Decoded
 from stream.publish import SnapshotPublisher
 from stream.rollup import MetricState, Rollup, decode_checkpoint
 
@@ -31,6 +31,7 @@ CHECKPOINT_EVERY_S = 1.0
 COST_SHARE = 20  # periodic work (checkpoints, snapshots) gets at most 1/20 of the time
 REFRESH_EVERY_S = 5.0  # republish unchanged state too: "last 5 minutes" moves with the clock
 CHECKPOINTS = "dojo:checkpoints:{}"
+RESEEK_S = 2.0  # a partition still awaited this long after its seek is sought again
 MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024
 
 
@@ -42,11 +43,15 @@ class Rewinder:
     """Seeks the worker's consumer back for states that found a gap (one per app).
 
     Several states may wait on one partition; the consumer is sought to the lowest offset
-    any of them awaits, and seeking back is always safe (states skip what they hold).
+    any of them awaits, and seeking back is always safe (states skip what they hold). A
+    seek can be undone by messages fetched before it (Faust then drops the re-read ones as
+    already seen), so a partition still awaited after ``RESEEK_S`` is sought again.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.awaited: dict[int, dict[int, int]] = {}  # partition -> {state id: offset}
+        self.sought: dict[int, float] = {}  # partition -> when it was last sought
+        self.clock = clock
 
     async def request(
         self, app: faust.App, topic: str, owner: int, partition: int, offset: int
@@ -55,7 +60,17 @@ class Rewinder:
         lowest = min(waiting.values(), default=None)
         waiting[owner] = offset
         if lowest is None or offset < lowest:
-            await app.consumer.seek(TP(topic, partition), offset)
+            await self._seek(app, topic, partition, offset)
+
+    async def retry(self, app: faust.App, topic: str) -> None:
+        """Seek again every partition that is awaited and was last sought long ago."""
+        for partition, waiting in list(self.awaited.items()):
+            if waiting and self.clock() - self.sought.get(partition, 0.0) >= RESEEK_S:
+                await self._seek(app, topic, partition, min(waiting.values()))
+
+    async def _seek(self, app: faust.App, topic: str, partition: int, offset: int) -> None:
+        self.sought[partition] = self.clock()
+        await app.consumer.seek(TP(topic, partition), offset)
 
     def settle(self, owner: int, still_awaited: set[int]) -> None:
         """Forget the requests of ``owner`` that it no longer waits for."""
@@ -66,6 +81,7 @@ class Rewinder:
     def forget(self, partitions: set[int]) -> None:
         for partition in partitions:
             self.awaited.pop(partition, None)
+            self.sought.pop(partition, None)
 
 
 REWINDERS: dict[int, Rewinder] = {}  # id(app) -> its rewinder
@@ -93,8 +109,10 @@ class Aggregator:
         publisher: SnapshotPublisher,
         redis: Redis,
         partitions: int,
+        decoded: Decoded,
     ) -> None:
         self.metric = metric
+        self.decoded = decoded
         self.out = out
         self.publisher = publisher
         self.redis = redis
@@ -134,7 +152,7 @@ class Aggregator:
             if not rollup.owns(msg.partition):
                 slot = self.key(rollup.slot_of(msg.partition))
                 rollup.restore(msg.partition, self.table.data.get(slot))
-            batches = unpack(msg.value)
+            batches = self.decoded.batches(msg.partition, msg.offset, msg.value)
             if batches is None:
                 self.rejected += 1
                 continue
@@ -224,11 +242,20 @@ def aggregate(
     partitions: int,
     max_hz: float,
     kind: type[Aggregator] = Aggregator,
+    decoded: Decoded | None = None,
 ) -> Aggregator:
     """Register the agent, its checkpoint table and its snapshot timer."""
-    agg = kind(app, metric, out, publisher, redis, partitions)
-    rewinder = REWINDERS.setdefault(id(app), Rewinder())
+    agg = kind(app, metric, out, publisher, redis, partitions, decoded or Decoded())
     topic = source.get_topic_name()
+    rewinder = REWINDERS.get(id(app))
+    if rewinder is None:
+        rewinder = REWINDERS[id(app)] = Rewinder()
+
+        async def rewind_again() -> None:
+            assert rewinder is not None
+            await rewinder.retry(app, topic)
+
+        app.timer(RESEEK_S, name="rewind-again")(rewind_again)
     agg.min_gap_s = 1.0 / max_hz
 
     async def fold(stream: faust.StreamT[bytes]) -> None:

@@ -8,7 +8,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stream.bundles import MAX_BUNDLE_BYTES, batches_of, pack, partition_of, unpack
+from stream.bundles import MAX_BUNDLE_BYTES, Decoded, batches_of, pack, partition_of, unpack
 from stream.models import EventBundle
 
 
@@ -69,3 +69,15 @@ def test_the_record_reads_a_packed_bundle() -> None:
         "evt_session_a_0000",
         "evt_session_a_0001",
     ]
+
+
+def test_decoded_bundles_are_shared_and_bounded() -> None:
+    decoded = Decoded(size=2)
+    [(_, blob)] = pack([batch("session_a")], 1)
+    first = decoded.batches(0, 10, blob)
+    assert first is not None
+    assert decoded.batches(0, 10, blob) is first  # a second agent gets the same objects
+    assert decoded.batches(0, 11, b"junk") is None  # unreadable stays unreadable
+    decoded.batches(1, 10, blob)
+    assert decoded.batches(0, 10, blob) == first  # evicted, decoded again, same content
+    assert decoded.decoded == 4
