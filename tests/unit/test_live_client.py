@@ -39,17 +39,20 @@ def sample(metrics: LiveMetrics, name: str) -> float | None:
     return value
 
 
-def make(sink: ListSink, metrics: LiveMetrics, asked: list[float]) -> LiveClient:
-    return LiveClient(
+def make(sink: ListSink, metrics: LiveMetrics, asked: list[float], *channels: str) -> LiveClient:
+    """A 4 Hz client subscribed to ``channels`` (released at once: no snapshot wait)."""
+    client = LiveClient(
         sink, metrics, max_hz=4, stall_timeout=10.0, schedule=lambda c, when: asked.append(when)
     )
+    for channel in channels:
+        client.hold(channel)
+        client.release(channel, 0.0)
+    return client
 
 
 async def test_a_stalled_sink_keeps_one_message_and_ends_the_client_after_the_timeout() -> None:
     metrics, sink, asked = LiveMetrics(), ListSink(), []
-    client = make(sink, metrics, asked)
-    client.hold("traffic")
-    client.release("traffic", 0.0)
+    client = make(sink, metrics, asked, "traffic")
     sink.ready = False
     for i in range(1000):  # the hub keeps delivering while the socket is stuck
         assert not client.deliver(update("traffic", i, i), "traffic", 0.0)
@@ -65,9 +68,7 @@ async def test_a_stalled_sink_keeps_one_message_and_ends_the_client_after_the_ti
 
 async def test_a_sink_that_recovers_gets_the_latest_value_and_no_disconnect() -> None:
     metrics, sink, asked = LiveMetrics(), ListSink(), []
-    client = make(sink, metrics, asked)
-    client.hold("traffic")
-    client.release("traffic", 0.0)
+    client = make(sink, metrics, asked, "traffic")
     sink.ready = False
     for i in range(3):
         client.deliver(update("traffic", i, i), "traffic", 0.0)
@@ -81,9 +82,7 @@ async def test_a_sink_that_recovers_gets_the_latest_value_and_no_disconnect() ->
 
 async def test_updates_go_at_once_then_wait_for_the_rate_cap() -> None:
     metrics, sink, asked = LiveMetrics(), ListSink(), []
-    client = make(sink, metrics, asked)
-    client.hold("forms")
-    client.release("forms", 0.0)
+    client = make(sink, metrics, asked, "forms")
     assert client.deliver(update("forms", 1, "a"), "forms", 10.0)
     assert not client.deliver(update("forms", 2, "b"), "forms", 10.1)
     assert asked[-1] == 10.1
@@ -107,9 +106,7 @@ async def test_updates_wait_for_the_snapshot_which_takes_the_newest_data() -> No
 
 async def test_control_messages_come_first_and_unsubscribed_channels_are_dropped() -> None:
     metrics, sink, asked = LiveMetrics(), ListSink(), []
-    client = make(sink, metrics, asked)
-    client.hold("forms")
-    client.release("forms", 0.0)
+    client = make(sink, metrics, asked, "forms")
     sink.ready = False
     client.deliver(update("forms", 2, 2), "forms", 0.0)
     client.notify({"type": "error", "detail": "bad"}, 0.0)
