@@ -15,6 +15,7 @@ import redis
 import uvicorn
 
 from live_feed import create_app
+from live_feed.app import uvicorn_options
 from stream.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,8 +44,13 @@ def feed(settings: Settings) -> Iterator[Feed]:
     publisher.delete(*publisher.keys("dojo:*") or ["-"])
     port = free_port()
     server = uvicorn.Server(
+        # The production options: the panel then runs on the direct-write fan-out path.
         uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, access_log=False, log_level="warning"
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            **uvicorn_options(),
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)
