@@ -30,9 +30,10 @@ from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from bench import report
 from bench.latency import quantile
 from bench.process import Children, cpu_seconds, free_port, private_redis, wait_port
-from bench.report import RESULTS, Row, fmt, machine, now_iso
+from bench.report import RESULTS, Row, fmt, machine, now_iso, spread
 from stream.publish import LIVE_CHANNEL, envelope
 from stream.settings import Settings
 
@@ -262,24 +263,17 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         "| what ran | median | spread (min-max) | unit | runs | target | note |",
         "|---|---:|---|---|---:|---|---|",
     ]
-    body = []
-    for r in rows:
-        spread = f"{fmt(min(r.values))} .. {fmt(max(r.values))}" if r.values else "-"
-        body.append(
-            f"| {r.what} | {fmt(r.median)} | {spread} | {r.unit} | {len(r.values)} | "
-            f"{r.target} | {r.note} |"
-        )
+    body = [
+        f"| {r.what} | {fmt(r.median)} | {spread(r)} | {r.unit} | {len(r.values)} | "
+        f"{r.target} | {r.note} |"
+        for r in rows
+    ]
     return "\n".join(head + body) + "\n"
 
 
 def write(rows: list[Row], meta: dict[str, Any], directory: Path = RESULTS) -> Path:
     """Write ``fanout.md`` and ``fanout.json``; return the Markdown path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    md = directory / "fanout.md"
-    md.write_text(markdown(rows, meta))
-    payload = {"meta": meta, "rows": [r.to_dict() for r in rows]}
-    (directory / "fanout.json").write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
-    return md
+    return report.write(rows, meta, directory, name="fanout", render=markdown)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

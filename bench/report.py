@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,11 @@ def fmt(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def spread(row: Row) -> str:
+    """``min .. max`` of a row's runs, ``-`` when it has none."""
+    return f"{fmt(min(row.values))} .. {fmt(max(row.values))}" if row.values else "-"
+
+
 def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
     """The results table, with the run's settings above it."""
     head = [
@@ -63,13 +69,11 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         "| note |",
         "|---|---|---:|---|---|---:|---:|---|---|",
     ]
-    body = []
-    for r in rows:
-        spread = f"{fmt(min(r.values))} .. {fmt(max(r.values))}" if r.values else "-"
-        body.append(
-            f"| {r.section} | {r.what} | {fmt(r.median)} | {spread} | {r.unit} | "
-            f"{len(r.values)} | {r.seconds:.1f} | {r.target} | {r.note} |"
-        )
+    body = [
+        f"| {r.section} | {r.what} | {fmt(r.median)} | {spread(r)} | {r.unit} | "
+        f"{len(r.values)} | {r.seconds:.1f} | {r.target} | {r.note} |"
+        for r in rows
+    ]
     frames = meta.get("hot_frames") or []
     if frames:
         body += [
@@ -91,13 +95,20 @@ def machine() -> str:
     )
 
 
-def write(rows: list[Row], meta: dict[str, Any], directory: Path = RESULTS) -> Path:
-    """Write ``latest.md`` and ``latest.json``; return the Markdown path."""
+def write(
+    rows: list[Row],
+    meta: dict[str, Any],
+    directory: Path = RESULTS,
+    *,
+    name: str = "latest",
+    render: Callable[[list[Row], dict[str, Any]], str] = markdown,
+) -> Path:
+    """Write ``<name>.md`` (made by ``render``) and ``<name>.json``; return the Markdown path."""
     directory.mkdir(parents=True, exist_ok=True)
-    md = directory / "latest.md"
-    md.write_text(markdown(rows, meta))
+    md = directory / f"{name}.md"
+    md.write_text(render(rows, meta))
     payload = {"meta": meta, "rows": [r.to_dict() for r in rows]}
-    (directory / "latest.json").write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
+    (directory / f"{name}.json").write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
     return md
 
 
