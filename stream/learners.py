@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
-
 from river import anomaly, cluster, compose, linear_model, metrics, optim, preprocessing, reco
 from river import utils as river_utils
 

@@ -8,6 +8,7 @@ only after their checkpoint, so a restart neither loses nor double-counts a mess
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ CHECKPOINT_EVERY_S = 1.0
 COST_SHARE = 20  # periodic work (checkpoints, snapshots) gets at most 1/20 of the time
 REFRESH_EVERY_S = 5.0  # republish unchanged state too: "last 5 minutes" moves with the clock
 CHECKPOINTS = "dojo:checkpoints:{}"
+YIELD_EVERY_S = 0.01  # a fold hands the event loop over at least this often
 RESEEK_S = 2.0  # a partition still awaited this long after its seek is sought again
 MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024
 
@@ -139,24 +141,40 @@ class Aggregator:
         self.publish_cost = 0.0  # seconds the last snapshot took to build and send
         self.stream: faust.Stream[bytes] | None = None
         self.pending: list[faust.EventT[bytes]] = []  # folded, not yet checkpointed nor acked
+        self.revoked: set[int] = set()  # partitions taken away during the current take
 
     @staticmethod
     def key(partition: int) -> bytes:
         return b"p%d" % partition
 
-    def fold(self, taken: list[faust.EventT[bytes]], at: int) -> None:
-        """Apply a take of messages to their partitions' states."""
-        rollup = self.rollup
+    async def fold(self, taken: list[faust.EventT[bytes]], clock: Callable[[], int]) -> None:
+        """Apply a take of messages to their partitions' states, each then pending its ack.
+
+        A take of a backlog can hold seconds of work; every ``YIELD_EVERY_S`` the fold lets
+        the other agents and the validate stage run, so none of them waits behind it.
+        """
+        self.revoked = set()
+        began = time.perf_counter()
         for event in taken:
-            msg = event.message
-            if not rollup.owns(msg.partition):
-                slot = self.key(rollup.slot_of(msg.partition))
-                rollup.restore(msg.partition, self.table.data.get(slot))
-            batches = self.decoded.batches(msg.partition, msg.offset, msg.value)
-            if batches is None:
-                self.rejected += 1
-                continue
-            rollup.apply(msg.partition, msg.offset, batches, at)
+            if event.message.partition in self.revoked:
+                continue  # taken away mid-take: its next owner reads it again
+            self.fold_one(event.message, clock())
+            self.pending.append(event)
+            if time.perf_counter() - began >= YIELD_EVERY_S:
+                await asyncio.sleep(0)
+                began = time.perf_counter()
+
+    def fold_one(self, msg: Any, at: int) -> None:
+        """Apply one message (a bundle) to its partition's state."""
+        rollup = self.rollup
+        if not rollup.owns(msg.partition):
+            slot = self.key(rollup.slot_of(msg.partition))
+            rollup.restore(msg.partition, self.table.data.get(slot))
+        batches = self.decoded.batches(msg.partition, msg.offset, msg.value)
+        if batches is None:
+            self.rejected += 1
+            return
+        rollup.apply(msg.partition, msg.offset, batches, at)
 
     async def checkpoint(self) -> None:
         """Write changed partitions to the changelog, then acknowledge what they hold."""
@@ -192,6 +210,7 @@ class Aggregator:
         """
         self.rollup.revoke(partitions)
         self.pending = [e for e in self.pending if e.message.partition not in partitions]
+        self.revoked |= partitions
 
     async def publish(self) -> None:
         """Publish the merged snapshot if it changed (or to let rolling views move).
@@ -263,8 +282,7 @@ def aggregate(
         async for values in agg.stream.noack_take(TAKE_MAX, within=TAKE_WITHIN_S):
             # noack_take hands over the events themselves, so they can be acked later.
             taken = cast("list[faust.EventT[bytes]]", values)
-            agg.fold(taken, now_ms())
-            agg.pending += taken
+            await agg.fold(taken, now_ms)
             rewinds, agg.rollup.rewinds = agg.rollup.rewinds, []
             for partition, offset in rewinds:
                 await rewinder.request(app, topic, id(agg), partition, offset)
