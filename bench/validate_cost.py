@@ -1,6 +1,6 @@
 """CPU cost of validation without Kafka: decode + contract + sanitise, then batching, per event.
 
-Run: ``.venv/bin/python bench/validate_cost.py [--events N] [--seed S]``. The data is the
+Run: ``.venv/bin/python -m bench.validate_cost [--events N] [--seed S]``. The data is the
 benchmark's own simulated raw messages (``bench.load``), so the event mix, URLs and titles
 are the site's. Prints microseconds per event for ``screen`` (decode, judge, scrub) and for
 ``assemble`` + ``pack`` (session batches into per-partition bundles), best of ``--repeat``.

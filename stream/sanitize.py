@@ -28,7 +28,8 @@ SECRET_PARAMS: Final = frozenset(
 )  # fmt: skip
 REDACTED: Final = "redacted"
 # A site has few distinct URLs and titles; cleaning each once per worker instead of once
-# per event is most of why screening fell from 17 to 10 µs an event (bench/validate_cost.py).
+# per event is most of why screening fell from 17 to 10 µs an event
+# (python -m bench.validate_cost).
 # Entries are at most 2 KiB (the contract's URL limit), so the caches stay under ~40 MiB.
 CACHED: Final = 8192
 

@@ -1,0 +1,53 @@
+"""CPU cost of the online learners' fold (``LearningState.apply``), microseconds per event.
+
+Run: ``.venv/bin/python -m bench.learning_apply [--events N] [--seed S]``. The batches are
+the benchmark's simulated raw messages, validated as the validate stage does, so the mix of
+page views, downloads, forms and registrations is the site's. Best of ``--repeat`` runs,
+each from a fresh state.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from bench.load import build
+from stream.contract import Limits
+from stream.ingest import Position, assemble, screen
+from stream.learning import LearningState
+
+
+def clean_batches(events: int, seed: int) -> list[dict[str, Any]]:
+    """Validated session batches of the benchmark data set."""
+    data = build(events, seed=seed)
+    limits = Limits(max_age_ms=7 * 86_400_000, max_skew_ms=86_400_000)
+    batches: list[dict[str, Any]] = []
+    for n, (_, value) in enumerate(data.messages):
+        screened = screen(value, Position("raw", 0, n), limits)
+        batches += assemble(screened, [True] * len(screened.accepted))[0]
+    return batches
+
+
+@click.command()
+@click.option("--events", default=30_000, show_default=True, help="Events in the data set.")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--repeat", default=3, show_default=True, help="Runs; the best is reported.")
+def main(events: int, seed: int, repeat: int) -> None:
+    """Print µs per event of the learners' fold over the benchmark's traffic."""
+    batches = clean_batches(events, seed)
+    count = sum(len(b["events"]) for b in batches)
+    best = float("inf")
+    for _ in range(repeat):
+        state = LearningState()
+        began = time.perf_counter()
+        for batch in batches:
+            state.apply(batch, batch["received_at"])
+        best = min(best, time.perf_counter() - began)
+    click.echo(f"{count:,} events in {len(batches):,} session batches (seed {seed})")
+    click.echo(f"LearningState.apply  {best / count * 1e6:6.1f} µs/event")
+
+
+if __name__ == "__main__":
+    main()
