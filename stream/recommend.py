@@ -66,6 +66,8 @@ class _Item:
 class Recommender:
     """Online recommendations with a popularity baseline; see the module docstring."""
 
+    max_visitors = 50_000  # visitors remembered before the oldest half is forgotten
+
     def __init__(
         self,
         *,
@@ -213,10 +215,14 @@ class Recommender:
         """Drop items unseen for ``forget_ms`` and visitors' positions from another day."""
         for name in [n for n, i in self.items.items() if now_ms - i.last_seen > self.forget_ms]:
             del self.items[name]
-        if len(self._current) > 50_000:  # visitor ids rotate daily; keep memory bounded
+        if len(self._current) > self.max_visitors:  # ids rotate daily; keep memory bounded
             for visitor in list(self._current)[: len(self._current) // 2]:
                 del self._current[visitor]
                 self._seen.pop(visitor, None)
+                # The model keeps a latent vector per visitor too: drop it with the rest, or
+                # every day's new ids would grow the model and its checkpoint for ever.
+                self.by_visitor.u_latents.pop(visitor, None)
+                self.by_visitor.u_biases.pop(visitor, None)
 
     def snapshot(self, now_ms: int) -> dict[str, Any]:
         """The ``recommendations`` channel payload."""

@@ -103,3 +103,25 @@ def test_checkpoint_resumes_exactly() -> None:
     check_resume(
         Recommender, lambda r: visits(r, range(150)), lambda r: visits(r, range(150, 300)), probe
     )
+
+
+def test_forgotten_visitors_leave_the_model_too() -> None:
+    recommender = Recommender()
+    recommender.max_visitors = 10
+    ts = T0
+    for n in range(25):
+        ts += MINUTE
+        visitor = f"day-visitor-{n}"
+        recommender.apply(
+            batch(
+                f"sess-{n:04d}",
+                visitor,
+                [event("page_view", ts, "/"), event("page_view", ts + 1, "/events")],
+            ),
+            ts,
+        )
+    remembered = set(recommender.by_visitor.u_latents)
+    assert len(remembered) <= recommender.max_visitors + 1
+    assert "day-visitor-0" not in remembered  # the oldest went, model vector and all
+    assert "day-visitor-24" in remembered
+    assert set(recommender.by_visitor.u_biases) <= remembered | {"day-visitor-24"}
