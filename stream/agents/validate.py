@@ -96,7 +96,6 @@ class Validator:
     claims: Claims
     stats: PipelineStats
     limits: Limits
-    takes: int = 0  # takes committed, for tests and logs
 
     def attach(self, app: faust.App) -> None:
         """Run with ``app``'s worker; an unexpected error stops the worker, loudly."""
@@ -183,5 +182,4 @@ class Validator:
         except (CommitFailedError, IllegalStateError):
             # The partitions moved during the take; their new owner reads it again.
             log.warning("validate: a rebalance took this take's partitions; not committed")
-        self.takes += 1
         await self.stats.flush()
