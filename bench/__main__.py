@@ -60,13 +60,22 @@ def _agent_sets(text: str) -> list[tuple[str, ...]]:
     "--profile", "with_profile", is_flag=True, help="Also profile one extra worker run with py-spy."
 )
 @click.option("--seed", default=7, show_default=True, help="Seed of the simulated traffic.")
+@click.option(
+    "--out",
+    default="latest",
+    show_default=True,
+    help="Name of the result files (bench/results/<out>.md and .json); keep 'latest' for the "
+    "run README quotes, another name for trials.",
+)
 def main(only: str, events: int | None, runs: int | None, agent_sets: str, quick: bool,
-         with_profile: bool, seed: int) -> None:  # fmt: skip
+         with_profile: bool, seed: int, out: str) -> None:  # fmt: skip
     """Benchmark the pipeline beside the raw-consumer ceiling and Kafka Streams, same data.
 
     Sections: ceiling, streams, pipeline, latency, fanout, footprint. Results go to
-    bench/results/latest.md and latest.json. Needs Kafka and Redis (`dojo-pulse infra up`).
+    bench/results/<out>.md and <out>.json. Needs Kafka and Redis (`dojo-pulse infra up`).
     """
+    if not out or "/" in out or out.startswith("."):
+        raise click.BadParameter("a plain file name, e.g. trial-1", param_hint="--out")
     chosen = [s.strip() for s in only.split(",") if s.strip()]
     unknown = set(chosen) - set(SECTIONS)
     if unknown:
@@ -83,7 +92,7 @@ def main(only: str, events: int | None, runs: int | None, agent_sets: str, quick
     # Retries right after topic creation and metadata misses after deletion are expected here.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     rows, meta = asyncio.run(_bench(Settings.from_env(), options, Progress()))
-    path = report.write(rows, meta)
+    path = report.write(rows, meta, name=out)
     click.echo(path.read_text())
     click.echo(f"written: {path} and {path.with_suffix('.json')}")
 
@@ -236,6 +245,7 @@ async def _pipeline(
                 continue
             rate = Row("pipeline", f"worker [{label}]: steady events/s", "events/s",
                        target=_target(agents))  # fmt: skip
+            durable = Row("pipeline", f"worker [{label}]: committed events/s", "events/s")
             cpu = Row("pipeline", f"worker [{label}]: CPU-seconds per million events", "CPU-s")
             changelog = Row("pipeline", f"worker [{label}]: changelog messages per input event",
                             "msg/event", target="≤ 0.01")  # fmt: skip
@@ -275,10 +285,11 @@ async def _pipeline(
                     say(f"pipeline: [{label}] {result.note}")
                     rate.note = result.note
                 rate.values.append(result.events_per_s)
+                durable.values.append(result.committed_per_s)
                 cpu.values.append(result.cpu_s_per_m)
                 changelog.values.append(result.changelog_per_event)
                 rss.values.append(result.peak_rss_mib)
-                for r in (rate, cpu, changelog, rss):
+                for r in (rate, durable, cpu, changelog, rss):
                     r.seconds += result.seconds
             if rate.median:
                 found[label] = rate.median
@@ -288,7 +299,11 @@ async def _pipeline(
                     if found.get(k)
                 ]
                 rate.note = "; ".join([*notes, rate.note] if rate.note else notes)
-            rows += [rate, cpu, changelog, rss]
+            if pipeline.downstream(agents):
+                durable.note = "offsets commit at checkpoints, a second or more apart"
+                rows += [rate, durable, cpu, changelog, rss]
+            else:
+                rows += [rate, cpu, changelog, rss]
     finally:
         await redis.aclose()
         children.stop(redis_child)

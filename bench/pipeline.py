@@ -4,6 +4,11 @@ Figures per run: events/s over the middle 80 % of the drain (the steady state: t
 preloaded, so lag falls at a constant slope there), CPU-seconds per million events over the
 same span (``/proc/<pid>/stat``), changelog messages written per input event (the worker's
 ``*-changelog`` topics), and peak RSS (``VmHWM``).
+
+Progress is what the slowest agent has folded (the worker's ``stream.progress`` counters),
+the measure the Kafka Streams baseline reports too. Committed offsets are measured beside
+it: they move only at checkpoints (a second or more apart), so over a drain of a few
+seconds they show the checkpoint cadence more than the speed.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from aiokafka import AIOKafkaConsumer
+from redis.asyncio import Redis
 
 from bench.load import produce
 from bench.process import Child, Children, cpu_seconds, free_port, memory_kib
 from bench.topics import Broker
+from stream.app import folding_agents
 from stream.bundles import unpack
+from stream.progress import folded
 from stream.settings import Settings
 from stream.topics import ensure_topics
 
@@ -36,6 +44,7 @@ class Sample:
     cpu_s: float
     raw: int  # committed offsets of the group on the raw topic
     events: int  # ... and on the clean events topic
+    folded: int  # clean messages the slowest agent has folded
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,8 @@ class PipelineRun:
 
     agents: str
     events: int
-    events_per_s: float
+    events_per_s: float  # folded by the slowest agent (validated, for validation alone)
+    committed_per_s: float  # committed by the worker's consumer group
     cpu_s_per_m: float
     changelog_per_event: float
     peak_rss_mib: float
@@ -145,28 +155,33 @@ async def run_once(
     progressed = last is not None and (last.events if downstream(agents) else last.raw) > 0
     if not progressed or last is None:
         note = "did not drain: " + (worker.tail(3).replace("\n", " / ")[-200:] or "no progress")
-        return PipelineRun(label, events, 0.0, 0.0, 0.0, peak, total_wall, False, note)
+        return PipelineRun(label, events, 0.0, 0.0, 0.0, 0.0, peak, total_wall, False, note)
     note = ""
     if downstream(agents):
         # Out of time: the rate over the part consumed still is a steady-state figure.
-        clean_total = (
-            last.events if drained else await broker.message_count([settings.topic_events])
-        )
-        rate, cpu = steady(samples, lambda s: s.events, max(last.events, 1))
-        rate *= last.events / max(clean_total, 1)
-        cpu /= last.events / max(clean_total, 1)
+        total = last.events if drained else await broker.message_count([settings.topic_events])
+        rate, cpu = _scaled(samples, lambda s: s.folded, last.folded, total)
+        committed, _ = _scaled(samples, lambda s: s.events, last.events, total)
         if not drained:
-            note = f"timed out after {last.events / max(clean_total, 1):.0%} of the clean events"
+            note = f"timed out after {last.events / max(total, 1):.0%} of the clean events"
     else:
-        rate, cpu = steady(samples, lambda s: s.raw, max(last.raw, 1))
-        rate *= last.raw / expected
-        cpu /= last.raw / expected
+        rate, cpu = _scaled(samples, lambda s: s.raw, last.raw, expected)
+        committed = rate  # validation commits every take: its progress is its commits
         if not drained:
             note = f"timed out after {last.raw / expected:.0%} of the raw messages"
     return PipelineRun(
-        label, events, rate * events, cpu / events * 1e6, changelog / events, peak, total_wall,
-        True, note,
+        label, events, rate * events, committed * events, cpu / events * 1e6, changelog / events,
+        peak, total_wall, True, note,
     )  # fmt: skip
+
+
+def _scaled(
+    samples: list[Sample], pick: Callable[[Sample], int], reached: int, total: int
+) -> tuple[float, float]:
+    """``steady`` over the part reached, as shares of ``total`` messages."""
+    rate, cpu = steady(samples, pick, max(reached, 1))
+    share = reached / max(total, 1)
+    return rate * share, cpu / max(share, 1e-9)
 
 
 async def _follow(
@@ -174,6 +189,19 @@ async def _follow(
     timeout_s: float, on_worker: Callable[[Child], None] | None,
 ) -> tuple[list[Sample], bool, float]:  # fmt: skip
     began = time.monotonic()
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        return await _poll(broker, worker, settings, agents, expected, timeout_s, on_worker,
+                           redis, folding_agents(settings), began)  # fmt: skip
+    finally:
+        await redis.aclose()
+
+
+async def _poll(
+    broker: Broker, worker: Child, settings: Settings, agents: tuple[str, ...], expected: int,
+    timeout_s: float, on_worker: Callable[[Child], None] | None, redis: Redis, names: list[str],
+    began: float,
+) -> tuple[list[Sample], bool, float]:  # fmt: skip
     samples: list[Sample] = []
     last_progress, last_seen = began, (-1, -1)
     hooked = False
@@ -183,8 +211,10 @@ async def _follow(
             return samples, False, began
         raw = await broker.committed(settings.validate_group, raw_topic) if reads_raw(agents) else 0
         clean = await broker.committed(settings.app_id, clean_topic) if downstream(agents) else 0
+        done = await folded(redis)
+        slowest = min((done.get(name, 0) for name in names), default=0)
         now = time.monotonic()
-        samples.append(Sample(now, cpu_seconds(worker.pid), raw, clean))
+        samples.append(Sample(now, cpu_seconds(worker.pid), raw, clean, slowest))
         if on_worker is not None and not hooked and (raw or clean):
             hooked = True
             on_worker(worker)

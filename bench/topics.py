@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 
+import click
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
@@ -19,8 +20,16 @@ class Broker:
         self.offsets = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
 
     async def start(self) -> None:
-        await self.admin.start()
-        await self.offsets.start()
+        """Connect; a missing broker is a clear error, not a client traceback."""
+        try:
+            await self.admin.start()
+            await self.offsets.start()
+        except KafkaError as exc:
+            await self.offsets.stop()
+            raise click.ClickException(
+                f"no Kafka broker answers at {self.bootstrap} ({exc.__class__.__name__}); "
+                "start one with `make infra-up`, or run `make bench`, which does"
+            ) from exc
 
     async def close(self) -> None:
         await self.offsets.stop()

@@ -3,19 +3,28 @@
 Run: ``.venv/bin/python -m bench.validate_cost [--events N] [--seed S]``. The data is the
 benchmark's own simulated raw messages (``bench.load``), so the event mix, URLs and titles
 are the site's. Prints microseconds per event for ``screen`` (decode, judge, scrub) and for
-``assemble`` + ``pack`` (session batches into per-partition bundles), best of ``--repeat``.
+``assemble`` + ``pack`` (session batches into per-partition bundles), best of ``--repeat``;
+then the worker's CPU per event for the dedupe claims of each take, one script call per
+take as the validate stage makes them (against the Redis of ``DOJO_REDIS_URL``; the keys
+expire after a minute).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import click
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bench.load import build
+from stream.agents.validate import TAKE_MAX
 from stream.bundles import pack
 from stream.contract import Limits
+from stream.dedupe import RedisClaims
 from stream.ingest import Position, Screened, assemble, screen
+from stream.settings import Settings
 
 
 def _screen_all(messages: list[tuple[bytes, bytes]], limits: Limits) -> list[Screened]:
@@ -56,6 +65,34 @@ def main(events: int, seed: int, repeat: int, partitions: int) -> None:
     click.echo(
         f"assemble + pack into {bundles} bundles   {best_bundle / data.events * 1e6:6.2f} µs/event"
     )
+    screened = _screen_all(data.messages, limits)
+    accepted = sum(len(one.accepted) for one in screened)
+    cpu = asyncio.run(_claim_cpu(screened, Settings.from_env().redis_url, repeat))
+    click.echo(f"claims, one call per take (worker CPU)  {cpu / accepted * 1e6:6.2f} µs/event")
+
+
+async def _claim_cpu(screened: list[Screened], redis_url: str, repeat: int) -> float:
+    """Best process CPU seconds to claim every take's accepted event ids."""
+    redis = Redis.from_url(redis_url)
+    claims = RedisClaims(redis, ttl_s=60)
+    takes = [
+        [c for one in screened[n : n + TAKE_MAX] for c in one.claims()]
+        for n in range(0, len(screened), TAKE_MAX)
+    ]
+    best = float("inf")
+    try:
+        await redis.ping()
+        for _ in range(repeat):
+            began = time.process_time()
+            for take in takes:
+                await claims.claim(take)
+            best = min(best, time.process_time() - began)
+    except (RedisError, OSError) as exc:
+        message = f"no Redis at {redis_url}: start it with `make infra-up`"
+        raise click.ClickException(message) from exc
+    finally:
+        await redis.aclose()
+    return best
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 EVENTS_PROCESSED_KEY = "dojo:stats:events_processed"
 LAG_KEY = "dojo:stats:lag"
+FOLDED_KEY = "dojo:stats:folded"  # written by the workers' ``stream.progress``
 
 
 class LiveMetrics:
@@ -38,6 +39,12 @@ class LiveMetrics:
             "dojo_events_processed", "Events processed by the workers", registry=r
         )
         self.consumer_lag = Gauge("dojo_consumer_lag", "Consumer lag of the workers", registry=r)
+        self.folded = Gauge(
+            "dojo_agent_messages_folded",
+            "Clean-topic messages each agent has folded into its state",
+            ["agent"],
+            registry=r,
+        )
 
     async def render(self, redis: Redis) -> bytes:
         """The Prometheus text exposition, after refreshing the worker stats from Redis."""
@@ -46,6 +53,11 @@ class LiveMetrics:
             value = _number(raw)
             if value is not None:
                 gauge.set(value)
+        for agent, raw in (await redis.hgetall(FOLDED_KEY)).items():
+            value = _number(raw)
+            if value is not None:
+                name = agent.decode() if isinstance(agent, bytes) else str(agent)
+                self.folded.labels(agent=name).set(value)
         return bytes(generate_latest(self.registry))
 
 

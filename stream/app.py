@@ -11,7 +11,7 @@ import faust
 from redis.asyncio import Redis
 
 from stream.agents.activity import show_activity
-from stream.agents.aggregate import Metric, aggregate
+from stream.agents.aggregate import TAKE_MAX, Metric, aggregate
 from stream.agents.learn import Learner
 from stream.agents.validate import Validator
 from stream.bundles import Decoded
@@ -30,6 +30,9 @@ from stream.settings import Settings
 from stream.traffic import TrafficState
 from stream.vitals import VitalsState
 
+STREAM_BUFFER = 32  # messages (bundles) buffered per agent
+LEARNER = "learn_online"
+
 
 def metrics(settings: Settings) -> tuple[Metric, ...]:
     """The mergeable metrics: agent name, live channel, state factory and loader."""
@@ -46,6 +49,12 @@ def metrics(settings: Settings) -> tuple[Metric, ...]:
         Metric("map_journeys", "journeys", JourneysState, JourneysState.from_bytes),
         Metric("map_heatmaps", "heatmaps", HeatmapsState, HeatmapsState.from_bytes),
     )  # fmt: skip
+
+
+def folding_agents(settings: Settings) -> list[str]:
+    """The agents that fold ``dojo.events`` into state (their progress is in Redis)."""
+    names = [m.agent for m in metrics(settings) if settings.agent_enabled(m.channel)]
+    return names + ([LEARNER] if settings.agent_enabled("learning") else [])
 
 
 def events_topic(app: faust.App, settings: Settings) -> faust.TopicT:
@@ -95,9 +104,15 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
         datadir=str(settings.data_dir / "worker"),
+        # A bundle holds hundreds of events, so a few dozen buffered per agent is plenty;
+        # a small buffer also keeps the agents within a few dozen messages of each other,
+        # which is what lets them share one decode of each bundle (``Decoded``).
+        stream_buffer_maxsize=STREAM_BUFFER,
     )
     events = events_topic(app, settings)
-    decoded = Decoded()  # every agent reads every bundle: decode each once
+    # Every agent reads every bundle: decode each once. The fastest agent runs at most a
+    # buffer and a take ahead of the slowest, so the cache covers that span.
+    decoded = Decoded(size=STREAM_BUFFER + TAKE_MAX)
     redis = Redis.from_url(settings.redis_url)
     publisher = SnapshotPublisher(redis)
     if settings.agent_enabled("validate"):
@@ -114,9 +129,7 @@ def create_app(settings: Settings) -> faust.App:
                 partitions=settings.partitions, max_hz=settings.live_max_hz, decoded=decoded,
             )  # fmt: skip
     if settings.agent_enabled("learning"):
-        learning = Metric(
-            "learn_online", "learning", LearningState, LearningState.from_bytes, shared=True
-        )
+        learning = Metric(LEARNER, "learning", LearningState, LearningState.from_bytes, shared=True)
         scores = app.topic(
             settings.topic("scores.engagement"), key_serializer="raw", value_serializer="raw"
         )

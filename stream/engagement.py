@@ -21,6 +21,7 @@ are kept for the model and for a baseline that always predicts the running conve
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,19 @@ _ENTRY_KINDS = ("home", "events", "event", "resources", "resource", "blog", "pos
 WARM_UP = 30  # labelled sessions before the model's own predictions are used
 TOP_SESSIONS = 20
 QUALITY_POINTS = 120
+# Feature names are built once and shared: every live session holds a dict of them, and a
+# checkpoint pickles a shared string once (then a 2-byte reference), not once per session.
+_ENTRY_KEYS = tuple((kind, f"entry_{kind}") for kind in _ENTRY_KINDS)
+
+
+def _visitor_key(name: str) -> str:
+    return sys.intern(f"v_{name}")
+
+
+def _device_key(device: str) -> str:
+    return sys.intern(f"device_{device}")
+
+
 _COUNTED = {"page_view": "pages", "form_start": "form_starts", "form_submit": "form_submits",
             "resource_download": "downloads", "click": "clicks"}  # fmt: skip
 
@@ -214,12 +228,12 @@ class Engagement:
         counts["max_scroll"] = session.max_scroll
         counts["returning"] = float(session.returning)
         for name, value in visitor.counts.values.items():
-            counts[f"v_{name}"] = value
+            counts[_visitor_key(name)] = value
         counts["v_sessions"] = float(visitor.sessions - 1)
-        for kind in _ENTRY_KINDS:
-            counts[f"entry_{kind}"] = float(session.entry == kind)
+        for kind, key in _ENTRY_KEYS:
+            counts[key] = float(session.entry == kind)
         counts["referred"] = float(session.referred)
-        counts[f"device_{session.device}"] = 1.0
+        counts[_device_key(session.device)] = 1.0
         return counts
 
     @staticmethod

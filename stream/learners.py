@@ -152,18 +152,25 @@ def check_resume(
 
 
 def predict_many(model: Any, user: str, items: Sequence[str]) -> list[float]:
-    """``[model.predict_one(user, item) for item in items]`` for a river ``BiasedMF``, in one
-    matrix product instead of one call per item (ranking a catalogue was the learning
-    agent's largest cost).
+    """``[model.predict_one(user, item) for item in items]`` for a river ``BiasedMF``."""
+    return list(predict_grid(model, [user], items)[0].tolist()) if items else []
+
+
+def predict_grid(model: Any, users: Sequence[str], items: Sequence[str]) -> np.ndarray:
+    """``model.predict_one(user, item)`` for every user (rows) and item (columns) of a river
+    ``BiasedMF``, in one matrix product instead of one call per pair (ranking a catalogue
+    was the learning agent's largest cost).
 
     Same arithmetic, and the same side effects: river creates a latent vector on first
-    sight of a user or item, drawn from the model's seeded initialiser, and the draws
-    happen in the same order as ``predict_one`` would make them.
+    sight of a user or item, drawn from the model's seeded initialiser; here the users'
+    draws come first, in order, then the items', as ``predict_one`` makes them for one user.
     """
-    if not items:
-        return []
-    base = model.global_mean.get() + model.u_biases[user]
-    user_vector = model.u_latents[user]
+    if not users or not items:
+        return np.zeros((len(users), len(items)))
+    user_biases = np.fromiter((model.u_biases[u] for u in users), float, len(users))
+    # np.array, not np.stack: the same matrix at a quarter of the cost for short vectors.
+    user_vectors = np.array([model.u_latents[u] for u in users])
     item_biases = np.fromiter((model.i_biases[i] for i in items), float, len(items))
-    item_vectors = np.stack([model.i_latents[i] for i in items])
-    return list((base + item_biases + item_vectors @ user_vector).tolist())
+    item_vectors = np.array([model.i_latents[i] for i in items])
+    base = model.global_mean.get() + user_biases[:, None] + item_biases[None, :]
+    return np.asarray(base + user_vectors @ item_vectors.T)

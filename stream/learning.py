@@ -65,14 +65,17 @@ class LearningState:
         return alerts
 
     def drain_scores(self) -> list[dict[str, Any]]:
-        """The engagement score records produced since the last call."""
+        """Each session's newest engagement score record since the last call.
+
+        A newer score supersedes the older ones, so those are not worth a Kafka message.
+        """
         scores, self.scores = self.scores, []
-        return scores
+        return list({record["session_id"]: record for record in scores}.values())
 
     def serve(self, now_ms: int) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
         """Recommendations and segments of visitors seen since the last call; popular items."""
         touched, self.touched = self.touched, set()
-        recs = {v: self.recommender.recommend(v, SERVED, now_ms) for v in touched}
+        recs = self.recommender.recommend_many(sorted(touched), SERVED, now_ms)
         segs = {v: self.segments.personalize(v) for v in touched}
         return recs, segs, self.recommender.popular(POPULAR, now_ms)
 

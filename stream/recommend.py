@@ -12,20 +12,24 @@ leans on popularity until the models have evidence (``_trust``). A dojo event wh
 ``until_ms`` has passed is never recommended, and items not seen for ``forget_ms`` drop out.
 Quality is prequential: before learning from a visitor's move to another item, check
 whether it was in the top 5 shown for the page they were on; the same for popularity alone.
+Every ``check_every``-th move is checked: the estimate stays unbiased, and ranking the
+catalogue on every move cost more than all the learning (``bench/learning_apply.py``).
 """
 
 from __future__ import annotations
 
-import math
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stream.learners import checkpoint, make_model, predict_many, restore
+import numpy as np
+
+from stream.learners import checkpoint, make_model, predict_grid, restore
 from stream.windows import DAY_MS, HOUR_MS
 
 VIEW, DOWNLOAD, REGISTRATION = 1.0, 3.0, 5.0
+REASONS = ("popular right now", "matches your interests")  # then "often next after <page>"
 TOP_ITEMS = 10
 _SUBPAGES = ("register", "check-in")
 
@@ -75,8 +79,10 @@ class Recommender:
         forget_ms: int = 30 * DAY_MS,
         trust: float = 5.0,
         seed: int = 42,
+        check_every: int = 4,
     ) -> None:
         self.half_life_ms = half_life_ms
+        self.check_every = check_every
         self.forget_ms = forget_ms
         self.trust = trust
         self.by_visitor = make_model("recommender", seed)
@@ -89,6 +95,8 @@ class Recommender:
         self.checks = 0
         self.hits = 0
         self.baseline_hits = 0
+        self._moves = 0  # moves to another item: every ``check_every``-th one is checked
+        self._forget_at = 0  # no item can be forgotten before this time
 
     def set_catalog(self, items: Mapping[str, Mapping[str, Any]], now_ms: int = 0) -> None:
         """Declare items and their validity: ``{item: {"kind", "until_ms"}}``."""
@@ -97,6 +105,7 @@ class Recommender:
             until = info.get("until_ms")
             if item is None:
                 self.items[name] = _Item(info.get("kind") or item_kind(name), until, now_ms)
+                self._forget_at = min(self._forget_at, now_ms + self.forget_ms)
             else:
                 item.until_ms = until
 
@@ -122,12 +131,16 @@ class Recommender:
         item = self.items.get(name)
         if item is None:
             item = self.items[name] = _Item(item_kind(name), None, ts)
+            self._forget_at = min(self._forget_at, ts + self.forget_ms)
         item.last_seen = max(item.last_seen, ts)
         return item
 
     def _feedback(self, visitor: str, name: str, weight: float, ts: int) -> None:
         current = self._current.get(visitor)
-        if current is not None and current != name and weight == VIEW:
+        moved = current is not None and current != name and weight == VIEW
+        if moved:
+            self._moves += 1
+        if moved and self._moves % self.check_every == 0:
             shown = {r["item"] for r in self.recommend(visitor, 5, ts)}
             popular = {r["item"] for r in self.popular(5, ts, exclude=current)}
             self.checks += 1
@@ -175,46 +188,79 @@ class Recommender:
 
     def recommend(self, visitor_id: str, n: int, now_ms: int) -> list[dict[str, Any]]:
         """Top ``n`` items for ``visitor_id``, never the page they are on nor a past event."""
-        current = self._current.get(visitor_id)
-        context = f"@{current}"
-        names = [name for name in self._valid(now_ms) if name != current]
+        return self.recommend_many([visitor_id], n, now_ms)[visitor_id]
+
+    def recommend_many(
+        self, visitors: Iterable[str], n: int, now_ms: int
+    ) -> dict[str, list[dict[str, Any]]]:
+        """``recommend`` for many visitors, ranking the catalogue for all of them at once.
+
+        The catalogue, its popularity and both models' item vectors are read once; each
+        model scores all its visitors (or pages) in one matrix product.
+        """
+        visitors = list(visitors)
+        names = self._valid(now_ms)
         if not names:
-            return []
-        pops = [self.items[name].decayed(now_ms, self.half_life_ms) for name in names]
-        top = max(pops) or 1.0
-        w_user = self._trust(self._seen.get(visitor_id, 0))
-        w_ctx = self._trust(self._context_seen.get(context, 0)) if current else 0.0
-        w_prior = 1 - max(w_user, w_ctx)
-        zeros = [0.0] * len(names)
-        users = (
-            [_squash(r) for r in predict_many(self.by_visitor, visitor_id, names)]
-            if w_user
-            else zeros
+            return {v: [] for v in visitors}
+        items = [self.items[name] for name in names]
+        pops = _decayed(items, now_ms, self.half_life_ms)
+        column = {name: i for i, name in enumerate(names)}
+        name_rank = np.empty(len(names), dtype=np.intp)  # ties rank by name, as sorted() does
+        name_rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+        currents = [self._current.get(v) for v in visitors]
+        w_user = np.array([self._trust(self._seen.get(v, 0)) for v in visitors])
+        w_ctx = np.array(
+            [self._trust(self._context_seen.get(f"@{c}", 0)) if c else 0.0 for c in currents]
         )
-        ctxs = (
-            [_squash(r) for r in predict_many(self.by_context, context, names)] if w_ctx else zeros
+        # One row per visitor; a model is asked only where its weight is not zero.
+        user = np.zeros((len(visitors), len(names)))
+        rows = np.flatnonzero(w_user)
+        user[rows] = self._squashed(self.by_visitor, [visitors[row] for row in rows], names)
+        contexts = sorted({f"@{c}" for c, w in zip(currents, w_ctx, strict=True) if w})
+        by_context = dict(
+            zip(contexts, self._squashed(self.by_context, contexts, names), strict=True)
         )
-        ranked = sorted(
-            (
-                (-(w_prior * pop / top + w_user * user + w_ctx * ctx), name, i)
-                for i, (name, pop, user, ctx) in enumerate(
-                    zip(names, pops, users, ctxs, strict=True)
-                )
-            )
-        )[:n]
-        out = []
-        for negative, name, i in ranked:
-            parts = {"popular right now": w_prior * pops[i] / top,
-                     "matches your interests": w_user * users[i],
-                     f"often next after {current}": w_ctx * ctxs[i]}  # fmt: skip
-            out.append({"item": name, "score": round(-negative, 4),
-                        "reason": max(parts, key=lambda k: parts[k])})  # fmt: skip
+        ctx = np.zeros_like(user)
+        for row in np.flatnonzero(w_ctx):
+            ctx[row] = by_context[f"@{currents[row]}"]
+        shown = np.ones_like(user, dtype=bool)
+        for r, current in enumerate(currents):
+            if current in column:
+                shown[r, column[current]] = False
+        top = np.where(shown, pops, -np.inf).max(axis=1)
+        top = np.where(top > 0, top, 1.0)  # a catalogue nobody touched yet: all priors 0
+        parts = np.array(
+            [
+                (1 - np.maximum(w_user, w_ctx))[:, None] * pops / top[:, None],
+                w_user[:, None] * user,
+                w_ctx[:, None] * ctx,
+            ]
+        )
+        blended = np.where(shown, parts.sum(axis=0), -np.inf)
+        order = np.lexsort((np.broadcast_to(name_rank, blended.shape), -blended))[:, :n]
+        reason = parts.argmax(axis=0)  # the first largest part, as max() over them picks
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r, visitor in enumerate(visitors):
+            labels = (*REASONS, f"often next after {currents[r]}")
+            out[visitor] = [
+                _ranked(names[i], float(blended[r, i]), labels[reason[r, i]])
+                for i in order[r]
+                if shown[r, i]
+            ]
         return out
+
+    @staticmethod
+    def _squashed(model: Any, keys: list[str], names: list[str]) -> np.ndarray:
+        # Ratings are feedback weights (0..REGISTRATION); map them onto 0..1 like the prior.
+        return np.asarray(1.0 / (1.0 + np.exp(-(predict_grid(model, keys, names) - 1.0))))
 
     def forget(self, now_ms: int) -> None:
         """Drop items unseen for ``forget_ms`` and visitors' positions from another day."""
-        for name in [n for n, i in self.items.items() if now_ms - i.last_seen > self.forget_ms]:
-            del self.items[name]
+        if now_ms > self._forget_at:  # called per batch: scan only when one may have expired
+            for name in [n for n, i in self.items.items() if now_ms - i.last_seen > self.forget_ms]:
+                del self.items[name]
+            oldest = min((i.last_seen for i in self.items.values()), default=now_ms)
+            self._forget_at = oldest + self.forget_ms
         if len(self._current) > self.max_visitors:  # ids rotate daily; keep memory bounded
             for visitor in list(self._current)[: len(self._current) // 2]:
                 del self._current[visitor]
@@ -246,6 +292,13 @@ class Recommender:
         return restore(data, cls)
 
 
-def _squash(rating: float) -> float:
-    # Ratings are feedback weights (0..REGISTRATION); map them onto 0..1 like the prior.
-    return 1.0 / (1.0 + math.exp(-(rating - 1.0)))
+def _ranked(item: str, score: float, reason: str) -> dict[str, Any]:
+    return {"item": item, "score": round(score, 4), "reason": reason}
+
+
+def _decayed(items: list[_Item], now_ms: int, half_life_ms: int) -> np.ndarray:
+    """``[item.decayed(now_ms, half_life_ms) for item in items]`` as one array operation."""
+    popularity = np.array([item.popularity for item in items])
+    at = np.array([item.at for item in items], dtype=np.float64)
+    faded = popularity * 0.5 ** ((now_ms - at) / half_life_ms)
+    return np.where(now_ms <= at, popularity, faded)

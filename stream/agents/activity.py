@@ -8,11 +8,9 @@ from typing import Any, cast
 import faust
 
 from stream.activity import Activity
+from stream.agents.aggregate import TAKE_MAX, TAKE_WITHIN_S
 from stream.bundles import Decoded
 from stream.publish import SnapshotPublisher
-
-TAKE_MAX = 1000
-TAKE_WITHIN_S = 0.05
 
 
 def show_activity(

@@ -22,14 +22,17 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from stream.bundles import Decoded
+from stream.progress import Progress
 from stream.publish import SnapshotPublisher
 from stream.rollup import MetricState, Rollup, decode_checkpoint
 
-TAKE_MAX = 2000  # messages per take; a take is one pass over the batch and one state update
+# Messages (bundles, each up to a validate take of events) per take: one pass over them and
+# one state update. Small enough that agents sharing decodes stay close (``stream.app``).
+TAKE_MAX = 64
 TAKE_WITHIN_S = 0.05  # a lone message waits at most this long before it is counted
 TOPIC_EVERY_S = 5.0  # how often the snapshot also goes to the metric topic
 CHECKPOINT_EVERY_S = 1.0
-COST_SHARE = 20  # periodic work (checkpoints, snapshots) gets at most 1/20 of the time
+COST_SHARE = 20  # checkpoints, and snapshots, each get at most 1/20 of a worker's time
 REFRESH_EVERY_S = 5.0  # republish unchanged state too: "last 5 minutes" moves with the clock
 CHECKPOINTS = "dojo:checkpoints:{}"
 YIELD_EVERY_S = 0.01  # a fold hands the event loop over at least this often
@@ -89,6 +92,26 @@ class Rewinder:
 REWINDERS: dict[int, Rewinder] = {}  # id(app) -> its rewinder
 
 
+@dataclass
+class Budget:
+    """The share of a worker's time its agents' periodic work may take, split between them.
+
+    Checkpoints and snapshots cost in proportion to the state, not to the events that just
+    arrived; each kind of work gets ``1/COST_SHARE`` of the worker, shared by its agents.
+    Given per agent instead, seven agents' big states could spend most of a backlog's
+    catch-up encoding checkpoints and merging snapshots (``bench/`` showed it).
+    """
+
+    agents: int = 1
+
+    def gap(self, cost_s: float, floor_s: float) -> float:
+        """Seconds to wait before work that took ``cost_s`` runs again (at least ``floor_s``)."""
+        return max(floor_s, cost_s * COST_SHARE * self.agents)
+
+
+BUDGETS: dict[int, Budget] = {}  # id(app) -> the budget its agents share
+
+
 @dataclass(frozen=True)
 class Metric:
     """One metric: its agent name, live channel, and how to make and load its state."""
@@ -134,6 +157,8 @@ class Aggregator:
         self.table.key_serializer = self.table.value_serializer = "raw"
         self.rollup: Rollup[Any] = Rollup(metric.new, metric.load, shared=metric.shared)
         self.redis_key = CHECKPOINTS.format(metric.agent)
+        self.progress = Progress(redis, metric.agent)
+        self.budget = Budget()  # the worker's shared one, once registered (``aggregate``)
         # Unreadable messages on the clean topic (only a rogue producer makes them).
         self.rejected = 0
         self.last_live = self.last_topic = 0.0
@@ -174,7 +199,8 @@ class Aggregator:
         if batches is None:
             self.rejected += 1
             return
-        rollup.apply(msg.partition, msg.offset, batches, at)
+        if rollup.apply(msg.partition, msg.offset, batches, at):
+            self.progress.add(1)
 
     async def checkpoint(self) -> None:
         """Write changed partitions to the changelog, then acknowledge what they hold."""
@@ -184,10 +210,10 @@ class Aggregator:
         # checkpoint then holds exactly the events about to be acknowledged.
         began = time.perf_counter()
         saved = self.rollup.checkpoints(now_ms())
-        # Encoding may take at most 1/COST_SHARE of the time: big states checkpoint less
-        # often (a crash then replays more, still counting every message once).
-        self.rollup.checkpoint_every_s = max(
-            CHECKPOINT_EVERY_S, (time.perf_counter() - began) * COST_SHARE
+        # Big states checkpoint less often (a crash then replays more, still counting every
+        # message once).
+        self.rollup.checkpoint_every_s = self.budget.gap(
+            time.perf_counter() - began, CHECKPOINT_EVERY_S
         )
         pending, self.pending = self.pending, []
         for partition, blob in saved:
@@ -219,8 +245,7 @@ class Aggregator:
         by a timer; either way at most ``max_hz`` times a second.
         """
         since = time.monotonic() - self.last_live
-        # A snapshot may take at most 1/COST_SHARE of the time: a big state publishes less often.
-        gap = max(self.min_gap_s, self.publish_cost * COST_SHARE)
+        gap = self.budget.gap(self.publish_cost, self.min_gap_s)  # big states publish less often
         if since < gap or (not self.rollup.changed and since < REFRESH_EVERY_S):
             return
         self.rollup.changed = False
@@ -265,6 +290,8 @@ def aggregate(
 ) -> Aggregator:
     """Register the agent, its checkpoint table and its snapshot timer."""
     agg = kind(app, metric, out, publisher, redis, partitions, decoded or Decoded())
+    agg.budget = BUDGETS.setdefault(id(app), Budget(agents=0))
+    agg.budget.agents += 1
     topic = source.get_topic_name()
     rewinder = REWINDERS.get(id(app))
     if rewinder is None:
@@ -291,11 +318,13 @@ def aggregate(
             await agg.publish()
             if agg.rollup.due():
                 await agg.checkpoint()
+            await agg.progress.flush()
 
     async def checkpoint_when_quiet() -> None:
         # With no new messages the loop above never runs; the last ones still get saved.
         if agg.rollup.due():
             await agg.checkpoint()
+        await agg.progress.flush(force=True)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget(sender: Any, revoked: set[Any], **_: Any) -> None:

@@ -1,9 +1,9 @@
 """learn_online: dojo.events -> engagement scores, recommendations, segments (river models).
 
 The learners share one checkpointed state per worker (``stream.learning``). After each take
-the agent sends the new engagement scores to ``dojo.scores.engagement`` and leaves the
-touched visitors' recommendations and segments in Redis for the site's API; its snapshot
-feeds three live channels.
+the agent sends each session's newest engagement score to ``dojo.scores.engagement`` and
+leaves the touched visitors' recommendations and segments in Redis for the site's API; its
+snapshot feeds three live channels.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Learner(Aggregator):
 
     alerts_topic: Any = None  # set by the factory: where anomaly alerts go
     last_served = 0.0
+    serve_cost = 0.0  # seconds the last refresh took
 
     async def after_fold(self) -> None:
         """Send the scores of this take; store what the site's API will serve."""
@@ -36,14 +37,17 @@ class Learner(Aggregator):
         state: LearningState = self.rollup.slots[0].state
         for record in state.drain_scores():
             await self.out.send(key=record["visitor_id"].encode(), value=orjson.dumps(record))
-        # Ranking every item for a visitor costs; refresh what the API serves once a second.
-        if time.monotonic() - self.last_served < SERVE_EVERY_S:
+        # Ranking the catalogue costs; refresh what the API serves about once a second, less
+        # often when a backlog touches so many visitors that it would take more than its share.
+        if time.monotonic() - self.last_served < self.budget.gap(self.serve_cost, SERVE_EVERY_S):
             return
-        self.last_served = time.monotonic()
+        began = time.perf_counter()
         recs, segments, popular = state.serve(now_ms())
         # The site's API falls back to popular items when Redis misses a visitor.
         with contextlib.suppress(RedisError, OSError):
             await store_for_visitors(self.redis, recs, segments, popular)
+        self.serve_cost = time.perf_counter() - began
+        self.last_served = time.monotonic()
 
     async def emit(self, merged: Any, at: int) -> None:
         """Judge the minutes that closed, send alerts, and publish one channel per learner."""

@@ -48,6 +48,7 @@ def test_healthz_pings_redis(client: TestClient) -> None:
 def test_metrics_parse_and_mirror_worker_stats(client: TestClient, rdb: redis.Redis) -> None:
     rdb.set("dojo:stats:events_processed", 4242)
     rdb.set("dojo:stats:lag", 17)
+    rdb.hset("dojo:stats:folded", mapping={"count_traffic": 12, "learn_online": 9})
     response = client.get("/metrics")
     assert response.status_code == 200
     families = {f.name: f for f in text_string_to_metric_families(response.text)}
@@ -60,6 +61,8 @@ def test_metrics_parse_and_mirror_worker_stats(client: TestClient, rdb: redis.Re
         assert name in families
     assert families["dojo_events_processed"].samples[0].value == 4242
     assert families["dojo_consumer_lag"].samples[0].value == 17
+    folded = {s.labels["agent"]: s.value for s in families["dojo_agent_messages_folded"].samples}
+    assert folded == {"count_traffic": 12, "learn_online": 9}
 
 
 def test_page_has_a_strict_content_security_policy(client: TestClient) -> None:

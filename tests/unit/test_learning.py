@@ -8,6 +8,7 @@ from typing import Any
 from stream.learning import LearningState
 from stream.minute_features import LATENESS_MS, MinuteFeatures
 from stream.windows import MINUTE_MS
+from tests.unit import visit_batches as visit
 
 START = 1_795_000_000_000 - 1_795_000_000_000 % MINUTE_MS
 
@@ -77,3 +78,20 @@ def test_checkpoint_restores_every_learner() -> None:
     assert back.snapshot(now) == state.snapshot(now)
     assert back.minutes.last_closed == state.minutes.last_closed
     assert back.recommender.recommend("v1-0", 5, now) == state.recommender.recommend("v1-0", 5, now)
+
+
+def test_scores_drain_once_with_each_sessions_newest() -> None:
+    state = LearningState()
+    t0, minute = visit.T0, visit.MINUTE
+    first = [
+        visit.batch("s-a", "v-a", visit.page(t0, "/events")),
+        visit.batch("s-b", "v-b", visit.page(t0, "/")),
+    ]
+    later = visit.batch("s-a", "v-a", visit.page(t0 + 2 * minute, "/events/robot-rally"))
+    for b in [*first, later]:
+        state.apply(b, b["received_at"])
+    scores = state.drain_scores()
+    assert [s["session_id"] for s in scores] == ["s-a", "s-b"]
+    assert scores[0]["ts"] == later["received_at"]  # the second batch's score, not the first's
+    assert scores[0]["score"] > 0
+    assert state.drain_scores() == []

@@ -1,0 +1,14 @@
+"""The periodic-work budget: agents of one worker share it, and a floor always holds."""
+
+from __future__ import annotations
+
+from stream.agents.aggregate import COST_SHARE, Budget
+
+
+def test_agents_share_one_budget() -> None:
+    alone, crowd = Budget(agents=1), Budget(agents=7)
+    assert alone.gap(0.010, 1.0) == 1.0  # cheap work: the floor decides
+    assert alone.gap(0.100, 1.0) == 0.100 * COST_SHARE
+    # Seven agents each doing the same work wait seven times longer: together they keep
+    # to the share one agent alone would have.
+    assert crowd.gap(0.100, 1.0) == 7 * alone.gap(0.100, 1.0)
