@@ -31,7 +31,7 @@ from stream.settings import Settings
 from stream.topics import ensure_topics
 
 SAMPLE_S = 0.25
-STALL_S = 45.0  # no commit progress for this long: the agents do not consume this input
+STALL_S = 45.0  # no progress (commits or folds) this long: the agents do not consume the input
 # Metric agents acknowledge a take only at their next checkpoint, which needs more input;
 # once idle this long with at least TAIL_SHARE committed, the rest is that unacked tail.
 TAIL_IDLE_S = 4.0
@@ -203,7 +203,7 @@ async def _poll(
     began: float,
 ) -> tuple[list[Sample], bool, float]:  # fmt: skip
     samples: list[Sample] = []
-    last_progress, last_seen = began, (-1, -1)
+    last_progress, last_seen = began, (-1, -1, -1)
     hooked = False
     raw_topic, clean_topic = settings.topic_raw, settings.topic_events
     while time.monotonic() - began < timeout_s:
@@ -218,8 +218,8 @@ async def _poll(
         if on_worker is not None and not hooked and (raw or clean):
             hooked = True
             on_worker(worker)
-        if (raw, clean) != last_seen:
-            last_seen, last_progress = (raw, clean), now
+        if (raw, clean, slowest) != last_seen:
+            last_seen, last_progress = (raw, clean, slowest), now
         elif now - last_progress > STALL_S:
             return samples, False, began
         raw_done = not reads_raw(agents) or raw >= expected

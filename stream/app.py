@@ -11,7 +11,7 @@ import faust
 from redis.asyncio import Redis
 
 from stream.agents.activity import show_activity
-from stream.agents.aggregate import TAKE_MAX, Metric, aggregate
+from stream.agents.aggregate import Metric, aggregate
 from stream.agents.learn import Learner
 from stream.agents.validate import Validator
 from stream.bundles import Decoded
@@ -30,7 +30,6 @@ from stream.settings import Settings
 from stream.traffic import TrafficState
 from stream.vitals import VitalsState
 
-STREAM_BUFFER = 32  # messages (bundles) buffered per agent
 LEARNER = "learn_online"
 
 
@@ -104,15 +103,9 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
         datadir=str(settings.data_dir / "worker"),
-        # A bundle holds hundreds of events, so a few dozen buffered per agent is plenty;
-        # a small buffer also keeps the agents within a few dozen messages of each other,
-        # which is what lets them share one decode of each bundle (``Decoded``).
-        stream_buffer_maxsize=STREAM_BUFFER,
     )
     events = events_topic(app, settings)
-    # Every agent reads every bundle: decode each once. The fastest agent runs at most a
-    # buffer and a take ahead of the slowest, so the cache covers that span.
-    decoded = Decoded(size=STREAM_BUFFER + TAKE_MAX)
+    decoded = Decoded()  # every agent reads every bundle: decode each once
     redis = Redis.from_url(settings.redis_url)
     publisher = SnapshotPublisher(redis)
     if settings.agent_enabled("validate"):

@@ -21,6 +21,8 @@ from stream.visits import SESSION_TIMEOUT_MS
 _AREA = {"events": "events", "event": "events", "resources": "resources",
          "resource": "resources", "blog": "blog", "post": "blog"}  # fmt: skip
 SHARES = ("events", "resources", "blog", "home_info")
+# Built once: every visitor keeps a features dict, and a checkpoint pickles a shared key once.
+_SHARE_KEYS = tuple((area, f"{area}_share") for area in SHARES)
 _SHARE_LABELS = {"events": "event seeker", "resources": "resource learner",
                  "blog": "blog reader", "home_info": "newcomer"}  # fmt: skip
 BLOCKS = {
@@ -49,7 +51,7 @@ def session_features(
 ) -> dict[str, float]:
     """Features of one session: page-area shares and counts squashed into [0, 1]."""
     total = sum(pages.values())
-    x = {f"{area}_share": (pages.get(area, 0) / total if total else 0.0) for area in SHARES}
+    x = {key: (pages.get(area, 0) / total if total else 0.0) for area, key in _SHARE_KEYS}
     x["pages"] = 1.0 - math.exp(-total / 4)  # 4 pages is "a fair visit": 0.63
     x["downloads"] = 1.0 - math.exp(-downloads)
     x["forms"] = 1.0 - math.exp(-forms)

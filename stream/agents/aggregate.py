@@ -26,13 +26,12 @@ from stream.progress import Progress
 from stream.publish import SnapshotPublisher
 from stream.rollup import MetricState, Rollup, decode_checkpoint
 
-# Messages (bundles, each up to a validate take of events) per take: one pass over them and
-# one state update. Small enough that agents sharing decodes stay close (``stream.app``).
-TAKE_MAX = 64
+TAKE_MAX = 2000  # messages per take; a take is one pass over the batch and one state update
 TAKE_WITHIN_S = 0.05  # a lone message waits at most this long before it is counted
 TOPIC_EVERY_S = 5.0  # how often the snapshot also goes to the metric topic
 CHECKPOINT_EVERY_S = 1.0
 COST_SHARE = 20  # checkpoints, and snapshots, each get at most 1/20 of a worker's time
+MAX_GAP_S = 10.0  # ... but run at least this often (a crash replays at most about this much)
 REFRESH_EVERY_S = 5.0  # republish unchanged state too: "last 5 minutes" moves with the clock
 CHECKPOINTS = "dojo:checkpoints:{}"
 YIELD_EVERY_S = 0.01  # a fold hands the event loop over at least this often
@@ -105,8 +104,9 @@ class Budget:
     agents: int = 1
 
     def gap(self, cost_s: float, floor_s: float) -> float:
-        """Seconds to wait before work that took ``cost_s`` runs again (at least ``floor_s``)."""
-        return max(floor_s, cost_s * COST_SHARE * self.agents)
+        """Seconds to wait before work that took ``cost_s`` runs again: at least ``floor_s``,
+        at most ``MAX_GAP_S`` (a state too big for its share still checkpoints)."""
+        return max(floor_s, min(cost_s * COST_SHARE * self.agents, MAX_GAP_S))
 
 
 BUDGETS: dict[int, Budget] = {}  # id(app) -> the budget its agents share
@@ -260,7 +260,7 @@ class Aggregator:
         self.last_live = time.monotonic()
 
     async def after_fold(self) -> None:
-        """Called after every take; a subclass sends what the take produced."""
+        """Called after every take and once a second; a subclass sends what takes produced."""
 
     async def emit(self, merged: Any, at: int) -> None:
         """Publish a snapshot to the live channel and, now and then, to the metric topic."""
@@ -321,7 +321,9 @@ def aggregate(
             await agg.progress.flush()
 
     async def checkpoint_when_quiet() -> None:
-        # With no new messages the loop above never runs; the last ones still get saved.
+        # With no new messages the loop above never runs; the last ones still get saved
+        # (and sent: outputs paced to once a second must not wait for the next message).
+        await agg.after_fold()
         if agg.rollup.due():
             await agg.checkpoint()
         await agg.progress.flush(force=True)

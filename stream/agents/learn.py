@@ -1,9 +1,9 @@
 """learn_online: dojo.events -> engagement scores, recommendations, segments (river models).
 
-The learners share one checkpointed state per worker (``stream.learning``). After each take
-the agent sends each session's newest engagement score to ``dojo.scores.engagement`` and
-leaves the touched visitors' recommendations and segments in Redis for the site's API; its
-snapshot feeds three live channels.
+The learners share one checkpointed state per worker (``stream.learning``). About once a
+second the agent sends each session's newest engagement score to ``dojo.scores.engagement``
+and leaves the touched visitors' recommendations and segments in Redis for the site's API;
+its snapshot feeds three live channels.
 """
 
 from __future__ import annotations
@@ -21,25 +21,31 @@ from stream.pipeline_stats import MINUTE_MS, dead_share, minute_key
 from stream.serving import store_for_visitors
 
 SERVE_EVERY_S = 1.0
+SCORES_EVERY_S = 1.0
 
 
 class Learner(Aggregator):
     """The aggregator of the learning state: sends its outputs, fans its snapshot out."""
 
     alerts_topic: Any = None  # set by the factory: where anomaly alerts go
-    last_served = 0.0
+    last_served = last_scored = 0.0
     serve_cost = 0.0  # seconds the last refresh took
 
     async def after_fold(self) -> None:
-        """Send the scores of this take; store what the site's API will serve."""
+        """Send the newest scores; store what the site's API will serve (both paced)."""
         if not self.rollup.slots:
             return
         state: LearningState = self.rollup.slots[0].state
-        for record in state.drain_scores():
-            await self.out.send(key=record["visitor_id"].encode(), value=orjson.dumps(record))
+        # Scores go out about once a second, each session's newest: in a backlog a session's
+        # batches arrive within moments, and only its last score is worth a message.
+        if time.monotonic() - self.last_scored >= SCORES_EVERY_S:
+            self.last_scored = time.monotonic()
+            for record in state.drain_scores():
+                await self.out.send(key=record["visitor_id"].encode(), value=orjson.dumps(record))
         # Ranking the catalogue costs; refresh what the API serves about once a second, less
         # often when a backlog touches so many visitors that it would take more than its share.
-        if time.monotonic() - self.last_served < self.budget.gap(self.serve_cost, SERVE_EVERY_S):
+        due = time.monotonic() - self.last_served >= self.budget.gap(self.serve_cost, SERVE_EVERY_S)
+        if not due or not state.touched:
             return
         began = time.perf_counter()
         recs, segments, popular = state.serve(now_ms())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stream.agents.aggregate import COST_SHARE, Budget
+from stream.agents.aggregate import COST_SHARE, MAX_GAP_S, Budget
 
 
 def test_agents_share_one_budget() -> None:
@@ -12,3 +12,7 @@ def test_agents_share_one_budget() -> None:
     # Seven agents each doing the same work wait seven times longer: together they keep
     # to the share one agent alone would have.
     assert crowd.gap(0.100, 1.0) == 7 * alone.gap(0.100, 1.0)
+
+
+def test_a_state_too_big_for_its_share_still_runs_now_and_then() -> None:
+    assert Budget(agents=8).gap(0.6, 1.0) == MAX_GAP_S
