@@ -2,7 +2,8 @@
 
 Per client-send: the live feed's CPU time (user + system, ``/proc/<pid>/stat``) from the
 first publish until every client has received the last one, divided by the deliveries,
-so it includes what the feed spends between updates (keepalive pings, timers). Latency:
+so it includes what the feed spends between updates (keepalive pings, timers); beside it,
+the floor: a bare Python loop sending as many frames (``bench.send_floor``). Latency:
 Redis publish -> client received. The clients run in this process on the same machine, so
 latency includes their own scheduling; they parse frames themselves to stay cheap.
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import resource
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -32,8 +32,16 @@ from websockets.uri import parse_uri
 
 from bench import report
 from bench.latency import quantile
-from bench.process import Children, cpu_seconds, free_port, private_redis, wait_port
+from bench.process import (
+    Children,
+    cpu_seconds,
+    free_port,
+    private_redis,
+    raise_open_files,
+    wait_port,
+)
 from bench.report import RESULTS, Row, fmt, machine, now_iso, spread
+from bench.send_floor import measure as send_floor
 from stream.publish import LIVE_CHANNEL, envelope
 from stream.settings import Settings
 
@@ -42,15 +50,7 @@ CONNECT_AT_ONCE = 200
 PUBLISH_GAP_S = 0.25  # above the feed's 10 Hz per-client cap, so no update is coalesced away
 SENDS_PER_PUBLISH_ASKED = 2_000  # small sizes publish more: CPU is read in 10 ms ticks
 IDLE_S = 5.0
-
-
-def raise_open_files(wanted: int) -> int:
-    """Lift the soft open-file limit towards ``wanted`` (children inherit it); return it."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+FLOOR_ROUNDS = 10
 
 
 class FeedSocket(asyncio.Protocol):
@@ -205,6 +205,14 @@ async def measure(
                       target="≤ 10 µs at 5,000" if size == 5000 else "")  # fmt: skip
             p99 = Row("fanout", f"{size:,} clients: publish -> received p99", "ms")
             idle = Row("fanout", f"{size:,} clients: live feed CPU while idle", "% of a core")
+            floor = Row("fanout", f"{size:,} clients: floor, a bare socket.send loop", "µs",
+                        note="one process writing a frame of the same size to as many "
+                        "loopback sockets (bench/send_floor.py)")  # fmt: skip
+            sample = envelope(CHANNEL, {"sent_ns": time.time_ns(), "n": 0}, int(time.time() * 1000))
+            say(f"fanout: the floor for {size:,} clients")
+            t_floor = time.monotonic()
+            floor.values += [send_floor(size, FLOOR_ROUNDS, len(sample)) for _ in range(runs)]
+            floor.seconds = time.monotonic() - t_floor
             clients = Clients(f"ws://127.0.0.1:{settings.live_port}/ws/live",
                               settings.admin_token.reveal(), size)  # fmt: skip
             say(f"fanout: connecting {size:,} clients")
@@ -244,7 +252,7 @@ async def measure(
                 p99.seconds = idle.seconds = cpu.seconds
             finally:
                 await clients.close()
-            rows += [cpu, p99, idle]
+            rows += [cpu, floor, p99, idle]
     finally:
         await redis.aclose()
         children.stop(live)

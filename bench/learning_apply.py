@@ -1,9 +1,10 @@
-"""CPU cost of the online learners' fold (``LearningState.apply``), microseconds per event.
+"""CPU cost of the online learners: their fold, per event, and serving, per visitor.
 
 Run: ``.venv/bin/python -m bench.learning_apply [--events N] [--seed S]``. The batches are
 the benchmark's simulated raw messages, validated as the validate stage does, so the mix of
-page views, downloads, forms and registrations is the site's. Best of ``--repeat`` runs,
-each from a fresh state.
+page views, downloads, forms and registrations is the site's. Serving is what the agent
+refreshes for the site's API about once a second: recommendations and segments of every
+visitor touched since the last refresh. Best of ``--repeat`` runs, each from a fresh state.
 """
 
 from __future__ import annotations
@@ -38,15 +39,23 @@ def main(events: int, seed: int, repeat: int) -> None:
     """Print µs per event of the learners' fold over the benchmark's traffic."""
     batches = clean_batches(events, seed)
     count = sum(len(b["events"]) for b in batches)
-    best = float("inf")
+    best = serve = float("inf")
+    visitors = 0
     for _ in range(repeat):
         state = LearningState()
         began = time.perf_counter()
         for batch in batches:
             state.apply(batch, batch["received_at"])
         best = min(best, time.perf_counter() - began)
+        # What the agent refreshes for the site's API: every visitor touched since last time.
+        visitors = len(state.touched)
+        began = time.perf_counter()
+        state.serve(batches[-1]["received_at"])
+        serve = min(serve, time.perf_counter() - began)
     click.echo(f"{count:,} events in {len(batches):,} session batches (seed {seed})")
     click.echo(f"LearningState.apply  {best / count * 1e6:6.1f} µs/event")
+    click.echo(f"LearningState.serve  {serve / max(visitors, 1) * 1e6:6.1f} µs/visitor "
+               f"({visitors:,} visitors)")  # fmt: skip
 
 
 if __name__ == "__main__":

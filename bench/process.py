@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -135,3 +136,12 @@ def private_redis(children: Children) -> tuple[Child, str]:
     )  # fmt: skip
     wait_port(port, 15, child.proc)
     return child, f"redis://127.0.0.1:{port}/0"
+
+
+def raise_open_files(wanted: int) -> int:
+    """Lift the soft open-file limit towards ``wanted`` (children inherit it); return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
