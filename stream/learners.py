@@ -151,11 +151,6 @@ def check_resume(
         raise AssertionError(f"resumed learner differs: {got!r} != {expected!r}")
 
 
-def predict_many(model: Any, user: str, items: Sequence[str]) -> list[float]:
-    """``[model.predict_one(user, item) for item in items]`` for a river ``BiasedMF``."""
-    return list(predict_grid(model, [user], items)[0].tolist()) if items else []
-
-
 def predict_grid(model: Any, users: Sequence[str], items: Sequence[str]) -> np.ndarray:
     """``model.predict_one(user, item)`` for every user (rows) and item (columns) of a river
     ``BiasedMF``, in one matrix product instead of one call per pair (ranking a catalogue

@@ -71,6 +71,11 @@ class Recommender:
     """Online recommendations with a popularity baseline; see the module docstring."""
 
     max_visitors = 50_000  # visitors remembered before the oldest half is forgotten
+    # Defaults for checkpoints written before these existed (restored with pickle, they
+    # carry only the attributes of their day); ``__init__`` sets them on new states.
+    check_every = 4
+    _moves = 0
+    _forget_at = 0
 
     def __init__(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from stream.learners import check_resume
+from stream.learners import check_resume, checkpoint
 from stream.recommend import Recommender, item_kind, item_of
 from tests.unit.visit_batches import MINUTE, T0, batch, event
 
@@ -112,6 +112,18 @@ def test_one_move_in_check_every_is_checked() -> None:
     assert every.checks > 500
     # Moves come from the data, not the model: the sample is exactly every fourth one.
     assert sampled.checks == every.checks // sampled.check_every
+
+
+def test_a_checkpoint_from_before_sampled_checks_still_resumes() -> None:
+    old = Recommender()
+    end = visits(old, range(60))
+    for name in ("check_every", "_moves", "_forget_at"):  # what such a checkpoint lacks
+        del old.__dict__[name]
+    back = Recommender.from_bytes(checkpoint(old))
+    checks = back.checks
+    visits(back, range(60, 120))
+    assert back.checks > checks
+    assert back.recommend("visitor-5", 5, end)
 
 
 def test_checkpoint_resumes_exactly() -> None:
