@@ -103,6 +103,11 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
         datadir=str(settings.data_dir / "worker"),
+        # Agents acknowledge a message only once a checkpoint holds it, and after a restart
+        # or a rebalance a state skips what its checkpoint holds: the streams are idempotent.
+        # Waiting for every folded message to be acknowledged made a stopping worker wait
+        # for ever (its checkpoint timers stop first).
+        stream_wait_empty=False,
     )
     events = events_topic(app, settings)
     decoded = Decoded()  # every agent reads every bundle: decode each once

@@ -93,6 +93,9 @@ def run_everything(settings: Settings, *, rate: float, invalid_ratio: float, ech
     collector_url = f"http://{settings.collector_host}:{settings.collector_port}"
     live_url = f"http://{settings.live_host}:{settings.live_port}"
     traffic: Traffic | None = None
+    # SIGTERM (a service manager, `kill`) stops everything the way Ctrl-C does, instead of
+    # ending this process and leaving its children running.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         for name, url in (("collector", collector_url), ("live feed", live_url)):
             if not wait_http(f"{url}/healthz", 60, children):
@@ -115,6 +118,11 @@ def run_everything(settings: Settings, *, rate: float, invalid_ratio: float, ech
             traffic.child.stop()
         for child in reversed(children):
             child.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 class Traffic:
