@@ -5,7 +5,7 @@ Contract:
   deterministic: the same arguments give byte-identical ``Request`` lists. Requests are
   ordered by ``at_s`` (seconds from the start); event ``ts`` = ``start_ms`` + simulated
   offset; about ``rate * duration_s`` items are produced in total.
-- Every item is either a valid v1 event (DESIGN.md "Event contract") or deliberately
+- Every item is either a valid v1 event (docs/contract.md) or deliberately
   broken and tagged in ``Request.expect`` with the dead-letter reason it must get
   (schema, type, size, too_old, too_new, duplicate, malformed, bot).
 - ``Truth`` holds what a correct pipeline computes from the valid events only; broken
