@@ -8,6 +8,7 @@ printing or logging the settings never reveals it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -63,6 +64,10 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     admin_token: Secret = field(default_factory=lambda: Secret("dojo-admin"))
     site_origins: tuple[str, ...] = ("http://localhost:8000", "http://127.0.0.1:8000")
+    # Requests with neither Origin nor Referer: browsers always send Origin on a POST, so
+    # only non-browser clients omit both, and those could forge either header anyway.
+    originless: str = "accept"  # accept | refuse
+    trusted_proxies: tuple[str, ...] = ()  # addresses/CIDRs whose X-Forwarded-For is believed
     site_id: str = "dd-coder-dojo"
     topic_prefix: str = "dojo"
     partitions: int = 4
@@ -76,6 +81,7 @@ class Settings:
     live_host: str = "127.0.0.1"
     live_port: int = 8100
     rate_limit_per_minute: int = 600
+    rate_limit_fail: str = "closed"  # when Redis cannot judge: closed = 503, open = let through
     max_body_bytes: int = 64 * 1024
     max_events: int = 100
     dedupe_hours: int = 25
@@ -159,6 +165,17 @@ class Settings:
             raise SettingsError("DOJO_TOPIC_PREFIX must be letters, digits, '.', '_' or '-'")
         if self.live_max_hz <= 0:
             raise SettingsError("DOJO_LIVE_MAX_HZ must be positive")
+        if self.originless not in ("accept", "refuse"):
+            raise SettingsError("DOJO_ORIGINLESS must be accept or refuse")
+        if self.rate_limit_fail not in ("open", "closed"):
+            raise SettingsError("DOJO_RATE_LIMIT_FAIL must be open or closed")
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"DOJO_TRUSTED_PROXIES entries must be addresses or CIDRs, got {entry!r}"
+                ) from None
 
 
 # Field name -> environment variable. Kept explicit so `grep DOJO_` finds every knob.
@@ -169,6 +186,8 @@ ENV: dict[str, str] = {
     "redis_url": "DOJO_REDIS_URL",
     "admin_token": "DOJO_ADMIN_TOKEN",
     "site_origins": "DOJO_SITE_ORIGINS",
+    "originless": "DOJO_ORIGINLESS",
+    "trusted_proxies": "DOJO_TRUSTED_PROXIES",
     "site_id": "DOJO_SITE_ID",
     "topic_prefix": "DOJO_TOPIC_PREFIX",
     "partitions": "DOJO_PARTITIONS",
@@ -182,6 +201,7 @@ ENV: dict[str, str] = {
     "live_host": "DOJO_LIVE_HOST",
     "live_port": "DOJO_LIVE_PORT",
     "rate_limit_per_minute": "DOJO_RATE_LIMIT_PER_MINUTE",
+    "rate_limit_fail": "DOJO_RATE_LIMIT_FAIL",
     "max_body_bytes": "DOJO_MAX_BODY_BYTES",
     "max_events": "DOJO_MAX_EVENTS",
     "dedupe_hours": "DOJO_DEDUPE_HOURS",
