@@ -23,11 +23,16 @@ Definitions (per UTC day of the event's ``ts``, per page url and viewport class)
   caused them). A click is settled by the first later event more than ``DEAD_AFTER_MS``
   after it, or as dead when its session has been idle for 30 minutes (``expire``).
 
-Distinct pages are capped per day; clicks and views beyond the cap count under ``overflow``.
+Distinct pages are capped per day (``MAX_PAGES``) by activity, not by arrival: when a new
+page arrives at the cap, the held page with the fewest views and clicks (the longest held
+among equals) is evicted and its counts move to ``overflow``. Junk urls seen once therefore
+cannot crowd out a page that keeps being viewed; its counts from before it was admitted, or
+while it was out, stay in ``overflow``, so totals remain exact.
 """
 
 from __future__ import annotations
 
+import heapq
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -87,6 +92,13 @@ class _Page:
     reach: list[int] = field(default_factory=lambda: [0] * len(THRESHOLDS))
     rage: dict[int, int] = field(default_factory=dict)  # cell -> bursts
     dead: dict[int, int] = field(default_factory=dict)  # cell -> dead clicks
+
+    @property
+    def weight(self) -> int:
+        """What decides which pages stay under the cap: views and clicks."""
+        # Clicks count too: a session's first view takes the device's class, its clicks the
+        # viewport's, so a busy page can hold clicks under a key that has few views.
+        return self.views + self.clicks
 
     def update(self, other: _Page) -> None:
         self.clicks += other.clicks
@@ -161,6 +173,11 @@ class HeatmapsState:
         self.max_pages = max_pages
         self.days: dict[int, dict[str, _Page]] = {}
         self.tabs: dict[str, _Tab] = {}
+        # Per day, a lazy min-heap of [weight when pushed, admission number, key] with one
+        # entry per held page: weights only grow, so a stale entry is fixed when it surfaces.
+        # Derived from ``days``; rebuilt when needed, never checkpointed.
+        self._heaps: dict[int, list[tuple[int, int, str]]] = {}
+        self._admitted = 0
 
     def _page(self, day: int, key: str) -> _Page:
         pages = self.days.get(day)
@@ -168,12 +185,40 @@ class HeatmapsState:
             pages = self.days[day] = {}
         page = pages.get(key)
         if page is None:
-            if len(pages) >= self.max_pages:
-                key = OTHER
-            page = pages.get(key)
-            if page is None:
-                page = pages[key] = _Page()
+            if key != OTHER and len(pages) - (OTHER in pages) >= self.max_pages:
+                self._evict(day, pages)
+            page = pages[key] = _Page()
+            heap = self._heaps.get(day)
+            if heap is not None and key != OTHER:
+                self._admitted += 1
+                heapq.heappush(heap, (0, self._admitted, key))
         return page
+
+    def _evict(self, day: int, pages: dict[str, _Page]) -> None:
+        heap = self._heaps.get(day)
+        if heap is None:
+            heap = self._heaps[day] = []
+            for key, page in pages.items():  # admission order: the oldest first among equals
+                if key != OTHER:
+                    self._admitted += 1
+                    heap.append((page.weight, self._admitted, key))
+            heapq.heapify(heap)
+        while True:
+            weight, admitted, key = heap[0]
+            page = pages[key]
+            if page.weight == weight:
+                break
+            heapq.heapreplace(heap, (page.weight, admitted, key))
+        heapq.heappop(heap)
+        del pages[key]
+        self._page(day, OTHER).update(page)
+
+    def _held(self, day: int, key: str) -> _Page | None:
+        """The page holding ``key``'s counts: its own, or the overflow once it was evicted."""
+        pages = self.days.get(day)
+        if pages is None:
+            return None
+        return pages.get(key) or pages.get(OTHER)
 
     def _settle(self, tab: _Tab, kind: str, ts: int) -> None:
         keep = []
@@ -186,8 +231,7 @@ class HeatmapsState:
         tab.pending = keep
 
     def _dead(self, click: list[Any]) -> None:
-        pages = self.days.get(click[1])
-        page = None if pages is None else pages.get(click[2])
+        page = self._held(click[1], click[2])
         if page is not None:
             page.dead[click[3]] = page.dead.get(click[3], 0) + 1
 
@@ -196,8 +240,6 @@ class HeatmapsState:
         tab.viewport = viewport = viewport_class(props["viewport_w"])
         day, key, cell = ts - ts % DAY_MS, viewport + SEP + url, _cell(x, y)
         page = self._page(day, key)
-        if self.days[day].get(key) is not page:
-            key = OTHER  # past the page cap: a dead click must land where its click did
         page.clicks += 1
         page.grid[cell] += 1
         if tab.click_url != url:
@@ -240,9 +282,10 @@ class HeatmapsState:
             return
         level = _level(depth)
         if level > view[2]:
-            page = self._page(view[0], view[1])
-            for i in range(view[2], level):
-                page.reach[i] += 1
+            page = self._held(view[0], view[1])
+            if page is not None:
+                for i in range(view[2], level):
+                    page.reach[i] += 1
             view[2] = level
 
     def apply(self, batch: Mapping[str, Any], now_ms: int) -> None:
@@ -307,19 +350,35 @@ class HeatmapsState:
         # Days far in the future come from clocks that are wrong; they would never age.
         for day in [d for d in self.days if not today - DAY_MS <= d <= today + DAY_MS]:
             del self.days[day]
+            self._heaps.pop(day, None)
 
     def merge(self, other: HeatmapsState, *, sessions: bool = True) -> HeatmapsState:
         """A new state of both partitions (``sessions=False`` skips live tabs: display only)."""
         out = HeatmapsState(max(self.max_pages, other.max_pages))
         for source in (self, other):
             for day, pages in source.days.items():
+                held = out.days.setdefault(day, {})
                 for key, page in pages.items():
-                    out._page(day, key).update(page)
+                    mine = held.get(key)
+                    if mine is None:
+                        mine = held[key] = _Page()
+                    mine.update(page)
             if sessions:
                 # A session lives on one partition, so the tabs of two partitions never overlap.
                 raw = orjson.loads(orjson.dumps({s: t.encode() for s, t in source.tabs.items()}))
                 out.tabs.update({sid: _Tab(*row) for sid, row in raw.items()})
+        for pages in out.days.values():
+            out._trim(pages)
         return out
+
+    def _trim(self, pages: dict[str, _Page]) -> None:
+        """Move the lightest pages beyond the cap to the overflow (after a merge)."""
+        ranked = sorted((k for k in pages if k != OTHER), key=lambda k: (-pages[k].weight, k))
+        if len(ranked) <= self.max_pages:
+            return
+        other = pages.setdefault(OTHER, _Page())
+        for key in ranked[self.max_pages :]:
+            other.update(pages.pop(key))
 
     def to_bytes(self) -> bytes:
         """Compact checkpoint: zlib-compressed JSON."""

@@ -250,3 +250,101 @@ def test_pages_are_capped_and_old_days_dropped() -> None:
     assert sum(p["grid"] is not None for p in snap["pages"]) == 10
     state.expire(NOON + 2 * DAY_MS)
     assert state.days == {} and state.tabs == {}
+
+
+JUNK = [
+    "/<img src=x onerror=alert(1)>",
+    "/%00%ff",
+    "/\u202eexe.gpj",
+    "/" + "a" * 2000,
+    "/🙈",
+    "/?q='; DROP TABLE pages;--",
+]
+
+
+def junk_url(n: int) -> str:
+    return f"{JUNK[n % len(JUNK)]}/{n}"
+
+
+def flood(state: HeatmapsState, first: int, count: int, ts: int = NOON) -> None:
+    """``count`` junk urls, each clicked once by a session of its own."""
+    for n in range(first, first + count):
+        state.apply(batch(f"junk{n}", [click(ts + n % 1000, 0.9, 0.9, junk_url(n))]), ts)
+
+
+def real_visits(state: HeatmapsState, sessions: int, ts: int = NOON) -> None:
+    """``sessions`` visits of ``/events/spring``: a view and two clicks each."""
+    for n in range(sessions):
+        events = [
+            ev("page_view", ts + n, "/events/spring"),
+            click(ts + n + 10, 0.5, 0.25, "/events/spring"),
+            click(ts + n + 20, 0.5, 0.75, "/events/spring"),
+        ]
+        state.apply(batch(f"real{n}", events), ts)
+
+
+def test_junk_urls_seen_first_cannot_crowd_out_a_page_that_keeps_being_viewed() -> None:
+    state = HeatmapsState()  # the production cap: 1,000 pages a day
+    flood(state, 0, 1500)
+    real_visits(state, 40)
+    flood(state, 1500, 1500)  # and the junk keeps coming
+    snap = state.snapshot(NOON)
+    top = snap["pages"][0]
+    assert (top["url"], top["viewport"]) == ("/events/spring", "desktop")
+    assert top["clicks"] == 80 and top["views"] == 40
+    assert top["grid"][5][10] == 40 and top["grid"][15][10] == 40
+    assert snap["total_clicks"] == 3000 + 80  # nothing lost: evicted pages count as overflow
+    assert snap["overflow"]["clicks"] == 3000 + 80 - sum(p["clicks"] for p in state_pages(state))
+    assert len(state.days[T0]) == 1000 + 1  # the cap and the overflow
+
+
+def state_pages(state: HeatmapsState) -> list[dict[str, Any]]:
+    return [
+        state.heatmap(key.split("\t", 1)[1], key.split("\t", 1)[0], NOON)
+        for key in state.days[T0]
+        if key != "(other)"
+    ]
+
+
+def test_a_page_seen_twice_outlives_any_number_of_pages_seen_once() -> None:
+    state = HeatmapsState(max_pages=10)
+    state.apply(
+        batch("r", [ev("page_view", NOON, "/join"), ev("page_view", NOON + 1, "/join")]), NOON
+    )
+    flood(state, 0, 500)
+    assert state.heatmap("/join", "desktop", NOON)["views"] == 2
+    # Among pages seen once, the longest held goes first: the newest junk is still there.
+    assert state.heatmap(junk_url(499), "desktop", NOON)["clicks"] == 1
+    assert state.heatmap(junk_url(0), "desktop", NOON)["clicks"] == 0
+
+
+def test_eviction_survives_a_checkpoint_and_keeps_dead_clicks_and_scrolls_counted() -> None:
+    state = HeatmapsState(max_pages=5)
+    # A click nothing answers, and a view whose scroll comes after its page was evicted.
+    state.apply(batch("a", [click(NOON, 0.1, 0.1, "/lonely")]), NOON)
+    state.apply(batch("b", [ev("page_view", NOON, "/long-read")]), NOON)
+    flood(state, 0, 20)
+    back = HeatmapsState.from_bytes(state.to_bytes())
+    for s in (state, back):
+        real_visits(s, 3)
+        s.apply(batch("b", [ev("scroll", NOON + 5000, "/long-read", depth=1.0)]), NOON)
+        s.expire(NOON + IDLE + 10_000)
+    assert back.snapshot(NOON) == state.snapshot(NOON)
+    assert back.snapshot(NOON)["pages"][0]["url"] == "/events/spring"
+    overflow = back.days[T0]["(other)"]
+    assert overflow.dead[2 * GRID + 2] == 1  # the lonely click, dead where its page went
+    assert overflow.reach == [1, 1, 1, 1]  # the long read's scroll, with its view
+    # 23 pages for 5 places: the lonely page, the long read and 16 junk pages went.
+    assert (overflow.views, overflow.clicks) == (1, 1 + 16)
+
+
+def test_merge_keeps_the_busiest_pages_of_both_partitions() -> None:
+    left, right = HeatmapsState(max_pages=3), HeatmapsState(max_pages=3)
+    flood(left, 0, 3)
+    flood(right, 3, 3)
+    real_visits(right, 2)
+    merged = left.merge(right, sessions=False)
+    snap = merged.snapshot(NOON)
+    assert len(snap["pages"]) == 3 and snap["pages"][0]["url"] == "/events/spring"
+    assert snap["total_clicks"] == 6 + 4
+    assert snap["overflow"]["clicks"] == 4
