@@ -2,7 +2,9 @@
 
 ``validate_event`` is pure: it takes one JSON value and the server's receive time and returns
 either the event (fields typed, nothing added) or a ``Rejection`` saying why, with the
-field at fault. It never raises for bad input. Sanitising happens afterwards
+field at fault. Every check is total over every JSON type, so bad input never raises; should
+a check raise all the same (a bug of ours), ``Unjudged`` names the property it was judging
+and the caller dead-letters the event as ``invalid``. Sanitising happens afterwards
 (``stream.sanitize``); duplicates are judged with state (``stream.dedupe``).
 """
 
@@ -36,6 +38,7 @@ REASONS: Final = (
     "too_new",
     "duplicate",
     "bot",
+    "invalid",  # a check raised instead of judging: a bug of ours, never the sender's fault
 )
 
 
@@ -57,6 +60,15 @@ class Limits:
 
 
 DEFAULT_LIMITS: Final = Limits()
+
+
+class Unjudged(Exception):
+    """A check raised instead of answering; ``field`` is what it was judging."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
 
 Check = Callable[[Any], str | None]  # returns an error sentence, or None when the value is fine
 
@@ -100,7 +112,8 @@ def _text(limit: int) -> Check:
 
 def _one_of(choices: frozenset[str]) -> Check:
     def check(value: Any) -> str | None:
-        if value not in choices:
+        # The type first: an array or object is unhashable, and ``in`` a set would raise.
+        if not isinstance(value, str) or value not in choices:
             return "must be one of " + ", ".join(sorted(choices))
         return None
 
@@ -204,15 +217,23 @@ def _check_props(kind: str, props: dict[str, Any]) -> Rejection | None:
     for key, check in required.items():
         if key not in props:
             return Rejection("schema", f"props.{key}", f"required for {kind}")
-        error = check(props[key])
-        if error is not None:
-            return Rejection("schema", f"props.{key}", error)
+        problem = _judge(key, check, props[key])
+        if problem is not None:
+            return problem
     for key, check in optional.items():
         if key in props:
-            error = check(props[key])
-            if error is not None:
-                return Rejection("schema", f"props.{key}", error)
+            problem = _judge(key, check, props[key])
+            if problem is not None:
+                return problem
     return None
+
+
+def _judge(key: str, check: Check, value: Any) -> Rejection | None:
+    try:
+        error = check(value)
+    except Exception as exc:  # the caller logs and counts it: see stream.ingest
+        raise Unjudged(f"props.{key}") from exc
+    return None if error is None else Rejection("schema", f"props.{key}", error)
 
 
 def _kind(value: Any) -> str:

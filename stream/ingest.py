@@ -5,18 +5,26 @@ event against the contract (and sanitises the ones that pass); the caller then c
 survivors' ids in the dedupe store; ``assemble`` groups the claimed events by session and
 dead-letters the duplicates. Whatever the input, every event ends in exactly one of the
 two outputs: ``len(batched events) + len(dead) == events in`` (a message that cannot be
-read at all counts as one event).
+read at all counts as one event). That holds by construction, not only because the checks
+are total: whatever a check raises while judging one event makes that event a dead letter
+(reason ``invalid``) instead of stopping the stage, and ``Faults`` keeps the bug visible.
 """
 
 from __future__ import annotations
 
+import logging
+import traceback
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import orjson
 
-from stream.contract import DEFAULT_LIMITS, Limits, Rejection, validate_event
+from stream.contract import DEFAULT_LIMITS, Limits, Rejection, Unjudged, validate_event
 from stream.sanitize import sanitize_event
+
+log = logging.getLogger(__name__)
 
 PAYLOAD_MAX: Final = 2048  # characters of the original kept on a dead letter
 EVENT_MAX_BYTES: Final = 8 * 1024
@@ -74,8 +82,51 @@ class Screened:
         )
 
 
-def screen(value: bytes | None, position: Position, limits: Limits = DEFAULT_LIMITS) -> Screened:
-    """Decode one raw message and judge its events; never raises on bad input."""
+Validate = Callable[[Any, int, Limits], "dict[str, Any] | Rejection"]
+
+
+class Faults:
+    """Exceptions raised while judging events: counted by type, each type logged once.
+
+    Such an exception is a bug of ours, not the sender's fault: the event becomes a dead
+    letter (``invalid``) so the stage keeps going, and one warning per type says where the
+    bug is. Only the type and the place are logged; the message may quote the event, and
+    events may hold personal data.
+    """
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def rejection(self, exc: Exception) -> Rejection:
+        """Count ``exc`` (logged the first time its type is seen) and say why it refuses."""
+        cause = exc.__cause__ if isinstance(exc, Unjudged) and exc.__cause__ else exc
+        name = type(cause).__name__
+        if name not in self.counts:
+            frames = traceback.extract_tb(cause.__traceback__)
+            where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
+            log.warning(
+                "validate: judging an event raised %s at %s; such events are dead-lettered "
+                "as invalid (logged once per exception type)",
+                name,
+                where,
+            )
+        self.counts[name] += 1
+        field = exc.field if isinstance(exc, Unjudged) else ""
+        return Rejection("invalid", field, f"the event could not be judged ({name})")
+
+
+# The process's own tally, for callers that do not pass theirs (the validate stage).
+FAULTS: Final = Faults()
+
+
+def screen(
+    value: bytes | None,
+    position: Position,
+    limits: Limits = DEFAULT_LIMITS,
+    faults: Faults = FAULTS,
+    validate: Validate = validate_event,
+) -> Screened:
+    """Decode one raw message and judge its events; never raises, whatever the input."""
     out = Screened(position)
     try:
         envelope = orjson.loads(value or b"")
@@ -89,28 +140,32 @@ def screen(value: bytes | None, position: Position, limits: Limits = DEFAULT_LIM
     out.visitor_id = envelope["visitor_id"]
     out.device = envelope["device"]
     out.received_at = envelope["received_at"]
+    bot: bool = envelope["bot"]
     seen: set[str] = set()
     check_size = len(value or b"") > _SMALL_MESSAGE
-    for index, item in enumerate(envelope["events"]):
-        if envelope["bot"]:
-            out.reject(Rejection("bot", "", "sent by a crawler or automated client"), item, index)
-            continue
-        if check_size and len(orjson.dumps(item)) > EVENT_MAX_BYTES:
-            out.reject(
-                Rejection("size", "", f"event larger than {EVENT_MAX_BYTES} bytes"), item, index
-            )
-            continue
-        verdict = validate_event(item, out.received_at, limits)
+
+    def judge(item: Any) -> tuple[dict[str, Any], bool] | Rejection:
+        if bot:
+            return Rejection("bot", "", "sent by a crawler or automated client")
+        if check_size and _encoded_size(item) > EVENT_MAX_BYTES:
+            return Rejection("size", "", f"event larger than {EVENT_MAX_BYTES} bytes")
+        verdict = validate(item, out.received_at, limits)
         if isinstance(verdict, Rejection):
-            out.reject(verdict, item, index)
-            continue
+            return verdict
         if verdict["event_id"] in seen:
-            out.reject(
-                Rejection("duplicate", "event_id", "repeated within one request"), item, index
-            )
+            return Rejection("duplicate", "event_id", "repeated within one request")
+        return sanitize_event(verdict)
+
+    for index, item in enumerate(envelope["events"]):
+        try:
+            judged = judge(item)
+        except Exception as exc:  # any check, any bug: one dead letter, never a dead stage
+            judged = faults.rejection(exc)
+        if isinstance(judged, Rejection):
+            out.reject(judged, item, index)
             continue
-        seen.add(verdict["event_id"])
-        clean, changed = sanitize_event(verdict)
+        clean, changed = judged
+        seen.add(clean["event_id"])
         out.scrubbed += changed
         out.accepted.append(clean)
         out.accepted_index.append(index)
@@ -176,13 +231,25 @@ def _check_envelope(envelope: Any) -> Rejection | None:
     return None
 
 
+def _encoded_size(item: Any) -> int:
+    try:
+        return len(orjson.dumps(item))
+    except orjson.JSONEncodeError:
+        # Only nesting deeper than orjson writes gets here: too big in every sense.
+        return EVENT_MAX_BYTES + 1
+
+
 def _payload(item: Any) -> str:
     if isinstance(item, str):
         return item
     try:
         return orjson.dumps(item).decode()
-    except (TypeError, orjson.JSONEncodeError):
+    except orjson.JSONEncodeError:
+        pass
+    try:
         return repr(item)
+    except RecursionError:  # orjson reads 1024 levels; repr gives up near 1000
+        return "(nested too deep to show)"
 
 
 def _text(value: bytes | None) -> str:

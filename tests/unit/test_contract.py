@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from stream.contract import TYPES, Limits, Rejection, validate_event
+from stream.contract import (
+    EVENT_KEYS,
+    PROPS,
+    REASONS,
+    TYPES,
+    Limits,
+    Rejection,
+    Unjudged,
+    validate_event,
+)
 
 NOW = 1_764_000_000_000
 
@@ -146,3 +158,79 @@ def test_clock_limits_are_configurable() -> None:
     strict = Limits(max_age_ms=1000, max_skew_ms=0)
     assert isinstance(validate_event(event(ts=NOW - 5000), NOW, strict), Rejection)
     assert isinstance(validate_event(event(ts=NOW - 500), NOW, strict), dict)
+
+
+# Every JSON type orjson can hand over, at the edges: huge and u64 integers, -0.0 and 1e308,
+# empty, huge and non-ASCII strings, and containers holding any of them.
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.sampled_from([0, -1, 2**53 + 1, 2**63 - 1, 2**64 - 1, -(2**63)])
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([-0.0, 0.0, 5e-324, 1e308, -1e308, 0.5, 1.0, 1.0000000000000002])
+    | st.text(max_size=30)
+    | st.sampled_from(["", "LCP", "blur", "é" * 3000, "\U0001f600", "\x00", "a" * 70_000])
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+FIELDS = sorted(EVENT_KEYS - {"props"})
+
+
+def every_field(kind: str) -> list[str]:
+    required, optional = PROPS[kind]
+    return FIELDS + ["props"] + [f"props.{key}" for key in (*required, *optional)]
+
+
+def put(item: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
+    if field.startswith("props."):
+        item["props"][field.removeprefix("props.")] = value
+    else:
+        item[field] = value
+    return item
+
+
+@pytest.mark.parametrize("kind", sorted(TYPES))
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_json_value_in_any_field_is_judged_never_raises(kind: str, data: st.DataObject) -> None:
+    fields = st.lists(st.sampled_from(every_field(kind)), min_size=1, max_size=3, unique=True)
+    item = event(kind)
+    # Properties first, so a later non-object "props" replaces them instead of holding them.
+    for field in sorted(data.draw(fields, label="fields"), key=lambda f: "." not in f):
+        item = put(item, field, data.draw(json_values, label=field))
+    verdict = validate_event(item, NOW)
+    if isinstance(verdict, Rejection):
+        assert verdict.reason in REASONS
+        assert verdict.detail
+    else:
+        assert verdict["type"] == kind
+        assert orjson.loads(orjson.dumps(verdict)) == verdict  # a clean event travels as JSON
+
+
+@pytest.mark.parametrize(
+    ("kind", "prop"),
+    [("web_vital", "name"), ("form_field", "action")],
+)
+@pytest.mark.parametrize("value", [[], {}, ["LCP"], {"LCP": 1}, None, 7, True])
+def test_choices_refuse_values_that_are_not_strings(kind: str, prop: str, value: Any) -> None:
+    bad = event(kind)
+    bad["props"][prop] = value
+    verdict = rejected(bad)
+    assert (verdict.reason, verdict.field) == ("schema", f"props.{prop}")
+
+
+def test_a_check_that_raises_is_named_by_its_property(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(value: Any) -> str | None:
+        raise KeyError(value)
+
+    monkeypatch.setitem(PROPS, "conversion", ({"goal": broken}, {}))
+    with pytest.raises(Unjudged) as raised:
+        validate_event(event("conversion"), NOW)
+    assert raised.value.field == "props.goal"
+    assert isinstance(raised.value.__cause__, KeyError)
