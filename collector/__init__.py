@@ -11,8 +11,14 @@ Contract:
   keyed by the first event's ``session_id``, and is answered ``202 {"accepted": n}`` only
   after Kafka acknowledged it. When Kafka or the salt store cannot take it the answer is
   ``503`` with ``Retry-After``; the beacon retries.
-- Errors are ``{"error": "<code>", "detail": "<sentence>"}``.
-- The client IP and user agent are used only to derive a visitor id (a keyed hash with a
-  daily salt that is deleted after 48 hours), a device class and a bot flag. Neither is
-  stored, logged or produced.
+- Requests whose ``Origin`` (else ``Referer``) is not one of ``settings.site_origins``
+  are answered ``403 {"error": "origin"}``; those with neither follow
+  ``settings.originless``. The site API (``/api/...``) is held to the same rule.
+- Errors are ``{"error": "<code>", "detail": "<sentence>"}``; ``GET /metrics`` counts
+  accepted and refused requests by reason.
+- The client is the socket peer, or behind ``settings.trusted_proxies`` the right-most
+  ``X-Forwarded-For`` entry that is not a trusted proxy. Its address and user agent are
+  used only to derive a visitor id (a keyed hash with a daily salt that is deleted after
+  48 hours), a rate-limit bucket (the address alone, hashed the same way), a device class
+  and a bot flag. Neither is stored, logged or produced.
 """

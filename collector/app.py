@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,42 +21,35 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from collector import site_api
+from collector.answers import error, unavailable
 from collector.device import classify, warm_up
 from collector.envelope import BadRequest, check_headers, parse_events, read_body
-from collector.ratelimit import RateLimiter
+from collector.metrics import CollectorMetrics
+from collector.origins import from_site
+from collector.proxies import client_address
+from collector.ratelimit import RateLimiter, client_bucket
+from collector.resources import Collector
 from collector.salt import SaltCache, SaltUnavailable
 from collector.sink import EventSink, KafkaSink, SinkUnavailable
-from collector.visitor import visitor_id
+from collector.visitor import visitor_of
 from stream.models import RawBatch
 from stream.settings import Settings
 
 log = logging.getLogger(__name__)
 
 BEACON_JS = Path(__file__).parent / "static" / "beacon.js"
-RETRY_AFTER_S = 2
 REDIS_TIMEOUT_S = 1.0
+# A request needs Redis at most twice (salt, rate-limit lease), each well under a
+# millisecond, so 32 connections serve thousands of requests a second; a burst beyond
+# that waits up to REDIS_TIMEOUT_S for a free connection instead of opening hundreds.
+REDIS_POOL_SIZE = 32
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-@dataclass(frozen=True)
-class Collector:
-    """What the endpoints share, opened in ``lifespan`` and handed over through state."""
-
-    settings: Settings
-    redis: aioredis.Redis
-    sink: EventSink
-    salts: SaltCache
-    limiter: RateLimiter
-    clock: Callable[[], float]
-
-
-def error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response:
-    """The one shape of every error answer."""
-    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
-
-
-def unavailable(detail: str) -> Response:
-    """503 that tells the beacon when to retry."""
-    return error(503, "unavailable", detail, {"Retry-After": str(RETRY_AFTER_S)})
+def foreign_origin() -> Response:
+    """403 for a request from a page that is not one of the site's."""
+    return error(403, "origin", "Requests are accepted only from the site's own pages.")
 
 
 def message_key(events: list[Any]) -> bytes:
@@ -71,6 +63,8 @@ async def collect(request: Request) -> Response:
     """Accept one beacon request and hand it to the sink as one ``RawBatch``."""
     c: Collector = request.state.collector
     settings = c.settings
+    if not from_site(request.headers, settings.site_origins, settings.originless):
+        return foreign_origin()
     try:
         check_headers(request.headers, settings.max_body_bytes)
     except BadRequest as bad:
@@ -81,10 +75,12 @@ async def collect(request: Request) -> Response:
     except SaltUnavailable:
         log.warning("refusing a request: the daily salt is unavailable")
         return unavailable("The collector cannot reach its store; retry shortly.")
-    user_agent = request.headers.get("user-agent", "")
-    ip = request.client.host if request.client else ""
-    visitor = visitor_id(salt, settings.site_id, ip, user_agent)
-    verdict = await c.limiter.hit(visitor, now)
+    address = client_address(request, settings.trusted_proxies)
+    verdict = await c.limiter.hit(client_bucket(salt, settings.site_id, address), now)
+    if verdict.failed:
+        c.metrics.limiter_failures.inc()
+    if not verdict.allowed and verdict.failed:
+        return unavailable("The collector cannot check its rate limit; retry shortly.")
     if not verdict.allowed:
         return error(
             429,
@@ -97,10 +93,11 @@ async def collect(request: Request) -> Response:
         events = parse_events(body, settings.max_events)
     except BadRequest as bad:
         return error(bad.status, bad.code, bad.detail)
+    user_agent = request.headers.get("user-agent", "")
     device = classify(user_agent)
     batch = RawBatch(
         received_at=int(now * 1000),
-        visitor_id=visitor,
+        visitor_id=visitor_of(request, settings, salt),
         device=device.device,
         bot=device.bot,
         site=settings.site_id,
@@ -111,7 +108,23 @@ async def collect(request: Request) -> Response:
     except SinkUnavailable as exc:
         log.warning("refusing a request: %s", exc)
         return unavailable("The event stream is unavailable; retry shortly.")
+    c.metrics.events.inc(len(events))
     return JSONResponse({"accepted": len(events)}, status_code=202)
+
+
+def counted(route: str, endpoint: Endpoint) -> Endpoint:
+    """``endpoint`` with its answers counted: 202 as accepted, 4xx/5xx as refused by reason."""
+
+    async def answer(request: Request) -> Response:
+        response = await endpoint(request)
+        metrics: CollectorMetrics = request.state.collector.metrics
+        if response.status_code == 202:
+            metrics.accepted.inc()
+        elif response.status_code >= 400:
+            metrics.refusal(route, response.status_code)
+        return response
+
+    return answer
 
 
 async def beacon_js(request: Request) -> Response:
@@ -140,6 +153,12 @@ async def healthz(request: Request) -> Response:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
+async def metrics(request: Request) -> Response:
+    """Prometheus counters of this collector process (no client is named in them)."""
+    c: Collector = request.state.collector
+    return Response(c.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
 def create_app(
     settings: Settings,
     sink: EventSink | None = None,
@@ -150,11 +169,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Collector]]:
-        redis = aioredis.from_url(
+        pool = aioredis.BlockingConnectionPool.from_url(
             settings.redis_url,
+            max_connections=REDIS_POOL_SIZE,
+            timeout=REDIS_TIMEOUT_S,  # longest wait for a free connection
             socket_timeout=REDIS_TIMEOUT_S,
             socket_connect_timeout=REDIS_TIMEOUT_S,
         )
+        redis = aioredis.Redis.from_pool(pool)
         warm_up()
         await event_sink.start()
         collector = Collector(
@@ -162,7 +184,10 @@ def create_app(
             redis=redis,
             sink=event_sink,
             salts=SaltCache(redis),
-            limiter=RateLimiter(redis, settings.rate_limit_per_minute),
+            limiter=RateLimiter(
+                redis, settings.rate_limit_per_minute, fail=settings.rate_limit_fail
+            ),
+            metrics=CollectorMetrics(),
             clock=clock,
         )
         try:
@@ -179,11 +204,16 @@ def create_app(
         max_age=600,
     )
     routes = [
-        Route("/collect", collect, methods=["POST"]),
+        Route("/collect", counted("collect", collect), methods=["POST"]),
         Route("/beacon.js", beacon_js, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/api/recommendations", site_api.recommendations, methods=["GET"]),
-        Route("/api/personalize", site_api.personalize, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route(
+            "/api/recommendations",
+            counted("api", site_api.recommendations),
+            methods=["GET"],
+        ),
+        Route("/api/personalize", counted("api", site_api.personalize), methods=["GET"]),
     ]
     return Starlette(routes=routes, middleware=[cors], lifespan=lifespan)
 
@@ -195,8 +225,8 @@ def serve(settings: Settings) -> None:
         host=settings.collector_host,
         port=settings.collector_port,
         log_level="warning",
-        # Access logs would write client IPs; forwarded headers are not trusted (yet),
-        # so the visitor id always hashes the socket peer.
+        # Access logs would write client IPs. Forwarded headers are read by the app
+        # itself (collector.proxies, DOJO_TRUSTED_PROXIES), never rewritten by uvicorn.
         access_log=False,
         proxy_headers=False,
         server_header=False,

@@ -8,6 +8,7 @@ enough for late requests around midnight and then makes yesterday's ids unlinkab
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,15 +74,43 @@ class SaltCache:
         self._redis = redis
         self._max_age_s = max_age_s
         self._cached: _Cached | None = None
+        # One read at a time: a burst arriving as the cache expires makes one Redis call,
+        # not one per request (which would drain the connection pool).
+        self._fetching = asyncio.Lock()
+        self._attempts = 0
+        self._last_failure: str | None = None
 
     async def get(self, now: float) -> str:
         """The salt for ``now``'s UTC day, from the cache when fresh (raises SaltUnavailable)."""
         day = salt_day(now)
+        fresh = self._fresh(day, now)
+        if fresh is not None:
+            return fresh
+        attempts = self._attempts
+        async with self._fetching:
+            fresh = self._fresh(day, now)  # fetched by whoever held the lock before us
+            if fresh is not None:
+                return fresh
+            if self._attempts != attempts and self._last_failure is not None:
+                # Whoever went before us while we waited failed: share that answer rather
+                # than queue one more Redis timeout per waiting request.
+                raise SaltUnavailable(self._last_failure)
+            self._attempts += 1
+            try:
+                salt = await daily_salt(self._redis, now)
+            except SaltUnavailable as exc:
+                self._last_failure = str(exc)
+                raise
+            self._last_failure = None
+            self._cached = _Cached(day, salt, now)
+            return salt
+
+    def _fresh(self, day: str, now: float) -> str | None:
         cached = self._cached
-        if cached is not None and cached.day == day:
-            age = now - cached.fetched_at
-            if 0 <= age < self._max_age_s:
-                return cached.salt
-        salt = await daily_salt(self._redis, now)
-        self._cached = _Cached(day, salt, now)
-        return salt
+        if (
+            cached is not None
+            and cached.day == day
+            and 0 <= now - cached.fetched_at < self._max_age_s
+        ):
+            return cached.salt
+        return None

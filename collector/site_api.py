@@ -1,29 +1,25 @@
 """The site's public API: recommendations and personalisation for the visitor asking.
 
-No admin token (the site calls it from visitors' browsers, CORS-limited to the site's
-origins) and no personal data out: answers hold content items and a segment label only.
-Without ``visitor=`` the visitor is the one making the request, identified exactly as
-``POST /collect`` identifies it (today's salt, address, user agent), so the site never
-needs to learn or store an id.
+No admin token (the site calls it from visitors' browsers, limited to the site's
+origins like ``POST /collect``) and no personal data out: answers hold content items and
+a segment label only. The visitor is always the one making the request, identified
+exactly as ``POST /collect`` identifies it (today's salt, address, user agent): there is
+no parameter naming a visitor, so nobody can read another visitor's list.
 """
 
 from __future__ import annotations
-
-import re
-from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from collector.answers import error, unavailable
+from collector.origins import from_site
+from collector.resources import Collector
 from collector.salt import SaltUnavailable
-from collector.visitor import visitor_id
+from collector.visitor import visitor_of
 from stream.serving import recommendations_for, segment_for
 
-if TYPE_CHECKING:
-    from collector.app import Collector
-
-VISITOR = re.compile(r"[0-9a-f]{8,64}")
 MAX_N = 20
 NEWCOMER = {
     "segment": None,
@@ -36,21 +32,31 @@ class BadQuery(ValueError):
     """A query parameter the API cannot use."""
 
 
-async def _visitor(request: Request) -> str:
-    given = request.query_params.get("visitor")
-    if given is not None:
-        if VISITOR.fullmatch(given) is None:
-            raise BadQuery("visitor must be 8-64 lowercase hex characters")
-        return given
+def _refused(request: Request) -> Response | None:
+    """The answer for a request this API does not serve, or None to go on."""
     c: Collector = request.state.collector
-    salt = await c.salts.get(c.clock())
-    ip = request.client.host if request.client else ""
-    return visitor_id(salt, c.settings.site_id, ip, request.headers.get("user-agent", ""))
+    if not from_site(request.headers, c.settings.site_origins, c.settings.originless):
+        return error(403, "origin", "This API answers only the site's own pages.")
+    if "visitor" in request.query_params:
+        # Refused rather than ignored, so a page still sending it learns why its answers
+        # changed instead of silently showing the asker's own list.
+        return error(
+            400,
+            "bad_query",
+            "visitor= is no longer accepted: the answer is always for the visitor asking",
+        )
+    return None
+
+
+async def _visitor(request: Request) -> str:
+    c: Collector = request.state.collector
+    return visitor_of(request, c.settings, await c.salts.get(c.clock()))
 
 
 def _count(request: Request) -> int:
     raw = request.query_params.get("n", "5")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_N:
+    # isascii: str.isdigit() also takes other scripts' digits, which int() then reads.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_N:
         raise BadQuery(f"n must be an integer from 1 to {MAX_N}")
     return int(raw)
 
@@ -61,10 +67,11 @@ def _answer(body: object, status: int = 200) -> Response:
 
 
 async def recommendations(request: Request) -> Response:
-    """``GET /api/recommendations?visitor=ID&n=5``: up to n items for this visitor."""
-    from collector.app import error, unavailable
-
+    """``GET /api/recommendations?n=5``: up to n items for the visitor asking."""
     c: Collector = request.state.collector
+    refused = _refused(request)
+    if refused is not None:
+        return refused
     try:
         n = _count(request)
         visitor = await _visitor(request)
@@ -77,15 +84,14 @@ async def recommendations(request: Request) -> Response:
 
 
 async def personalize(request: Request) -> Response:
-    """``GET /api/personalize?visitor=ID``: the visitor's segment and suggested blocks."""
-    from collector.app import error, unavailable
-
+    """``GET /api/personalize``: the asking visitor's segment and suggested blocks."""
     c: Collector = request.state.collector
+    refused = _refused(request)
+    if refused is not None:
+        return refused
     try:
         visitor = await _visitor(request)
         segment = await segment_for(c.redis, visitor)
-    except BadQuery as bad:
-        return error(400, "bad_query", str(bad))
     except (SaltUnavailable, RedisError, OSError):
         return unavailable("Personalisation is unavailable right now; retry shortly.")
     return _answer(segment or NEWCOMER)

@@ -19,6 +19,7 @@ def test_allowed_origin_gets_the_header(client: TestClient) -> None:
 def test_disallowed_origin_gets_no_header(client: TestClient) -> None:
     response = client.post("/collect", json={"events": [event(0)]}, headers={"origin": DENIED})
     assert "access-control-allow-origin" not in response.headers
+    assert response.status_code == 403  # and refused: CORS alone would not stop it
 
 
 def test_errors_carry_the_header_so_the_beacon_can_read_them(client: TestClient) -> None:

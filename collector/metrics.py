@@ -1,0 +1,47 @@
+"""Prometheus counters of one collector app, in its own registry (never the global one).
+
+Counters only, no labels that name a client, so ``GET /metrics`` is safe to leave open.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+
+# Why a request was refused, from the status it was answered with.
+REASONS = {403: "origin", 429: "rate_limited", 503: "unavailable"}
+
+
+class CollectorMetrics:
+    """Accepted and refused requests, and the rate limiter's failures."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.accepted = Counter(
+            "dojo_collector_requests_accepted", "Beacon requests answered 202", registry=r
+        )
+        self.events = Counter(
+            "dojo_collector_events_accepted", "Events in accepted beacon requests", registry=r
+        )
+        self.refused = Counter(
+            "dojo_collector_requests_refused",
+            "Requests refused by route and reason: origin, rate_limited, bad_request, unavailable",
+            ["route", "reason"],
+            registry=r,
+        )
+        self.limiter_failures = Counter(
+            "dojo_collector_rate_limit_failures",
+            "Requests the rate limiter could not judge (Redis unavailable or too slow)",
+            registry=r,
+        )
+        for route in ("collect", "api"):
+            for reason in (*REASONS.values(), "bad_request"):
+                self.refused.labels(route=route, reason=reason)  # present at 0 from the start
+
+    def refusal(self, route: str, status: int) -> None:
+        """Count one request of ``route`` refused with ``status`` (any other 4xx: bad_request)."""
+        self.refused.labels(route=route, reason=REASONS.get(status, "bad_request")).inc()
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition."""
+        return generate_latest(self.registry)

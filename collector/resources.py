@@ -1,0 +1,27 @@
+"""What the collector's endpoints share: opened in ``lifespan``, handed over through state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from collector.metrics import CollectorMetrics
+from collector.ratelimit import RateLimiter
+from collector.salt import SaltCache
+from collector.sink import EventSink
+from stream.settings import Settings
+
+
+@dataclass(frozen=True)
+class Collector:
+    """The settings and the open clients of one collector app."""
+
+    settings: Settings
+    redis: aioredis.Redis
+    sink: EventSink
+    salts: SaltCache
+    limiter: RateLimiter
+    metrics: CollectorMetrics
+    clock: Callable[[], float]
