@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 import click
 from redis.asyncio import Redis
@@ -22,7 +23,7 @@ from bench.load import build
 from stream.agents.validate import TAKE_MAX
 from stream.bundles import pack
 from stream.contract import Limits
-from stream.dedupe import RedisClaims
+from stream.dedupe import Accepted, RedisClaims
 from stream.ingest import Position, Screened, assemble, screen
 from stream.settings import Settings
 
@@ -71,10 +72,18 @@ def main(events: int, seed: int, repeat: int, partitions: int) -> None:
     click.echo(f"claims, one call per take (worker CPU)  {cpu / accepted * 1e6:6.2f} µs/event")
 
 
+class NothingAccepted:
+    """The bench's claims have no accepted events to restore: a fresh ledger is just sealed."""
+
+    async def chunks(self) -> AsyncIterator[list[Accepted]]:
+        return
+        yield
+
+
 async def _claim_cpu(screened: list[Screened], redis_url: str, repeat: int) -> float:
     """Best process CPU seconds to claim every take's accepted event ids."""
     redis = Redis.from_url(redis_url)
-    claims = RedisClaims(redis, ttl_s=60)
+    claims = RedisClaims(redis, ttl_s=60, accepted=NothingAccepted())
     takes = [
         [c for one in screened[n : n + TAKE_MAX] for c in one.claims()]
         for n in range(0, len(screened), TAKE_MAX)

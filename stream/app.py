@@ -26,6 +26,7 @@ from stream.journeys import JourneysState
 from stream.learning import LearningState
 from stream.pipeline_stats import PipelineStats
 from stream.publish import SnapshotPublisher
+from stream.reclaim import AcceptedFromKafka
 from stream.settings import Settings
 from stream.traffic import TrafficState
 from stream.vitals import VitalsState
@@ -79,7 +80,8 @@ def validator(settings: Settings, redis: Redis) -> Validator:
         max_skew_ms=settings.max_clock_skew_s * 1000,
     )
     stats = PipelineStats(redis, SnapshotPublisher(redis), max_hz=settings.live_max_hz)
-    return Validator(settings, RedisClaims(redis, settings.dedupe_hours * 3600), stats, limits)
+    claims = RedisClaims(redis, settings.dedupe_hours * 3600, AcceptedFromKafka(settings))
+    return Validator(settings, claims, stats, limits)
 
 
 def create_app(settings: Settings) -> faust.App:

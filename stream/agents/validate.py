@@ -13,7 +13,8 @@ measured reasons:
 
 Each take: screen every event, claim the survivors' ids in Redis in one call, bundle the
 session batches per partition, send bundles and dead letters, wait until Kafka holds them
-all, then commit. A crash can make the next owner re-send a take: readers drop the copies
+all, confirm the claims (Redis may have lost them meanwhile: ``stream.dedupe``), then
+commit. A crash can make the next owner re-send a take: readers drop the copies
 by source position, and the claims know their owner, so nothing is lost or counted twice.
 """
 
@@ -32,7 +33,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from stream.bundles import pack
 from stream.contract import Limits
-from stream.dedupe import Claims
+from stream.dedupe import Claims, ConfirmedClaims
 from stream.ingest import Position, assemble, screen
 from stream.pipeline_stats import PipelineStats
 from stream.settings import Settings
@@ -93,7 +94,7 @@ class Validator:
     """The validate stage's loop: consume a take, judge it, send, wait for Kafka, commit."""
 
     settings: Settings
-    claims: Claims
+    claims: ConfirmedClaims
     stats: PipelineStats
     limits: Limits
 
@@ -177,6 +178,9 @@ class Validator:
             for partition, bundle in judged.bundles
         ]
         await asyncio.gather(*sent)  # Kafka holds every output before the input is committed
+        # Redis may have lost the take's claims meanwhile; now that Kafka holds the take, a
+        # rebuild of the claims would find it, and this claims it again for whoever rebuilt.
+        await self.claims.confirm()
         try:
             await consumer.commit({tp: batch[-1].offset + 1 for tp, batch in fetched.items()})
         except (CommitFailedError, IllegalStateError):
