@@ -25,6 +25,7 @@ from live_feed.hub import Hub
 from live_feed.insights import FunnelListing, funnels, heatmap
 from live_feed.metrics import LiveMetrics
 from live_feed.panel import STATIC_DIR, SecurityHeaders, index, login, logout
+from live_feed.unavailable import store_unavailable
 from stream.funnel_config import DEFAULT_PATH as DEFAULT_FUNNELS
 from stream.settings import Settings
 
@@ -74,6 +75,7 @@ def create_app(
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={RedisError: store_unavailable},  # 503 while Redis is away, not 500
         lifespan=lifespan,
     )
     app.state.settings = settings

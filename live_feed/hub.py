@@ -66,7 +66,12 @@ class Hub:
     async def start(self) -> None:
         """Subscribe before returning, so nothing published afterwards is missed."""
         self._loop = asyncio.get_running_loop()
-        self._pubsub = await self._subscribe()
+        try:
+            self._pubsub = await self._subscribe()
+        except (RedisError, OSError) as exc:
+            # Start anyway: the views answer 503 meanwhile, the listener subscribes once
+            # Redis answers (nothing is published while it does not).
+            log.warning("Redis unavailable at start (%s); subscribing later", type(exc).__name__)
         self._tasks = [
             asyncio.create_task(self._listen(), name="live-feed-hub"),
             asyncio.create_task(self._beat(), name="live-feed-heartbeat"),
