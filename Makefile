@@ -20,10 +20,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-system:  ## Debian packages the product needs (redis-server; Java 17 and Maven are checked)
+system:  ## Debian packages the product needs (redis-server, nginx; Java 17 and Maven are checked)
 	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
 	@command -v mvn >/dev/null || { echo "Maven is required to fetch Kafka (apt-get install maven)"; exit 1; }
 	@command -v redis-server >/dev/null || { $(APT) update -qq && $(APT) install -y -qq redis-server >/dev/null; }
+	@# nginx: the integration tests run the collector behind a real reverse proxy.
+	@test -x /usr/sbin/nginx || command -v nginx >/dev/null || { $(APT) update -qq && $(APT) install -y -qq nginx >/dev/null; }
 
 browser-deps:  ## Headless Chromium and its driver for the browser tests
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
