@@ -179,15 +179,16 @@ def create_app(
         redis = aioredis.Redis.from_pool(pool)
         warm_up()
         await event_sink.start()
+        metrics = CollectorMetrics()
         collector = Collector(
             settings=settings,
             redis=redis,
             sink=event_sink,
-            salts=SaltCache(redis),
+            salts=SaltCache(redis, on_reset=metrics.salt_resets.inc),
             limiter=RateLimiter(
                 redis, settings.rate_limit_per_minute, fail=settings.rate_limit_fail
             ),
-            metrics=CollectorMetrics(),
+            metrics=metrics,
             clock=clock,
         )
         try:

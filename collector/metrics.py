@@ -12,7 +12,7 @@ REASONS = {403: "origin", 429: "rate_limited", 503: "unavailable"}
 
 
 class CollectorMetrics:
-    """Accepted and refused requests, and the rate limiter's failures."""
+    """Accepted and refused requests, the rate limiter's failures and salt resets."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -32,6 +32,13 @@ class CollectorMetrics:
         self.limiter_failures = Counter(
             "dojo_collector_rate_limit_failures",
             "Requests the rate limiter could not judge (Redis unavailable or too slow)",
+            registry=r,
+        )
+        # A salt made anew mid-day (Redis lost it and no replica held it): visitors who came
+        # before that get a second id today, so the day's visitor count may be too high.
+        self.salt_resets = Counter(
+            "dojo_visitor_salt_resets",
+            "Daily visitor salts this process made anew mid-day (visitors may be over-counted)",
             registry=r,
         )
         for route in ("collect", "api"):

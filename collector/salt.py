@@ -4,24 +4,46 @@ Every collector replica must hash a visitor the same way on the same day, so the
 lives in Redis (created with ``SET NX``: the first replica wins, the others read it).
 It expires 48 hours after its day began, which leaves the previous day's salt long
 enough for late requests around midnight and then makes yesterday's ids unlinkable.
+
+Redis may lose the salt mid-day (a flush, a restart without its files). A new salt then
+would give every returning visitor a second id and inflate the day's visitors, so a
+replica that still holds the day's salt writes it back (``SET NX`` again: all replicas
+agree on one). Only if no replica holds it (all restarted while Redis was lost) is a new
+one made mid-day; then the day's visitor figure is flagged: ``dojo:salt-reset:<day>``
+holds when it happened and the collector counts it on ``/metrics``. The salt record is
+``<hex>.<epoch second it was made>``, so a replacement is told from the day's first salt.
+To forget everyone now, overwrite the day's salt (``SET ... KEEPTTL``) with new random
+hex: deleting it would only make the replicas write the cached one back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from stream.publish import SNAPSHOT_KEY
+
+log = logging.getLogger(__name__)
+
 SALT_LIFETIME_S = 48 * 3600
 SALT_BYTES = 32
-# A replica re-reads the salt this often, so a salt deleted by hand (to forget everyone
+# A replica re-reads the salt this often, so a salt replaced by hand (to forget everyone
 # now) stops being used within seconds rather than at midnight.
 CACHE_SECONDS = 5.0
 KEY_PREFIX = "dojo:salt:"
+RESET_PREFIX = "dojo:salt-reset:"
+# A salt made this long after its day began, while the day already had traffic, replaced a
+# lost one (the day's first request normally makes it within seconds of midnight).
+RESET_GRACE_S = 300
+TRAFFIC_SNAPSHOT = SNAPSHOT_KEY.format("traffic")
 
 
 class SaltUnavailable(Exception):
@@ -44,35 +66,116 @@ def salt_expires_at(now: float) -> int:
     return int(day.timestamp()) + SALT_LIFETIME_S
 
 
-async def daily_salt(redis: aioredis.Redis, now: float) -> str:
-    """The hex salt for ``now``'s UTC day, created if this is the day's first request."""
+def day_start(now: float) -> int:
+    """Epoch second at which ``now``'s UTC day began."""
+    day = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return int(day.timestamp())
+
+
+def reset_key(now: float) -> str:
+    """The Redis key that flags ``now``'s day: its salt was made again mid-day."""
+    return RESET_PREFIX + salt_day(now)
+
+
+@dataclass(frozen=True)
+class Salt:
+    """One day's salt and the epoch second it was made (0: stored before that was kept)."""
+
+    hex: str
+    made_at: int
+
+    def record(self) -> str:
+        return f"{self.hex}.{self.made_at}"
+
+    @classmethod
+    def parse(cls, raw: bytes | str) -> Salt:
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        hex_part, _, made = text.partition(".")
+        return cls(hex_part, int(made) if made.isdigit() else 0)
+
+
+async def fetch_salt(
+    redis: aioredis.Redis,
+    now: float,
+    keep: Salt | None = None,
+    on_reset: Callable[[], None] = lambda: None,
+) -> Salt:
+    """The salt of ``now``'s UTC day; if Redis has none, ``keep`` (written back) or a new one.
+
+    A new salt made after ``RESET_GRACE_S`` into a day that had traffic sets the day's
+    reset flag and calls ``on_reset`` (raises SaltUnavailable if Redis cannot be reached).
+    """
     key = salt_key(now)
+    offer = keep if keep is not None else Salt(secrets.token_hex(SALT_BYTES), int(now))
     try:
         async with redis.pipeline(transaction=True) as pipe:
             # EXAT pins the deletion to the day's start, whenever the key was created.
-            pipe.set(key, secrets.token_hex(SALT_BYTES), nx=True, exat=salt_expires_at(now))
+            pipe.set(key, offer.record(), nx=True, exat=salt_expires_at(now))
             pipe.get(key)
-            _, value = await pipe.execute()
+            pipe.get(TRAFFIC_SNAPSHOT)
+            made, value, traffic = await pipe.execute()
+        if value is None:  # the key expired between SET and GET: only for days already gone
+            raise SaltUnavailable("the salt for this day has already expired")
+        salt = Salt.parse(value)
+        if made and keep is None and replaced_a_lost_salt(salt, traffic, now):
+            await redis.set(reset_key(now), salt.made_at, nx=True, exat=salt_expires_at(now))
+            on_reset()
+            log.warning("daily salt lost and made anew: today's visitors may be over-counted")
     except (RedisError, OSError) as exc:
         raise SaltUnavailable(f"cannot read the daily salt: {type(exc).__name__}") from exc
-    if value is None:  # the key expired between SET and GET: only for days already gone
-        raise SaltUnavailable("the salt for this day has already expired")
-    return value.decode() if isinstance(value, bytes) else str(value)
+    return salt
+
+
+def replaced_a_lost_salt(salt: Salt, traffic: bytes | None, now: float) -> bool:
+    """Whether a salt just made replaced a lost one: made late, and the day had traffic.
+
+    The traffic snapshot (republished by the worker every few seconds) tells whether the
+    day had traffic; missing, unreadable or from another day, it cannot rule it out.
+    """
+    if salt.made_at - day_start(now) <= RESET_GRACE_S:
+        return False
+    if traffic is None:
+        return True
+    try:
+        body = orjson.loads(traffic)
+        views, ts = body["data"]["today"]["views"], body["ts"]
+        if not isinstance(views, int) or salt_day(ts / 1000) != salt_day(now):
+            return True
+    except (orjson.JSONDecodeError, LookupError, TypeError, ValueError, OverflowError, OSError):
+        return True
+    return views > 0
+
+
+async def salt_reset_at(redis: aioredis.Redis, now: float) -> int | None:
+    """When ``now``'s day had its salt made anew (visitors may be over-counted), if it did."""
+    raw = await redis.get(reset_key(now))
+    return int(raw) if raw is not None else None
+
+
+async def daily_salt(redis: aioredis.Redis, now: float) -> str:
+    """The hex salt for ``now``'s UTC day, created if this is the day's first request."""
+    return (await fetch_salt(redis, now)).hex
 
 
 @dataclass
 class _Cached:
     day: str
-    salt: str
+    salt: Salt
     fetched_at: float
 
 
 class SaltCache:
     """Keeps the current salt for a few seconds, and never across a UTC date change."""
 
-    def __init__(self, redis: aioredis.Redis, max_age_s: float = CACHE_SECONDS) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        max_age_s: float = CACHE_SECONDS,
+        on_reset: Callable[[], None] = lambda: None,
+    ) -> None:
         self._redis = redis
         self._max_age_s = max_age_s
+        self._on_reset = on_reset
         self._cached: _Cached | None = None
         # One read at a time: a burst arriving as the cache expires makes one Redis call,
         # not one per request (which would drain the connection pool).
@@ -96,14 +199,16 @@ class SaltCache:
                 # than queue one more Redis timeout per waiting request.
                 raise SaltUnavailable(self._last_failure)
             self._attempts += 1
+            held = self._cached.salt if self._cached and self._cached.day == day else None
             try:
-                salt = await daily_salt(self._redis, now)
+                # Holding the day's salt, offer it back: Redis may have lost it.
+                salt = await fetch_salt(self._redis, now, keep=held, on_reset=self._on_reset)
             except SaltUnavailable as exc:
                 self._last_failure = str(exc)
                 raise
             self._last_failure = None
             self._cached = _Cached(day, salt, now)
-            return salt
+            return salt.hex
 
     def _fresh(self, day: str, now: float) -> str | None:
         cached = self._cached
@@ -112,5 +217,5 @@ class SaltCache:
             and cached.day == day
             and 0 <= now - cached.fetched_at < self._max_age_s
         ):
-            return cached.salt
+            return cached.salt.hex
         return None

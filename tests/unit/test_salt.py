@@ -1,4 +1,5 @@
-"""The daily salt and visitor ids: rotation at midnight UTC, deletion after 48 h."""
+"""The daily salt and visitor ids: rotation at midnight UTC, deletion after 48 h, and a salt
+Redis lost mid-day written back by the replicas that hold it, or else flagged."""
 
 from __future__ import annotations
 
@@ -6,16 +7,23 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 import redis.asyncio as aioredis
 
 from collector.salt import (
+    RESET_GRACE_S,
+    TRAFFIC_SNAPSHOT,
+    Salt,
     SaltCache,
     SaltUnavailable,
     daily_salt,
+    replaced_a_lost_salt,
+    reset_key,
     salt_day,
     salt_expires_at,
     salt_key,
+    salt_reset_at,
 )
 from collector.visitor import visitor_id
 
@@ -93,3 +101,97 @@ def test_visitor_id_is_a_keyed_hash() -> None:
 
 def test_visitor_id_parts_do_not_run_together() -> None:
     assert visitor_id(SALT, "ab", "c", "") != visitor_id(SALT, "a", "bc", "")
+
+
+def some_day() -> float:
+    """The start of a day no other test touches."""
+    return DAY + 86_400 * (uuid.uuid4().int % 1000)
+
+
+def traffic(views: object, at_s: float) -> bytes:
+    return orjson.dumps(
+        {"channel": "traffic", "data": {"today": {"views": views}}, "ts": int(at_s * 1000)}
+    )
+
+
+async def test_a_salt_redis_lost_is_written_back_by_a_replica_that_holds_it(
+    redis: aioredis.Redis,
+) -> None:
+    resets: list[int] = []
+    cache = SaltCache(redis, max_age_s=5.0, on_reset=lambda: resets.append(1))
+    day = some_day()
+    noon = day + 12 * 3600
+    before = await cache.get(day + 10)
+    stored = await redis.get(salt_key(noon))
+    await redis.delete(salt_key(noon), TRAFFIC_SNAPSHOT)  # Redis lost everything
+    assert await cache.get(noon + 10) == before
+    # The same record, creation time included, with the same end of life.
+    assert await redis.get(salt_key(noon)) == stored
+    assert await redis.expiretime(salt_key(noon)) == salt_expires_at(noon)
+    assert await salt_reset_at(redis, noon) is None
+    assert resets == []
+
+
+async def test_a_salt_nobody_holds_is_made_anew_and_the_day_flagged(
+    redis: aioredis.Redis,
+) -> None:
+    day = some_day()
+    early = SaltCache(redis)
+    first = await early.get(day + 30)
+    await redis.delete(salt_key(day))
+    await redis.set(TRAFFIC_SNAPSHOT, traffic(1234, day + 3 * 3600))  # the day had traffic
+    resets: list[int] = []
+    restarted = SaltCache(redis, on_reset=lambda: resets.append(1))  # holds nothing
+    afternoon = day + 15 * 3600 + 7
+    second = await restarted.get(afternoon)
+    assert second != first
+    assert await salt_reset_at(redis, day) == int(afternoon)
+    assert resets == [1]
+    assert await redis.expiretime(reset_key(day)) == salt_expires_at(day)
+    # A replica that still held the old salt agrees on the new one (it came second).
+    assert await early.get(afternoon + 10) == second
+
+
+async def test_the_days_first_salt_raises_no_flag(redis: aioredis.Redis) -> None:
+    day = some_day()
+    resets: list[int] = []
+    await SaltCache(redis, on_reset=lambda: resets.append(1)).get(day + RESET_GRACE_S - 1)
+    await redis.set(TRAFFIC_SNAPSHOT, traffic(0, day + 3600))
+    await redis.delete(salt_key(day))
+    # A quiet day: the worker's snapshot says nobody came yet, so a late first salt is fine.
+    await SaltCache(redis, on_reset=lambda: resets.append(1)).get(day + 9 * 3600)
+    assert resets == []
+    assert await salt_reset_at(redis, day) is None
+
+
+def test_salt_records_carry_their_making_time_and_read_old_ones() -> None:
+    salt = Salt("ab" * 32, 1_900_000_000)
+    assert Salt.parse(salt.record().encode()) == salt
+    assert Salt.parse("cd" * 32) == Salt("cd" * 32, 0)  # stored before times were kept
+    assert Salt.parse(b"ef" * 32 + b".x") == Salt("ef" * 32, 0)
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "flagged"),
+    [
+        (None, True),  # lost with the salt: cannot rule traffic out
+        (traffic(5, DAY + 3600), True),
+        (traffic(0, DAY + 3600), False),
+        (traffic(0, DAY - 3600), True),  # yesterday's: says nothing about today
+        (traffic("5", DAY + 3600), True),
+        (traffic(None, DAY + 3600), True),
+        (orjson.dumps({"data": [], "ts": 1}), True),
+        (orjson.dumps({"data": {"today": {"views": 0}}, "ts": 2**62}), True),
+        (orjson.dumps({"data": {"today": {"views": 0}}, "ts": -(2**62)}), True),
+        (b"\xff\xfe", True),
+        (b"[1, 2]", True),
+        (b"null", True),
+    ],
+)
+def test_a_late_salt_is_a_reset_unless_the_day_had_no_traffic(
+    snapshot: bytes | None, flagged: bool
+) -> None:
+    late = Salt("00" * 32, int(DAY) + RESET_GRACE_S + 1)
+    assert replaced_a_lost_salt(late, snapshot, DAY + 7200) is flagged
+    early = Salt("00" * 32, int(DAY) + RESET_GRACE_S)
+    assert replaced_a_lost_salt(early, snapshot, DAY + 7200) is False
