@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -51,6 +52,7 @@ def test_a_new_user_agent_per_request_does_not_escape_the_limit(
 ) -> None:
     limit = collector_settings.rate_limit_per_minute  # the default, 600
     statuses: Counter[int] = Counter()
+    asyncio.run(redis_stats(collector_settings.redis_url, reset=True))
     app = create_app(collector_settings, sink=sink, clock=clock)
     with TestClient(app, client=(CLIENT_IP, 40000)) as client:
         for i in range(5_000):
@@ -61,6 +63,23 @@ def test_a_new_user_agent_per_request_does_not_escape_the_limit(
             statuses[reply.status_code] += 1
     assert statuses == {202: limit, 429: 5_000 - limit}
     assert len(sink.messages) == limit
+    # Leased tokens: the flood cost the limiter a few dozen Redis calls, not 5,000.
+    stats = asyncio.run(redis_stats(collector_settings.redis_url))
+    claims = stats.get("cmdstat_evalsha", {}).get("calls", 0) + stats.get("cmdstat_eval", {}).get(
+        "calls", 0
+    )
+    assert 0 < claims <= 40
+
+
+async def redis_stats(url: str, *, reset: bool = False) -> dict[str, Any]:
+    """Redis's per-command call counts (``INFO commandstats``), optionally reset first."""
+    r = aioredis.Redis.from_url(url)
+    try:
+        if reset:
+            await r.config_resetstat()
+        return dict(await r.info("commandstats"))
+    finally:
+        await r.aclose()
 
 
 def test_the_limit_is_per_address_and_shared_by_collector_processes(
