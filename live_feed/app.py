@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,16 +18,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from live_feed.auth import refuse_unless_admin
+from live_feed.auth import Gate, refuse_unless_admin, refuse_unless_metrics_reader
 from live_feed.channels import is_channel, read_snapshot_raw
 from live_feed.feed import live_endpoint
 from live_feed.frame_protocol import FrameProtocol
 from live_feed.hub import Hub
 from live_feed.insights import FunnelListing, funnels, heatmap
+from live_feed.lag import EVERY_S as LAG_EVERY_S
+from live_feed.lag import KafkaOffsets, LagWatch, OffsetReader, worker_groups
 from live_feed.metrics import LiveMetrics
 from live_feed.panel import STATIC_DIR, SecurityHeaders, index, login, logout
+from live_feed.session import Sessions
+from live_feed.throttle import Throttle
 from live_feed.unavailable import store_unavailable
+from live_feed.worker_health import WorkerHealth, judge
 from stream.funnel_config import DEFAULT_PATH as DEFAULT_FUNNELS
+from stream.progress import agent_times
+from stream.server_logs import log_config
 from stream.settings import Settings
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -38,8 +46,14 @@ def create_app(
     stall_timeout: float = 10.0,
     heartbeat: float = 15.0,
     funnels_path: Path | str = DEFAULT_FUNNELS,
+    offsets: OffsetReader | None = None,
+    lag_every_s: float = LAG_EVERY_S,
+    throttle: Throttle | None = None,
 ) -> Starlette:
-    """Build the live feed app; Redis, the pub/sub hub and the funnels open in its lifespan."""
+    """Build the live feed app; Redis, the hub, the lag watch and the funnels open in its lifespan.
+
+    ``offsets`` is where consumer lag is read (Kafka at ``settings.kafka`` by default).
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -55,9 +69,20 @@ def create_app(
         await hub.start()
         app.state.redis = redis
         app.state.hub = hub
+        app.state.gate = Gate(
+            settings,
+            Sessions(redis, settings.admin_token),
+            throttle or Throttle(),
+            app.state.metrics,
+        )
+        reader = offsets if offsets is not None else KafkaOffsets(settings.kafka)
+        lag = LagWatch(reader, worker_groups(settings), app.state.metrics, every_s=lag_every_s)
+        lag.start()
+        app.state.lag = lag
         try:
             yield
         finally:
+            await lag.stop()
             await hub.stop()
             await redis.aclose()
 
@@ -85,7 +110,7 @@ def create_app(
 
 async def snapshot(request: Request) -> Response:
     """The latest stored snapshot of one channel, as the agents wrote it."""
-    if (refused := refuse_unless_admin(request)) is not None:
+    if (refused := await refuse_unless_admin(request)) is not None:
         return refused
     channel = request.path_params["channel"]
     raw = await read_snapshot_raw(request.app.state.redis, channel) if is_channel(channel) else None
@@ -95,23 +120,49 @@ async def snapshot(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    """200 if Redis answers a ping, 503 otherwise."""
+    """The feed's health (200 while Redis answers, else 503) and, beside it, the worker's.
+
+    A load balancer should look at the status code only: the feed can serve the panel,
+    and tell admins what is wrong, while the worker is down. ``worker`` is ``ok``,
+    ``stale`` or ``not running``, with its lag, how long it is behind and when it was
+    last seen; ``kafka`` says whether the lag could be read.
+    """
     try:
         await request.app.state.redis.ping()
+        health = await worker_health(request)
     except (RedisError, OSError):
         return JSONResponse({"status": "redis unavailable"}, status_code=503)
-    body = {"status": "ok", "clients": request.app.state.hub.client_count}
+    lag: LagWatch = request.app.state.lag
+    body = {
+        "status": "ok",
+        "clients": request.app.state.hub.client_count,
+        "worker": health.state,
+        "kafka": lag.kafka,
+        **{k: v for k, v in health.asdict().items() if k != "state"},
+    }
     return Response(orjson.dumps(body), media_type="application/json")
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus text exposition of this process."""
+    """Prometheus text exposition of this process (``DOJO_METRICS_TOKEN`` guards it if set)."""
+    if (refused := refuse_unless_metrics_reader(request)) is not None:
+        return refused
     registry: LiveMetrics = request.app.state.metrics
     try:
+        await worker_health(request)
         body = await registry.render(request.app.state.redis)
     except (RedisError, OSError):
         return Response("redis unavailable\n", status_code=503, media_type="text/plain")
     return Response(body, media_type=PROMETHEUS_TEXT)
+
+
+async def worker_health(request: Request) -> WorkerHealth:
+    """Judge the worker now, and mirror what was judged on the metrics."""
+    times = await agent_times(request.app.state.redis)
+    lag: LagWatch = request.app.state.lag
+    health = judge(times, lag.readings, time.time())
+    request.app.state.metrics.record_worker(times, health.running, health.behind_s)
+    return health
 
 
 def uvicorn_options() -> dict[str, Any]:
@@ -123,11 +174,12 @@ def uvicorn_options() -> dict[str, Any]:
         "ws_max_size": 64 * 1024,
         "access_log": False,
         "proxy_headers": False,
+        "log_config": log_config(),  # no client addresses, no query strings (tokens)
     }
 
 
 def serve(settings: Settings) -> None:
-    """Run the live feed with uvicorn on ``settings.live_host:live_port`` (no access log)."""
+    """Run the live feed with uvicorn on ``settings.live_host:live_port`` (anonymous logs)."""
     import uvicorn
 
     uvicorn.run(

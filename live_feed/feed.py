@@ -11,16 +11,17 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from live_feed.asgi_sink import AsgiSink
-from live_feed.auth import HEADER, presented_token, same_origin, token_matches
+from live_feed.auth import Gate, Verdict, client_of, lowered, presented_token, same_origin
 from live_feed.channels import is_channel, read_snapshot
 from live_feed.client import CLOSE_TRY_AGAIN, MAX_SUBSCRIPTIONS, LiveClient, Sink
 from live_feed.frame_protocol import frame_sink
 from live_feed.hub import Hub
-from live_feed.metrics import LiveMetrics
 from live_feed.outgoing import Outgoing
-from stream.settings import Settings
+from live_feed.session import COOKIE
 
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_THROTTLED = 4429  # the panel retries later, with its backoff
+CLOSE_UNAVAILABLE = 1013  # "try again later": the session store did not answer
 CLOSE_POLICY = 1008
 TOKEN_WAIT_S = 5.0
 MAX_BAD_MESSAGES = 20
@@ -30,12 +31,10 @@ MAX_MESSAGE_CHARS = 4096
 async def live_endpoint(websocket: WebSocket) -> None:
     """Serve one admin's live feed until either side closes."""
     state = websocket.app.state
-    settings: Settings = state.settings
-    metrics: LiveMetrics = state.metrics
     await websocket.accept()
-    if not await _authenticate(websocket, settings):
-        metrics.auth_failures.inc()
-        await websocket.close(CLOSE_UNAUTHORIZED, "unauthorized")
+    verdict = await _authenticate(websocket, state.gate)
+    if not verdict.allowed:
+        await websocket.close(_CLOSE_CODES.get(verdict.status, CLOSE_UNAUTHORIZED), "unauthorized")
         return
     hub: Hub = state.hub
     sink: Sink | None = frame_sink(websocket.scope.get("extensions"))
@@ -69,19 +68,29 @@ async def live_endpoint(websocket: WebSocket) -> None:
                 await websocket.close(code)
 
 
-async def _authenticate(websocket: WebSocket, settings: Settings) -> bool:
-    headers = {k.lower(): v for k, v in websocket.headers.items()}
-    token = presented_token(headers, websocket.cookies)
+_CLOSE_CODES = {429: CLOSE_THROTTLED, 503: CLOSE_UNAVAILABLE}
+
+
+async def _authenticate(websocket: WebSocket, gate: Gate) -> Verdict:
+    """A header token, else the session cookie (same origin only), else a first message."""
+    headers = lowered(websocket)
+    client = client_of(websocket)
+    token = presented_token(headers)
     if token is not None:
-        from_cookie = "authorization" not in headers and HEADER not in headers
-        return token_matches(settings, token) and (not from_cookie or same_origin(headers))
+        return gate.token(gate.settings.admin_token, token, client)
+    cookie = websocket.cookies.get(COOKIE)
+    if cookie:
+        return await gate.session(cookie) if same_origin(headers) else gate.refuse()
     try:
         async with asyncio.timeout(TOKEN_WAIT_S):
             first = await websocket.receive_text()
     except (TimeoutError, WebSocketDisconnect, KeyError):
-        return False
+        return gate.refuse()
     body = _decode(first)
-    return body is not None and token_matches(settings, _str(body.get("token")))
+    token = _str(body.get("token")) if body is not None else None
+    if not token:
+        return gate.refuse()  # no credential: not a guess, not throttled
+    return gate.token(gate.settings.admin_token, token, client)
 
 
 async def _receive(websocket: WebSocket, hub: Hub, client: LiveClient) -> int | None:

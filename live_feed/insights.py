@@ -47,7 +47,7 @@ def find_heatmap(snapshot: Any, url: str, viewport: str) -> dict[str, Any] | Non
 
 async def heatmap(request: Request) -> Response:
     """``GET /api/heatmap?url=&viewport=``: one page's entry from the ``heatmaps`` snapshot."""
-    if (refused := refuse_unless_admin(request)) is not None:
+    if (refused := await refuse_unless_admin(request)) is not None:
         return refused
     url = request.query_params.get("url", "")
     viewport = request.query_params.get("viewport", "")
@@ -64,7 +64,7 @@ async def heatmap(request: Request) -> Response:
 
 async def funnels(request: Request) -> Response:
     """``GET /api/funnels``: the funnel definitions the worker counts."""
-    if (refused := refuse_unless_admin(request)) is not None:
+    if (refused := await refuse_unless_admin(request)) is not None:
         return refused
     listing: FunnelListing = request.app.state.funnels
     if listing.body is None:

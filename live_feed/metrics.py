@@ -1,17 +1,26 @@
-"""Prometheus metrics of one live feed app, in its own registry (never the global one)."""
+"""Prometheus metrics of one live feed app, in its own registry (never the global one).
+
+Besides the feed's own counters it shows the worker as the live feed sees it: consumer lag
+per group and topic from Kafka (``lag``), and each agent's last fold and check-in from the
+workers' ``stream.progress`` hashes (``worker_health``). Counter names gain ``_total`` in
+the exposition, as Prometheus expects.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from redis.asyncio import Redis
 
-EVENTS_PROCESSED_KEY = "dojo:stats:events_processed"
-LAG_KEY = "dojo:stats:lag"
-FOLDED_KEY = "dojo:stats:folded"  # written by the workers' ``stream.progress``
+from stream.pipeline_stats import PROCESSED_KEY
+from stream.progress import FOLDED_KEY, AgentTimes
+
+GroupTopic = tuple[str, str]
 
 
 class LiveMetrics:
-    """Counters and gauges of the feed, plus the worker's stats mirrored from Redis."""
+    """Counters and gauges of the feed, plus the workers' state mirrored from Redis and Kafka."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -33,26 +42,83 @@ class LiveMetrics:
             "dojo_live_pubsub_malformed", "Pub/sub messages that broke the contract", registry=r
         )
         self.auth_failures = Counter(
-            "dojo_live_auth_failures", "Requests refused for a missing or wrong token", registry=r
+            "dojo_live_auth_failures",
+            "Requests refused for a missing or wrong token or session",
+            registry=r,
+        )
+        self.auth_throttled = Counter(
+            "dojo_live_auth_throttled",
+            "Token checks refused unseen (429) after too many failures",
+            registry=r,
         )
         self.events_processed = Gauge(
             "dojo_events_processed", "Events processed by the workers", registry=r
         )
-        self.consumer_lag = Gauge("dojo_consumer_lag", "Consumer lag of the workers", registry=r)
+        self.consumer_lag = Gauge(
+            "dojo_consumer_lag",
+            "Messages not yet committed by a worker group (absent while Kafka is unreadable)",
+            ["group", "topic"],
+            registry=r,
+        )
+        self.lag_readable = Gauge(
+            "dojo_consumer_lag_readable",
+            "1 if the last read of the lag from Kafka worked",
+            registry=r,
+        )
+        self.lag_read_failures = Counter(
+            "dojo_consumer_lag_read_failures", "Failed reads of the lag from Kafka", registry=r
+        )
         self.folded = Gauge(
             "dojo_agent_messages_folded",
             "Clean-topic messages each agent has folded into its state",
             ["agent"],
             registry=r,
         )
+        self.last_fold = Gauge(
+            "dojo_agent_last_fold_timestamp_seconds",
+            "When each agent last folded a message (or started)",
+            ["agent"],
+            registry=r,
+        )
+        self.last_seen = Gauge(
+            "dojo_agent_last_seen_timestamp_seconds",
+            "When each agent last checked in (about once a second while it runs)",
+            ["agent"],
+            registry=r,
+        )
+        self.worker_running = Gauge(
+            "dojo_worker_running", "1 if an agent of the worker checked in lately", registry=r
+        )
+        self.worker_behind = Gauge(
+            "dojo_worker_behind_seconds",
+            "How long the worker has not kept up with its input (0 when it has)",
+            registry=r,
+        )
+
+    def record_lag(self, readings: Mapping[GroupTopic, int] | None) -> None:
+        """Mirror a lag reading; ``None`` (Kafka unreadable) removes the series."""
+        self.consumer_lag.clear()
+        self.lag_readable.set(0 if readings is None else 1)
+        if readings is None:
+            self.lag_read_failures.inc()
+            return
+        for (group, topic), lag in readings.items():
+            self.consumer_lag.labels(group=group, topic=topic).set(lag)
+
+    def record_worker(self, times: AgentTimes, running: bool, behind_s: float | None) -> None:
+        """Mirror the agents' times and the worker's judged state."""
+        for gauge, values in ((self.last_fold, times.folded_at), (self.last_seen, times.seen_at)):
+            gauge.clear()
+            for agent, at in values.items():
+                gauge.labels(agent=agent).set(at)
+        self.worker_running.set(1 if running else 0)
+        self.worker_behind.set(behind_s or 0.0)
 
     async def render(self, redis: Redis) -> bytes:
-        """The Prometheus text exposition, after refreshing the worker stats from Redis."""
-        processed, lag = await redis.mget(EVENTS_PROCESSED_KEY, LAG_KEY)
-        for gauge, raw in ((self.events_processed, processed), (self.consumer_lag, lag)):
-            value = _number(raw)
-            if value is not None:
-                gauge.set(value)
+        """The Prometheus text exposition, after refreshing the workers' counters from Redis."""
+        value = _number(await redis.get(PROCESSED_KEY))
+        if value is not None:
+            self.events_processed.set(value)
         for agent, raw in (await redis.hgetall(FOLDED_KEY)).items():
             value = _number(raw)
             if value is not None:

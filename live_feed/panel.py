@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from redis.exceptions import RedisError
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from live_feed.auth import COOKIE, token_matches
+from live_feed.auth import Gate, client_of
+from live_feed.session import COOKIE
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_FORM_BYTES = 4096
-COOKIE_MAX_AGE_S = 12 * 3600
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -34,19 +35,30 @@ async def index(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    """Check the posted token and keep it in an HttpOnly, SameSite=Strict cookie."""
+    """Check the posted token (throttled) and open a session in an HttpOnly, strict cookie."""
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         return Response("form too large", status_code=413)
     token = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0]
-    if not token_matches(request.app.state.settings, token):
-        request.app.state.metrics.auth_failures.inc()
+    gate: Gate = request.app.state.gate
+    verdict = gate.token(gate.settings.admin_token, token, client_of(request))
+    if verdict.status == 429:
+        return PlainTextResponse(
+            f"Too many failed sign-ins. Try again in {verdict.retry_after_s} s.\n",
+            status_code=429,
+            headers={"retry-after": str(verdict.retry_after_s)},
+        )
+    if not verdict.allowed:
         return RedirectResponse("/?login=failed", status_code=303)
+    try:
+        cookie = await gate.sessions.open()
+    except (RedisError, OSError):
+        return _unavailable("signing in")
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         COOKIE,
-        token,
-        max_age=COOKIE_MAX_AGE_S,
+        cookie,
+        max_age=gate.sessions.ttl_s,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
@@ -56,10 +68,27 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """Forget the token cookie."""
+    """End the session in Redis (so a copy of the cookie dies too), then forget the cookie."""
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        gate: Gate = request.app.state.gate
+        try:
+            await gate.sessions.close(cookie)
+        except (RedisError, OSError):
+            return _unavailable("signing out")  # the cookie stays: it could not be revoked
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(
+        COOKIE, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
     return response
+
+
+def _unavailable(what: str) -> Response:
+    return PlainTextResponse(
+        f"The session store is unavailable; {what} did not happen. Try again shortly.\n",
+        status_code=503,
+        headers={"retry-after": "5"},
+    )
 
 
 class SecurityHeaders:

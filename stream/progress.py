@@ -1,49 +1,80 @@
-"""How far each agent has folded: clean messages per agent, in one Redis hash.
+"""How far each agent has folded, and whether it is alive: three Redis hashes keyed by agent.
 
 Commits move only at checkpoints, a second or more apart, so they show when work was made
 durable, not how fast it is done. These counters show the work itself, for the panel's
 ``/metrics`` (``dojo_agent_messages_folded``) and for ``bench/``. Like the pipeline
 counters they are for watching: a message read again after a crash is counted again.
+
+Beside the counts each agent writes two wall-clock times (epoch seconds): when it last
+folded a message (or started, if it has not folded yet), and when it last checked in.
+An agent checks in at every flush, folded or not, and its worker calls ``flush`` at least
+once a second, so a check-in older than a few seconds means the worker is gone; the live
+feed turns these into ``/healthz``'s worker state and the panel's banner.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 FOLDED_KEY = "dojo:stats:folded"
+FOLDED_AT_KEY = "dojo:stats:folded_at"
+SEEN_AT_KEY = "dojo:stats:seen_at"
 FLUSH_EVERY_S = 0.25  # one Redis write per agent at most this often
 
 
 class Progress:
-    """Counts one agent's folded messages and adds them to the shared hash now and then."""
+    """Counts one agent's folded messages and reports them, and its check-in, now and then."""
 
     def __init__(
-        self, redis: Redis, agent: str, clock: Callable[[], float] = time.monotonic
+        self,
+        redis: Redis,
+        agent: str,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.redis = redis
         self.agent = agent
         self.clock = clock
+        self.wall = wall
         self.pending = 0
         self.flushed_at = clock()
+        self.folded_at = wall()  # "idle since": a fresh agent is not behind yet
 
     def add(self, messages: int) -> None:
         self.pending += messages
+        if messages:
+            self.folded_at = self.wall()
 
     async def flush(self, *, force: bool = False) -> None:
-        """Add what was counted to Redis, if due (or ``force``); kept for later if Redis fails."""
-        if not self.pending or (not force and self.clock() - self.flushed_at < FLUSH_EVERY_S):
+        """Check in and add what was counted, if due (or ``force``); kept if Redis fails."""
+        if not force and self.clock() - self.flushed_at < FLUSH_EVERY_S:
             return
         count, self.pending = self.pending, 0
         self.flushed_at = self.clock()
         try:
-            await self.redis.hincrby(FOLDED_KEY, self.agent, count)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                if count:
+                    pipe.hincrby(FOLDED_KEY, self.agent, count)
+                pipe.hset(FOLDED_AT_KEY, self.agent, repr(self.folded_at))
+                pipe.hset(SEEN_AT_KEY, self.agent, repr(self.wall()))
+                await pipe.execute()
         except (RedisError, OSError):
             self.pending += count
+
+
+@dataclass(frozen=True)
+class AgentTimes:
+    """Per agent, in epoch seconds: the last fold (or start) and the last check-in."""
+
+    folded_at: dict[str, float]
+    seen_at: dict[str, float]
 
 
 async def folded(redis: Redis) -> dict[str, int]:
@@ -52,6 +83,25 @@ async def folded(redis: Redis) -> dict[str, int]:
         raw = await redis.hgetall(FOLDED_KEY)
         return {_text(k): int(v) for k, v in raw.items()}
     return {}
+
+
+async def agent_times(redis: Redis) -> AgentTimes:
+    """The agents' last folds and check-ins (Redis errors reach the caller: no data is news)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hgetall(FOLDED_AT_KEY)
+        pipe.hgetall(SEEN_AT_KEY)
+        folded_raw, seen_raw = await pipe.execute()
+    return AgentTimes(_seconds(folded_raw), _seconds(seen_raw))
+
+
+def _seconds(raw: dict[bytes | str, bytes | str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in raw.items():
+        with contextlib.suppress(ValueError):
+            seconds = float(value)
+            if math.isfinite(seconds):
+                out[_text(key)] = seconds
+    return out
 
 
 def _text(value: bytes | str) -> str:

@@ -63,6 +63,8 @@ class Settings:
     kafka_version: str = "4.4.0"
     redis_url: str = "redis://127.0.0.1:6379/0"
     admin_token: Secret = field(default_factory=lambda: Secret("dojo-admin"))
+    # Empty: /metrics of the live feed is open; set: it needs "Authorization: Bearer <it>".
+    metrics_token: Secret = field(default_factory=lambda: Secret(""))
     site_origins: tuple[str, ...] = ("http://localhost:8000", "http://127.0.0.1:8000")
     # Requests with neither Origin nor Referer: browsers always send Origin on a POST, so
     # only non-browser clients omit both, and those could forge either header anyway.
@@ -185,6 +187,7 @@ ENV: dict[str, str] = {
     "kafka_version": "DOJO_KAFKA_VERSION",
     "redis_url": "DOJO_REDIS_URL",
     "admin_token": "DOJO_ADMIN_TOKEN",
+    "metrics_token": "DOJO_METRICS_TOKEN",
     "site_origins": "DOJO_SITE_ORIGINS",
     "originless": "DOJO_ORIGINLESS",
     "trusted_proxies": "DOJO_TRUSTED_PROXIES",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
 import pytest
 import redis
 import uvicorn
+from aiokafka.errors import KafkaConnectionError
 from starlette.applications import Starlette
 from starlette.testclient import TestClient, WebSocketTestSession
 
@@ -24,6 +25,24 @@ HEARTBEAT_S = 0.1
 
 Publisher = Callable[..., None]
 Reader = Callable[..., dict[str, Any]]
+GroupTopic = tuple[str, str]
+
+
+class FixedOffsets:
+    """Kafka's side of the lag, as a test sets it: fixed lags, or a broker that is down."""
+
+    def __init__(self, lags: dict[GroupTopic, int] | None = None) -> None:
+        self.lags_now = lags  # None: every read fails as with Kafka unreachable
+        self.reads = 0
+
+    async def lags(self, pairs: Sequence[GroupTopic]) -> dict[GroupTopic, int]:
+        self.reads += 1
+        if self.lags_now is None:
+            raise KafkaConnectionError("no broker")
+        return {pair: lag for pair, lag in self.lags_now.items() if pair in pairs}
+
+    async def close(self) -> None:
+        return None
 
 
 @pytest.fixture
@@ -37,9 +56,16 @@ def rdb(settings: Settings) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def client(settings: Settings, rdb: redis.Redis) -> Iterator[TestClient]:
-    """A TestClient with the lifespan (Redis, hub) running."""
-    with TestClient(create_app(settings, heartbeat=HEARTBEAT_S)) as test_client:
+def offsets() -> FixedOffsets:
+    """The lag the apps of a test read (none by default: Kafka is not part of this tier)."""
+    return FixedOffsets({})
+
+
+@pytest.fixture
+def client(settings: Settings, rdb: redis.Redis, offsets: FixedOffsets) -> Iterator[TestClient]:
+    """A TestClient with the lifespan (Redis, hub, lag watch) running."""
+    app = create_app(settings, heartbeat=HEARTBEAT_S, offsets=offsets, lag_every_s=0.05)
+    with TestClient(app) as test_client:
         yield test_client
 
 
@@ -94,9 +120,9 @@ def read_until(
 
 
 @pytest.fixture
-def live_app(settings: Settings) -> Starlette:
+def live_app(settings: Settings, offsets: FixedOffsets) -> Starlette:
     """The app that ``live_server`` serves (its state holds the hub and the metrics)."""
-    return create_app(settings, heartbeat=HEARTBEAT_S)
+    return create_app(settings, heartbeat=HEARTBEAT_S, offsets=offsets)
 
 
 @pytest.fixture

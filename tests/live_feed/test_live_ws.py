@@ -34,6 +34,7 @@ def test_missing_token_is_refused_with_4401(client: TestClient) -> None:
     [
         {"Authorization": "Bearer wrong-token"},
         {"X-Dojo-Token": "wrong-token"},
+        {"Cookie": "dojo_session=wrong-token"},
         {"Cookie": "dojo_token=wrong-token"},
     ],
 )
@@ -54,8 +55,15 @@ def test_token_in_query_is_not_accepted(client: TestClient, token: str) -> None:
     assert refused.value.code == 4401
 
 
+def signed_in(client: TestClient, token: str) -> str:
+    """A session cookie header, from a real sign-in (the client's jar is left empty)."""
+    response = client.post("/login", data={"token": token}, follow_redirects=False)
+    client.cookies.clear()
+    return f"dojo_session={response.cookies['dojo_session']}"
+
+
 def test_cookie_from_another_site_is_refused(client: TestClient, token: str) -> None:
-    headers = {"Cookie": f"dojo_token={token}", "Origin": "https://evil.example"}
+    headers = {"Cookie": signed_in(client, token), "Origin": "https://evil.example"}
     with (
         client.websocket_connect("/ws/live", headers=headers) as ws,
         pytest.raises(WebSocketDisconnect) as refused,
@@ -68,9 +76,8 @@ def test_cookie_from_another_site_is_refused(client: TestClient, token: str) -> 
 def test_token_via_header_or_cookie_is_accepted(
     client: TestClient, header: str, reader: Callable[..., Any], token: str
 ) -> None:
-    value = {"Authorization": f"Bearer {token}", "X-Dojo-Token": token}.get(
-        header, f"dojo_token={token}"
-    )
+    value = {"Authorization": f"Bearer {token}", "X-Dojo-Token": token}.get(header)
+    value = value or signed_in(client, token)
     headers = {header: value}
     with client.websocket_connect("/ws/live", headers=headers) as ws:
         ws.send_json({"subscribe": ["forms"]})

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from stream.progress import FLUSH_EVERY_S, FOLDED_KEY, Progress, folded
+from stream.progress import (
+    FLUSH_EVERY_S,
+    FOLDED_AT_KEY,
+    FOLDED_KEY,
+    SEEN_AT_KEY,
+    Progress,
+    agent_times,
+    folded,
+)
 from stream.settings import Settings
 
 
@@ -38,3 +46,44 @@ async def test_an_unreachable_redis_keeps_the_count_for_later() -> None:
     assert progress.pending == 7
     assert await folded(down) == {}
     await down.aclose()
+
+
+async def test_each_flush_checks_in_and_a_fold_moves_the_last_fold_time(settings: Settings) -> None:
+    redis = Redis.from_url(settings.redis_url)
+    await redis.delete(FOLDED_KEY, FOLDED_AT_KEY, SEEN_AT_KEY)
+    mono, wall = [0.0], [1_700_000_000.0]
+    progress = Progress(redis, "count_forms", clock=lambda: mono[0], wall=lambda: wall[0])
+    try:
+        wall[0] += 30
+        mono[0] += 30
+        await progress.flush()  # idle: checks in, the last fold stays at the start
+        times = await agent_times(redis)
+        assert times.seen_at == {"count_forms": 1_700_000_030.0}
+        assert times.folded_at == {"count_forms": 1_700_000_000.0}
+        wall[0] += 5
+        progress.add(2)
+        wall[0] += 5
+        await progress.flush(force=True)
+        times = await agent_times(redis)
+        assert times.folded_at == {"count_forms": 1_700_000_035.0}
+        assert times.seen_at == {"count_forms": 1_700_000_040.0}
+        assert await folded(redis) == {"count_forms": 2}
+        await progress.flush()  # not due: no write at all
+        assert (await agent_times(redis)).seen_at == {"count_forms": 1_700_000_040.0}
+    finally:
+        await redis.aclose()
+
+
+async def test_unreadable_times_written_by_someone_else_are_skipped(settings: Settings) -> None:
+    redis = Redis.from_url(settings.redis_url)
+    await redis.delete(FOLDED_AT_KEY, SEEN_AT_KEY)
+    await redis.hset(
+        SEEN_AT_KEY,
+        mapping={"ok": "12.5", "word": "soon", "nan": "nan", "inf": "inf", "empty": ""},
+    )
+    try:
+        times = await agent_times(redis)
+        assert times.seen_at == {"ok": 12.5}
+        assert times.folded_at == {}
+    finally:
+        await redis.aclose()
