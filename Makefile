@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 PYTEST_ARGS ?=
 
-.PHONY: help run test check lint typecheck bench infra-up infra-down system browser-deps clean
+.PHONY: help run test check lint typecheck bench infra-up infra-down system browser-deps beacon clean
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,10 @@ system:  ## Debian packages the product needs (redis-server, nginx; Java 17 and 
 browser-deps:  ## Headless Chromium and its driver for the browser tests
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		{ $(APT) update -qq && $(APT) install -y -qq chromium chromium-driver >/dev/null; }
+
+beacon: $(STAMP)  ## Rebuild the served beacon with the web-vitals pinned in collector/ (npm ci checks it)
+	cd collector && npm ci --ignore-scripts --no-audit --no-fund
+	$(BIN)/python -m collector.beacon_bundle
 
 infra-up: $(STAMP) system  ## Start Kafka and Redis locally (idempotent)
 	$(BIN)/dojo-pulse infra up
