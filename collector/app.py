@@ -30,6 +30,7 @@ from collector.proxies import client_address
 from collector.ratelimit import RateLimiter, client_bucket
 from collector.resources import Collector
 from collector.salt import SaltCache, SaltUnavailable
+from collector.scrub import scrub_events
 from collector.sink import EventSink, KafkaSink, SinkUnavailable
 from collector.visitor import visitor_of
 from stream.models import RawBatch
@@ -93,6 +94,7 @@ async def collect(request: Request) -> Response:
         events = parse_events(body, settings.max_events)
     except BadRequest as bad:
         return error(bad.status, bad.code, bad.detail)
+    events = scrub_events(events, settings.query_allow)  # before any byte is produced
     user_agent = request.headers.get("user-agent", "")
     device = classify(user_agent)
     batch = RawBatch(

@@ -125,8 +125,12 @@ def screen(
     limits: Limits = DEFAULT_LIMITS,
     faults: Faults = FAULTS,
     validate: Validate = validate_event,
+    keep: tuple[str, ...] = (),
 ) -> Screened:
-    """Decode one raw message and judge its events; never raises, whatever the input."""
+    """Decode one raw message and judge its events; never raises, whatever the input.
+
+    ``keep`` names the query parameters that survive sanitising besides ``utm_*``.
+    """
     out = Screened(position)
     try:
         envelope = orjson.loads(value or b"")
@@ -154,7 +158,7 @@ def screen(
             return verdict
         if verdict["event_id"] in seen:
             return Rejection("duplicate", "event_id", "repeated within one request")
-        return sanitize_event(verdict)
+        return sanitize_event(verdict, keep)
 
     for index, item in enumerate(envelope["events"]):
         try:

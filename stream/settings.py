@@ -93,6 +93,13 @@ class Settings:
     worker_web_port: int = 6066
     agents: tuple[str, ...] = ("all",)
     funnels_path: str = ""  # empty: the funnels shipped in stream/funnels.yaml
+    # Query parameters kept on page URLs and referrers (utm_* always); all others dropped.
+    query_allow: tuple[str, ...] = ()
+    # Site paths that may be recommended (`*` one path segment, `**` any rest).
+    item_paths: tuple[str, ...] = (
+        "/", "/events", "/events/*", "/resources", "/resources/*", "/blog", "/blog/*",
+        "/about", "/contact", "/volunteer",
+    )  # fmt: skip
 
     def topic(self, name: str) -> str:
         """Full topic name: ``topic("events.raw")`` is ``dojo.events.raw`` by default."""
@@ -214,6 +221,8 @@ ENV: dict[str, str] = {
     "worker_web_port": "DOJO_WORKER_WEB_PORT",
     "agents": "DOJO_AGENTS",
     "funnels_path": "DOJO_FUNNELS",
+    "query_allow": "DOJO_QUERY_ALLOW",
+    "item_paths": "DOJO_ITEM_PATHS",
 }
 
 

@@ -73,9 +73,13 @@ async def judge(
     limits: Limits,
     partitions: int,
     stats: PipelineStats | None = None,
+    keep: tuple[str, ...] = (),
 ) -> Judged:
     """Validate one take of raw messages; every event ends in a bundle or a dead letter."""
-    screened = [screen(r.value, Position(r.topic, r.partition, r.offset), limits) for r in records]
+    screened = [
+        screen(r.value, Position(r.topic, r.partition, r.offset), limits, keep=keep)
+        for r in records
+    ]
     owned = iter(await claims.claim([claim for s in screened for claim in s.claims()]))
     out = Judged()
     batches: list[dict[str, Any]] = []
@@ -171,7 +175,9 @@ class Validator:
     ) -> None:
         s = self.settings
         records = [record for batch in fetched.values() for record in batch]
-        judged = await judge(records, self.claims, self.limits, partitions, self.stats)
+        judged = await judge(
+            records, self.claims, self.limits, partitions, self.stats, s.query_allow
+        )
         sent = [await producer.send(s.topic_dlq, value, key=key) for key, value in judged.letters]
         sent += [
             await producer.send(s.topic_events, bundle, partition=partition)
