@@ -102,8 +102,9 @@ async def fetch_salt(
 ) -> Salt:
     """The salt of ``now``'s UTC day; if Redis has none, ``keep`` (written back) or a new one.
 
-    A new salt made after ``RESET_GRACE_S`` into a day that had traffic sets the day's
-    reset flag and calls ``on_reset`` (raises SaltUnavailable if Redis cannot be reached).
+    A new salt made after ``RESET_GRACE_S`` into a day that had traffic, while yesterday's
+    salt is gone too (so Redis lost its keys: they live 48 h), sets the day's reset flag and
+    calls ``on_reset`` (raises SaltUnavailable if Redis cannot be reached).
     """
     key = salt_key(now)
     offer = keep if keep is not None else Salt(secrets.token_hex(SALT_BYTES), int(now))
@@ -112,12 +113,14 @@ async def fetch_salt(
             # EXAT pins the deletion to the day's start, whenever the key was created.
             pipe.set(key, offer.record(), nx=True, exat=salt_expires_at(now))
             pipe.get(key)
+            pipe.exists(salt_key(now - 86_400))
             pipe.get(TRAFFIC_SNAPSHOT)
-            made, value, traffic = await pipe.execute()
+            made, value, yesterday, traffic = await pipe.execute()
         if value is None:  # the key expired between SET and GET: only for days already gone
             raise SaltUnavailable("the salt for this day has already expired")
         salt = Salt.parse(value)
-        if made and keep is None and replaced_a_lost_salt(salt, traffic, now):
+        lost = made and keep is None and not yesterday
+        if lost and replaced_a_lost_salt(salt, traffic, now):
             await redis.set(reset_key(now), salt.made_at, nx=True, exat=salt_expires_at(now))
             on_reset()
             log.warning("daily salt lost and made anew: today's visitors may be over-counted")

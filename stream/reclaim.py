@@ -66,10 +66,8 @@ class AcceptedFromKafka:
         )
         await consumer.start()
         try:
-            await consumer.topics()  # loads the metadata that names the topic's partitions
-            tps = [
-                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
+            # The worker starts only once the topics have this count (``ensure_topics``).
+            tps = [TopicPartition(topic, p) for p in range(self.settings.partitions)]
             consumer.assign(tps)
             ends = await consumer.end_offsets(tps)
             firsts = await consumer.offsets_for_times({tp: now_ms - window_ms for tp in tps})

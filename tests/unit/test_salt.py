@@ -138,7 +138,7 @@ async def test_a_salt_nobody_holds_is_made_anew_and_the_day_flagged(
     day = some_day()
     early = SaltCache(redis)
     first = await early.get(day + 30)
-    await redis.delete(salt_key(day))
+    await redis.delete(salt_key(day), salt_key(day - 86_400))  # Redis lost its keys
     await redis.set(TRAFFIC_SNAPSHOT, traffic(1234, day + 3 * 3600))  # the day had traffic
     resets: list[int] = []
     restarted = SaltCache(redis, on_reset=lambda: resets.append(1))  # holds nothing
@@ -157,9 +157,21 @@ async def test_the_days_first_salt_raises_no_flag(redis: aioredis.Redis) -> None
     resets: list[int] = []
     await SaltCache(redis, on_reset=lambda: resets.append(1)).get(day + RESET_GRACE_S - 1)
     await redis.set(TRAFFIC_SNAPSHOT, traffic(0, day + 3600))
-    await redis.delete(salt_key(day))
+    await redis.delete(salt_key(day), salt_key(day - 86_400))
     # A quiet day: the worker's snapshot says nobody came yet, so a late first salt is fine.
     await SaltCache(redis, on_reset=lambda: resets.append(1)).get(day + 9 * 3600)
+    assert resets == []
+    assert await salt_reset_at(redis, day) is None
+
+
+async def test_a_late_first_salt_after_yesterdays_is_a_quiet_morning(
+    redis: aioredis.Redis,
+) -> None:
+    day = some_day()
+    await daily_salt(redis, day - 3600)  # yesterday's salt: Redis kept its keys
+    await redis.delete(salt_key(day), TRAFFIC_SNAPSHOT)
+    resets: list[int] = []
+    await SaltCache(redis, on_reset=lambda: resets.append(1)).get(day + 10 * 3600)
     assert resets == []
     assert await salt_reset_at(redis, day) is None
 
