@@ -11,6 +11,7 @@ import { renderAlerts, renderFunnels, setupFunnelDevices } from "./insights.js";
 import { renderJourneys } from "./journeys.js";
 import { renderHeatmaps, setupHeatmapSelectors } from "./heatmap.js";
 import { renderEngagement, renderRecommendations, renderSegments } from "./learning.js";
+import { stopWatchingWorker, watchWorker } from "./worker.js";
 
 const RENDER = {
   traffic: renderTraffic,
@@ -45,6 +46,7 @@ function showLogin(failed) {
   document.getElementById("login-failed").hidden = !failed;
   document.getElementById("token").focus();
   setConnection("down", "signed out");
+  stopWatchingWorker();
 }
 
 // The open tab lives in the URL fragment, so a reload or a shared link opens the same view.
@@ -89,6 +91,7 @@ function connect() {
   ws.addEventListener("open", () => {
     backoff = 500;
     setConnection("up", "connected");
+    watchWorker();
     ws.send(JSON.stringify({ subscribe: CHANNELS }));
   });
   ws.addEventListener("message", (event) => {

@@ -17,6 +17,7 @@ import uvicorn
 from live_feed import create_app
 from live_feed.app import uvicorn_options
 from stream.settings import Settings
+from tests.live_feed.conftest import FixedOffsets
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -46,7 +47,7 @@ def feed(settings: Settings) -> Iterator[Feed]:
     server = uvicorn.Server(
         # The production options: the panel then runs on the direct-write fan-out path.
         uvicorn.Config(
-            create_app(settings),
+            create_app(settings, offsets=FixedOffsets({})),  # lag 0, Kafka not needed
             host="127.0.0.1",
             port=port,
             log_level="warning",

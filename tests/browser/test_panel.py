@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import pytest
 import redis
 
-from tests.browser.panel_page import XSS, publish, screenshot, severe_errors, text, wait_for
+from tests.browser.panel_page import (
+    OUTPUT,
+    XSS,
+    log_in,
+    publish,
+    screenshot,
+    severe_errors,
+    text,
+    wait_for,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -134,3 +144,69 @@ def test_panel_reports_a_refused_login(browser: Any, feed: Any) -> None:
     driver.get(feed.url + "/?login=failed")
     wait_for(lambda: driver.find_element(By.ID, "login-failed").is_displayed(), "the failure note")
     assert not driver.find_element(By.ID, "panel").is_displayed()
+
+
+def check_in(rdb: redis.Redis, agent: str) -> None:
+    """What a running worker's agent does about once a second (``stream.progress``)."""
+    from redis.asyncio import Redis
+
+    from stream.progress import Progress
+
+    url = "redis://{host}:{port}/{db}".format(**rdb.connection_pool.connection_kwargs)
+
+    async def write() -> None:
+        client = Redis.from_url(url)
+        await Progress(client, agent).flush(force=True)
+        await client.aclose()
+
+    asyncio.run(write())
+
+
+def test_the_worker_banner_shows_only_while_the_worker_is_down_and_fits_a_phone(
+    browser: Any, feed: Any, token: str
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    log_in(driver, feed.url + "/", token)
+    banner = driver.find_element(By.ID, "worker-banner")
+    # No agent ever checked in: the worker is not running.
+    wait_for(banner.is_displayed, "the worker banner")
+    assert text(driver, "worker-headline") == "Worker not running"
+
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True},
+    )
+    wait_for(lambda: driver.execute_script("return window.innerWidth") == 390, "the phone width")
+    right = driver.execute_script(
+        "return document.getElementById('worker-banner').getBoundingClientRect().right"
+    )
+    assert right <= 390
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+    OUTPUT.mkdir(exist_ok=True)
+    assert driver.save_screenshot(str(OUTPUT / "panel-phone-worker-down.png"))
+
+    said = driver.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        import("/static/worker.js").then((m) => done([
+          m.describe({worker: "stale", behind_s: 185, lag: 1234}),
+          m.describe({worker: "stale", behind_s: 3, lag: 0, silent: ["learn_online", 7]}),
+          m.describe({worker: "not running", lag: 1, last_seen_s: 30}),
+          m.describe({worker: "ok", kafka: "unreachable", lag: null}),
+          m.describe({worker: "ok", kafka: "ok", lag: 0}),
+          m.describe({worker: "stale", behind_s: "<img src=x>", lag: "9"}),
+        ]));"""
+    )
+    assert said == [
+        ["3 minutes behind", "(lag 1,234 events)"],
+        ["Worker partly stopped", "not running: learn_online"],
+        ["Worker not running", "lag 1 event · last seen 30 s ago"],
+        ["Lag unknown", "Kafka unreachable from the live feed"],
+        None,
+        ["Worker partly stopped", ""],
+    ]
+
+    check_in(feed.redis, "count_traffic")  # the worker is back
+    wait_for(lambda: not banner.is_displayed(), "the banner to go", timeout=15)
+    assert severe_errors(driver) == []
