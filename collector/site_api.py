@@ -18,6 +18,7 @@ from collector.origins import from_site
 from collector.resources import Collector
 from collector.salt import SaltUnavailable
 from collector.visitor import visitor_of
+from stream.items import item_paths
 from stream.serving import recommendations_for, segment_for
 
 MAX_N = 20
@@ -75,7 +76,9 @@ async def recommendations(request: Request) -> Response:
     try:
         n = _count(request)
         visitor = await _visitor(request)
-        items, source = await recommendations_for(c.redis, visitor)
+        items, source = await recommendations_for(
+            c.redis, visitor, item_paths(c.settings.item_paths)
+        )
     except BadQuery as bad:
         return error(400, "bad_query", str(bad))
     except (SaltUnavailable, RedisError, OSError):

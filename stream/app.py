@@ -7,6 +7,8 @@ worker starts.
 
 from __future__ import annotations
 
+from functools import partial
+
 import faust
 from redis.asyncio import Redis
 
@@ -22,6 +24,7 @@ from stream.funnel_config import DEFAULT_PATH as DEFAULT_FUNNELS
 from stream.funnel_config import load_funnels
 from stream.funnels import FunnelsState
 from stream.heatmaps import HeatmapsState
+from stream.items import item_paths
 from stream.journeys import JourneysState
 from stream.learning import LearningState
 from stream.pipeline_stats import PipelineStats
@@ -129,7 +132,12 @@ def create_app(settings: Settings) -> faust.App:
                 partitions=settings.partitions, max_hz=settings.live_max_hz, decoded=decoded,
             )  # fmt: skip
     if settings.agent_enabled("learning"):
-        learning = Metric(LEARNER, "learning", LearningState, LearningState.from_bytes, shared=True)
+        items = item_paths(settings.item_paths)
+        learning = Metric(
+            LEARNER, "learning",
+            partial(LearningState, items), partial(LearningState.from_bytes, site_items=items),
+            shared=True,
+        )  # fmt: skip
         scores = app.topic(
             settings.topic("scores.engagement"), key_serializer="raw", value_serializer="raw"
         )

@@ -20,6 +20,7 @@ from typing import Any
 
 from stream.anomaly import Anomalies
 from stream.engagement import Engagement
+from stream.items import SITE_ITEMS, ItemPaths
 from stream.minute_features import MinuteFeatures
 from stream.recommend import Recommender
 from stream.segments import Segments
@@ -32,9 +33,9 @@ RECENT_ALERTS = 50
 class LearningState:
     """Engagement, recommender, segments and anomalies, fed and checkpointed together."""
 
-    def __init__(self) -> None:
+    def __init__(self, site_items: ItemPaths = SITE_ITEMS) -> None:
         self.engagement = Engagement()
-        self.recommender = Recommender()
+        self.recommender = Recommender(site_items=site_items)
         self.segments = Segments()
         self.anomalies = Anomalies()
         self.minutes = MinuteFeatures()
@@ -110,12 +111,13 @@ class LearningState:
         return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> LearningState:
-        """Restore a checkpoint written by ``to_bytes``."""
+    def from_bytes(cls, data: bytes, site_items: ItemPaths = SITE_ITEMS) -> LearningState:
+        """Restore a checkpoint written by ``to_bytes``; recommend only ``site_items``."""
         engagement, recommender, segments, anomalies, rest = pickle.loads(data)  # noqa: S301
         out = cls()
         out.engagement = Engagement.from_bytes(engagement)
         out.recommender = Recommender.from_bytes(recommender)
+        out.recommender.use_items(site_items)
         out.segments = Segments.from_bytes(segments)
         out.anomalies = Anomalies.from_bytes(anomalies)
         out.minutes, out.recent_alerts = pickle.loads(rest)  # noqa: S301 - our own checkpoint

@@ -2,6 +2,8 @@
 
 Items are site paths without their query: pages, dojo events (``/events/<slug>``) and
 resources (``/resources/<slug>``); a register or check-in page counts for its dojo event.
+Only paths that are items of the site (``stream.items``: safe to show and allow-listed)
+enter the model: a url an attacker typed into a beacon request is never recommended.
 Feedback weights: a view is weak (``VIEW``), a download or registration strong. Two
 ``BiasedMF`` models learn from it: one keyed by visitor (taste) and one keyed by the page
 the visitor is on (what people open next from here). Each learns every positive with one
@@ -25,11 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from stream.items import SITE_ITEMS, ItemPaths
 from stream.learners import checkpoint, make_model, predict_grid, restore
+from stream.serving import NEXT_AFTER, REASONS
 from stream.windows import DAY_MS, HOUR_MS
 
 VIEW, DOWNLOAD, REGISTRATION = 1.0, 3.0, 5.0
-REASONS = ("popular right now", "matches your interests")  # then "often next after <page>"
+FEEDBACK = {"page_view": VIEW, "resource_download": DOWNLOAD, "registration": REGISTRATION}
 TOP_ITEMS = 10
 _SUBPAGES = ("register", "check-in")
 
@@ -76,6 +80,7 @@ class Recommender:
     check_every = 4
     _moves = 0
     _forget_at = 0
+    site_items = SITE_ITEMS
 
     def __init__(
         self,
@@ -85,7 +90,9 @@ class Recommender:
         trust: float = 5.0,
         seed: int = 42,
         check_every: int = 4,
+        site_items: ItemPaths = SITE_ITEMS,
     ) -> None:
+        self.site_items = site_items
         self.half_life_ms = half_life_ms
         self.check_every = check_every
         self.forget_ms = forget_ms
@@ -119,18 +126,31 @@ class Recommender:
         visitor = batch["visitor_id"]
         for event in batch["events"]:
             kind = event["type"]
-            if kind == "page_view":
-                self._feedback(visitor, item_of(event["url"]), VIEW, int(event["ts"]))
-            elif kind == "resource_download":
-                self._feedback(visitor, item_of(event["url"]), DOWNLOAD, int(event["ts"]))
-            elif kind == "registration":
-                self._feedback(visitor, item_of(event["url"]), REGISTRATION, int(event["ts"]))
-            elif kind == "attendance":
+            weight = FEEDBACK.get(kind)
+            if weight is None and kind != "attendance":
+                continue
+            name = self.site_items.item(item_of(event["url"]))
+            if name is None:  # not an item of the site: nothing to learn, nothing to show
+                continue
+            ts = int(event["ts"])
+            if weight is not None:
+                self._feedback(visitor, name, weight, ts)
+            else:
                 # People check in to a dojo event that is happening: from now on it is past.
-                held = self._ensure(item_of(event["url"]), int(event["ts"]))
-                if held.until_ms is None or held.until_ms > int(event["ts"]):
-                    held.until_ms = int(event["ts"])
+                held = self._ensure(name, ts)
+                if held.until_ms is None or held.until_ms > ts:
+                    held.until_ms = ts
         self.forget(now_ms)
+
+    def use_items(self, site_items: ItemPaths) -> None:
+        """Recommend only ``site_items`` from now on, forgetting items that are not among them.
+
+        For a restored checkpoint: the setting may have changed since it was written, and a
+        checkpoint from before items were checked may hold strings nobody should be shown.
+        """
+        self.site_items = site_items
+        for name in [n for n in self.items if n not in site_items]:
+            del self.items[name]
 
     def _ensure(self, name: str, ts: int) -> _Item:
         item = self.items.get(name)
@@ -246,7 +266,7 @@ class Recommender:
         reason = parts.argmax(axis=0)  # the first largest part, as max() over them picks
         out: dict[str, list[dict[str, Any]]] = {}
         for r, visitor in enumerate(visitors):
-            labels = (*REASONS, f"often next after {currents[r]}")
+            labels = (*REASONS, f"{NEXT_AFTER}{currents[r]}")
             out[visitor] = [
                 _ranked(names[i], float(blended[r, i]), labels[reason[r, i]])
                 for i in order[r]

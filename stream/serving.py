@@ -3,7 +3,9 @@
 Contract between the worker (writer) and the collector (reader): per visitor, the latest
 top recommendations and personalisation segment, as JSON, expiring after two days (visitor
 ids change daily anyway); and one site-wide popularity list for visitors with no history.
-Reads never touch a model, so serving stays a single Redis round trip.
+Reads never touch a model, so serving stays a single Redis round trip. What is read is
+checked again: only items of the site (``stream.items``) are served, whatever a writer (or
+an older worker, or anyone who could write to Redis) left there.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ from typing import Any, Final
 import orjson
 from redis.asyncio import Redis
 
+from stream.items import SITE_ITEMS, ItemPaths
+
 RECO_KEY: Final = "dojo:reco:v:{}"
 POPULAR_KEY: Final = "dojo:reco:popular"
 SEGMENT_KEY: Final = "dojo:segment:v:{}"
 TTL_S: Final = 48 * 3600
+REASONS: Final = ("popular right now", "matches your interests")
+NEXT_AFTER: Final = "often next after "  # + the item the visitor is on
 
 
 async def store_for_visitors(
@@ -39,12 +45,35 @@ async def store_for_visitors(
         await pipe.execute()
 
 
-async def recommendations_for(redis: Redis, visitor: str) -> tuple[list[Any], str]:
+async def recommendations_for(
+    redis: Redis, visitor: str, site_items: ItemPaths = SITE_ITEMS
+) -> tuple[list[Any], str]:
     """A visitor's recommendations and where they came from (``personal`` or ``popular``)."""
     personal, popular = await redis.mget(RECO_KEY.format(visitor), POPULAR_KEY)
     if personal:
-        return orjson.loads(personal), "personal"
-    return (orjson.loads(popular) if popular else []), "popular"
+        return served(personal, site_items), "personal"
+    return (served(popular, site_items) if popular else []), "popular"
+
+
+def served(raw: bytes | str, site_items: ItemPaths) -> list[dict[str, Any]]:
+    """The stored list's entries that recommend an item of the site, for a good reason."""
+    try:
+        stored = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return []
+    if not isinstance(stored, list):
+        return []
+    return [entry for entry in stored if _servable(entry, site_items)]
+
+
+def _servable(entry: Any, site_items: ItemPaths) -> bool:
+    if not isinstance(entry, dict) or entry.get("item") not in site_items:
+        return False
+    reason = entry.get("reason")
+    if not isinstance(reason, str):
+        return False
+    after = reason[len(NEXT_AFTER) :] if reason.startswith(NEXT_AFTER) else None
+    return reason in REASONS or after in site_items
 
 
 async def segment_for(redis: Redis, visitor: str) -> dict[str, Any] | None:

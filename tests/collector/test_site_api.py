@@ -14,10 +14,10 @@ from stream.settings import Settings
 from tests.collector.conftest import CLIENT_IP, IPHONE_UA, NOON
 
 ITEMS = [
-    {"item": f"/events/dojo-{i}", "score": 1.0 - i / 10, "reason": "people like you"}
+    {"item": f"/events/dojo-{i}", "score": 1.0 - i / 10, "reason": "matches your interests"}
     for i in range(8)
 ]
-POPULAR = [{"item": "/learn/scratch-basics", "score": 0.9, "reason": "popular"}]
+POPULAR = [{"item": "/resources/scratch-basics", "score": 0.9, "reason": "popular right now"}]
 SEGMENT = {"segment": 2, "label": "event seeker", "blocks": ["upcoming-dojos", "register-cta"]}
 
 

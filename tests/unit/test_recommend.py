@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from stream.items import ItemPaths
 from stream.learners import check_resume, checkpoint
+from stream.learning import LearningState
 from stream.recommend import Recommender, item_kind, item_of
 from tests.unit.visit_batches import MINUTE, T0, batch, event
 
@@ -156,3 +158,74 @@ def test_forgotten_visitors_leave_the_model_too() -> None:
     assert "day-visitor-0" not in remembered  # the oldest went, model vector and all
     assert "day-visitor-24" in remembered
     assert set(recommender.by_visitor.u_biases) <= remembered | {"day-visitor-24"}
+
+
+ATTACKS = [
+    "/resources/<img src=x onerror=alert(1)>",
+    "/resources/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",
+    '/events/x"><script>alert(1)</script>',
+    "/resources/free-robux-click-here/now",
+    "https://evil.example/resources/x",
+    "/resources/" + "a" * 5000,
+]
+
+
+def hammer(recommender: Recommender, ts: int) -> None:
+    """What one hostile client can send: every attack, viewed, downloaded, registered."""
+    for n, url in enumerate(ATTACKS * 50):
+        kinds = ("page_view", "resource_download", "registration", "attendance")
+        events = [event(kinds[n % 4], ts + n, url)]
+        recommender.apply(batch(f"attack-{n:05d}", f"attacker-{n % 7}", events), ts + n)
+
+
+def test_an_attackers_strings_never_become_items() -> None:
+    recommender = Recommender()
+    end = visits(recommender, range(60))
+    hammer(recommender, end)
+    now = end + len(ATTACKS) * 50
+    shown = {r["item"] for r in recommender.popular(50, now)}
+    shown |= {
+        r["item"] for v in ("attacker-1", "visitor-3") for r in recommender.recommend(v, 50, now)
+    }
+    assert shown, "the site's own items are still recommended"
+    assert all(item.startswith(("/events", "/resources", "/blog", "/")) for item in shown)
+    assert not {
+        item for item in recommender.items if "<" in item or "free" in item or "a" * 300 in item
+    }
+    assert set(recommender.items) <= set(
+        GROUPS["scratch"] + GROUPS["python"] + GROUPS["robots"] + HUB
+    )
+
+
+def test_an_escaped_path_counts_for_its_item() -> None:
+    recommender = Recommender()
+    ts = T0
+    recommender.apply(
+        batch("session-e", "v-e", [event("page_view", ts, "/resources/scratch%2Dcards")]), ts
+    )
+    assert set(recommender.items) == {"/resources/scratch-cards"}
+
+
+def test_only_the_configured_item_paths_are_recommended() -> None:
+    recommender = Recommender(site_items=ItemPaths(["/resources/*"]))
+    end = visits(recommender, range(60))
+    assert recommender.items
+    assert all(item.startswith("/resources/") for item in recommender.items)
+    assert all(r["item"].startswith("/resources/") for r in recommender.popular(20, end))
+
+
+def test_a_restored_checkpoint_forgets_items_that_are_not_the_sites() -> None:
+    old = LearningState()
+    end = visits(old.recommender, range(60))
+    # What a checkpoint written before items were checked may hold.
+    old.recommender.set_catalog({url: {"kind": "resource"} for url in ATTACKS}, end)
+    assert any("<" in r["item"] for r in old.recommender.popular(50, end))
+    back = LearningState.from_bytes(old.to_bytes())
+    assert not any("<" in item for item in back.recommender.items)
+    assert "/events/scratch-jam" in back.recommender.items
+    narrow = LearningState.from_bytes(old.to_bytes(), site_items=ItemPaths(["/events/*"]))
+    assert set(narrow.recommender.items) == {
+        "/events/scratch-jam",
+        "/events/python-night",
+        "/events/robot-rally",
+    }
