@@ -433,10 +433,26 @@
     emit("web_vital", { name: metric.name, value: value });
   }
 
-  // Without reportAllChanges each callback fires when its value is final for now: FCP, TTFB
-  // and LCP once per view, CLS and INP at every hide when they changed. Every hide flushes
-  // (below) after web-vitals reported, as it listens on window in the capture phase.
-  // After a back/forward cache restore each metric starts again for the new view.
+  var changed = {}; // CLS and INP as they changed since the last hide: name -> metric
+
+  function keepLatest(metric) {
+    changed[metric.name] = metric;
+  }
+
+  // CLS and INP grow for as long as the page lives, so they are sent at every hide when they
+  // changed since the one before. web-vitals alone reports them at a hide, but an interaction
+  // it has queued for an idle moment is judged only after that report, and then waits for the
+  // next hide (which may never come): with reportAllChanges every change is kept here, and
+  // this hide's listener runs after all of web-vitals' (they listen on window, capturing).
+  function sendChangedVitals() {
+    for (var name in changed) {
+      vital(changed[name]);
+    }
+    changed = {};
+  }
+
+  // FCP, TTFB and LCP are reported once per view; after a back/forward cache restore every
+  // metric starts again for the new view.
   function watchVitals() {
     if (typeof webVitals === "undefined") {
       return; // the unbuilt source: only `make beacon` puts web-vitals in
@@ -444,8 +460,8 @@
     webVitals.onFCP(vital);
     webVitals.onTTFB(vital);
     webVitals.onLCP(vital);
-    webVitals.onCLS(vital);
-    webVitals.onINP(vital);
+    webVitals.onCLS(keepLatest, { reportAllChanges: true });
+    webVitals.onINP(keepLatest, { reportAllChanges: true });
   }
 
   // ---- lifecycle -------------------------------------------------------------------
@@ -458,12 +474,14 @@
     pauseDwell();
     measureDepth();
     abandonForms();
+    sendChangedVitals();
     emit("page_leave", { dwell_ms: visibleMs, scroll_depth: maxDepth });
   }
 
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden") {
       pauseDwell();
+      sendChangedVitals();
       // Mobile browsers may discard a hidden page without pagehide: send what we have.
       flush(true);
     } else if (!visibleSince) {
