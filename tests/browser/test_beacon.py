@@ -21,6 +21,7 @@ import orjson
 import pytest
 import uvicorn
 
+from collector import beacon_bundle
 from collector.app import create_app
 from stream.settings import Settings
 from tests.browser.conftest import free_port
@@ -155,7 +156,10 @@ PAINTED = "return performance.getEntriesByName('first-contentful-paint').length 
 def test_without_data_endpoint_events_go_to_the_collector_the_script_came_from(
     browser: Any, site: Site, collector: Collector
 ) -> None:
-    browser.get(site.page("plain.html", "<h1>Spring dojo</h1>", collector.script()))
+    # The policy a site needs, and nothing more: the collector in script-src and connect-src.
+    csp = f"default-src 'none'; script-src {collector.url}; connect-src {collector.url}"
+    head = f'<meta http-equiv="Content-Security-Policy" content="{csp}">' + collector.script()
+    browser.get(site.page("plain.html", "<h1>Spring dojo</h1>", head))
     wait_for("the beacon", lambda: browser.execute_script("return !!window.dojoPulse"))
     browser.execute_script("window.dojoPulse.flush()")
     views = wait_for(
@@ -164,6 +168,23 @@ def test_without_data_endpoint_events_go_to_the_collector_the_script_came_from(
     )
     assert views[0]["url"] == "/plain.html"
     assert views[0]["props"] == {"title": "plain.html"}
+    assert not [line for line in site.requests if line.startswith("POST")]
+    assert not [m for m in browser.get_log("browser") if "Content Security Policy" in m["message"]]
+
+
+def test_data_endpoint_still_chooses_the_collector_for_a_self_hosted_beacon(
+    browser: Any, site: Site, collector: Collector
+) -> None:
+    (site.root / "beacon.js").write_bytes(beacon_bundle.SERVED.read_bytes())
+    script = f'<script src="beacon.js" data-endpoint="{collector.url}/collect" defer></script>'
+    browser.get(site.page("hosted.html", "<h1>Spring dojo</h1>", script))
+    wait_for("the beacon", lambda: browser.execute_script("return !!window.dojoPulse"))
+    browser.execute_script("window.dojoPulse.flush()")
+    views = wait_for(
+        "the page view at the collector",
+        lambda: [e for e in collector.events() if e["type"] == "page_view"],
+    )
+    assert views[0]["url"] == "/hosted.html"
     assert not [line for line in site.requests if line.startswith("POST")]
 
 
