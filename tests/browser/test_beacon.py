@@ -139,6 +139,16 @@ def vitals(events: list[dict[str, Any]], name: str, since_ms: float = 0) -> list
     ]
 
 
+def flushed_page_views(browser: Any, collector: Collector) -> list[dict[str, Any]]:
+    """Once the beacon runs, ask it to send now and wait for the page views to arrive."""
+    wait_for("the beacon", lambda: browser.execute_script("return !!window.dojoPulse"))
+    browser.execute_script("window.dojoPulse.flush()")
+    return wait_for(
+        "the page view at the collector",
+        lambda: [e for e in collector.events() if e["type"] == "page_view"],
+    )
+
+
 def now_ms() -> float:
     return time.time() * 1000
 
@@ -160,12 +170,7 @@ def test_without_data_endpoint_events_go_to_the_collector_the_script_came_from(
     csp = f"default-src 'none'; script-src {collector.url}; connect-src {collector.url}"
     head = f'<meta http-equiv="Content-Security-Policy" content="{csp}">' + collector.script()
     browser.get(site.page("plain.html", "<h1>Spring dojo</h1>", head))
-    wait_for("the beacon", lambda: browser.execute_script("return !!window.dojoPulse"))
-    browser.execute_script("window.dojoPulse.flush()")
-    views = wait_for(
-        "the page view at the collector",
-        lambda: [e for e in collector.events() if e["type"] == "page_view"],
-    )
+    views = flushed_page_views(browser, collector)
     assert views[0]["url"] == "/plain.html"
     assert views[0]["props"] == {"title": "plain.html"}
     assert not [line for line in site.requests if line.startswith("POST")]
@@ -178,12 +183,7 @@ def test_data_endpoint_still_chooses_the_collector_for_a_self_hosted_beacon(
     (site.root / "beacon.js").write_bytes(beacon_bundle.SERVED.read_bytes())
     script = f'<script src="beacon.js" data-endpoint="{collector.url}/collect" defer></script>'
     browser.get(site.page("hosted.html", "<h1>Spring dojo</h1>", script))
-    wait_for("the beacon", lambda: browser.execute_script("return !!window.dojoPulse"))
-    browser.execute_script("window.dojoPulse.flush()")
-    views = wait_for(
-        "the page view at the collector",
-        lambda: [e for e in collector.events() if e["type"] == "page_view"],
-    )
+    views = flushed_page_views(browser, collector)
     assert views[0]["url"] == "/hosted.html"
     assert not [line for line in site.requests if line.startswith("POST")]
 
@@ -255,8 +255,7 @@ def test_a_prerendered_page_sends_nothing_until_it_is_opened(
         "return performance.getEntriesByType('navigation')[0].activationStart"
     )
     assert activation > 0, "the page was not served from the prerender"
-    browser.execute_script("window.dojoPulse.flush()")
-    wait_for("the page view", lambda: [e for e in collector.events() if e["type"] == "page_view"])
+    flushed_page_views(browser, collector)
     ttfb = wait_for("TTFB", lambda: vitals(collector.events(), "TTFB"))
     events = collector.events()
     assert [e["type"] for e in events].count("page_view") == 1
