@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging.config
 import sys
 from pathlib import Path
 
@@ -100,7 +101,9 @@ def worker(loglevel: str) -> None:
 def collector() -> None:
     """Serve the public beacon endpoint (POST /collect, GET /beacon.js)."""
     from collector.app import serve
+    from stream.logs import log_config
 
+    logging.config.dictConfig(log_config())
     serve(_settings())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import logging.config
 import signal
 import time
 
@@ -12,6 +13,7 @@ import faust
 from redis.asyncio import Redis
 
 from stream.app import create_app, streams_enabled, validator
+from stream.logs import log_config
 from stream.settings import Settings
 from stream.topics import TopicError, ensure_topics
 
@@ -47,6 +49,7 @@ GC_THRESHOLDS = (50_000, 20, 50)
 def run_worker(settings: Settings, *, loglevel: str = "warn") -> None:
     """Create missing topics and run every agent until a signal stops the worker."""
     gc.set_threshold(*GC_THRESHOLDS)
+    logging.config.dictConfig(log_config(loglevel))
     # A subscription to a missing topic is never revisited by Faust's assignor, so the
     # topics must exist before the consumer joins the group.
     asyncio.run(wait_for_topics(settings))
@@ -55,7 +58,13 @@ def run_worker(settings: Settings, *, loglevel: str = "warn") -> None:
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = create_app(settings)
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker = faust.Worker(
+        app,
+        loglevel=loglevel,
+        logging_config=log_config(loglevel),  # Faust sets logging up again: keep ours
+        quiet=True,
+        redirect_stdouts=False,
+    )
     # Faust's terminal spinner turns on DEBUG for the root logger (to spin on every record),
     # so each Kafka send and fetch built a log record nobody reads: ~5 % of a busy worker.
     worker.spinner = None

@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,41 @@ def kafka_bootstrap() -> str:
     except Exception as exc:
         pytest.fail(f"the Kafka broker could not be started: {exc}")
     return base.kafka
+
+
+@dataclass(frozen=True)
+class PrivateKafka:
+    """A broker of the test's own on spare ports and its own data dir: it may be stopped."""
+
+    settings: Settings
+
+    @property
+    def bootstrap(self) -> str:
+        return self.settings.kafka
+
+    def start(self) -> None:
+        """Start (or start again, same ports and data dir) and wait until it answers."""
+        infra.kafka.up(self.settings, echo=lambda _line: None)
+
+    def stop(self) -> None:
+        """Stop gracefully (SIGTERM, then wait), as `dojo-pulse infra down` does."""
+        infra.kafka.down(self.settings, echo=lambda _line: None)
+
+
+@pytest.fixture
+def private_kafka(tmp_path: Path) -> Iterator[PrivateKafka]:
+    """A running private broker (the cached jars of the default cache dir), stopped at the end."""
+    broker = PrivateKafka(
+        replace(
+            Settings(),
+            kafka=f"127.0.0.1:{free_port()}",
+            kafka_controller_port=free_port(),
+            data_dir=tmp_path / "private-kafka",
+        )
+    )
+    broker.start()
+    yield broker
+    broker.stop()
 
 
 @pytest.fixture
