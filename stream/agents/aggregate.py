@@ -227,6 +227,28 @@ class Aggregator:
         for event in pending:
             await self.stream.ack(event)
 
+    async def share_again(self) -> None:
+        """Put this worker's checkpoints back in Redis if Redis lost them.
+
+        Other workers merge them into their snapshots; only changed partitions are written
+        at a checkpoint, so after a Redis flush a quiet partition would be missing from
+        every other worker's numbers until its next event.
+        """
+        slots = [slot for slot in self.rollup.slots if self.key(slot) in self.table.data]
+        if not slots:
+            return
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for slot in slots:
+                    pipe.hexists(self.redis_key, str(slot))
+                present = await pipe.execute()
+            lost = [slot for slot, there in zip(slots, present, strict=True) if not there]
+            if lost:
+                blobs = [(slot, bytes(self.table.data[self.key(slot)])) for slot in lost]
+                await self.redis.hset(self.redis_key, mapping={str(s): b for s, b in blobs})
+        except (RedisError, OSError):
+            pass  # the next call tries again
+
     def revoke(self, partitions: set[int]) -> None:
         """Drop the state and the unacknowledged messages of partitions taken away.
 
@@ -326,6 +348,7 @@ def aggregate(
         await agg.after_fold()
         if agg.rollup.due():
             await agg.checkpoint()
+        await agg.share_again()
         await agg.progress.flush(force=True)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]

@@ -19,13 +19,14 @@ import httpx
 import orjson
 import pytest
 import redis
+from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.salt import salt_key
 from stream.reclaim import AcceptedFromKafka
 from stream.settings import Settings
 from stream.windows import day_start
-from tests.integration.conftest import Proc, read_topic, wait_for
+from tests.integration.conftest import Proc, group_lag, read_topic, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -71,6 +72,18 @@ def traffic_today(settings: Settings) -> dict[str, Any]:
 def pipeline_totals(settings: Settings) -> dict[str, int]:
     raw = redis.Redis.from_url(settings.redis_url).hgetall("dojo:stats:pipeline")
     return {k.decode(): int(v) for k, v in raw.items()}
+
+
+async def stable_members(settings: Settings) -> int:
+    """Members of the metric agents' consumer group once it is stable (0 while it is not)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
+    await admin.start()
+    try:
+        [response] = await admin.describe_consumer_groups([settings.app_id])
+        [group] = response.to_object()["groups"]
+        return len(group["members"]) if group["state"] == "Stable" else 0
+    finally:
+        await admin.close()
 
 
 async def accepted_chunks(settings: Settings, **kwargs: Any) -> list[list[tuple[str, str, int]]]:
@@ -168,3 +181,50 @@ def test_a_redis_flush_changes_no_number(
         for f in text_string_to_metric_families(httpx.get(f"{collector_url}/metrics").text)
     }
     assert families["dojo_visitor_salt_resets"].samples[0].value == 0
+
+
+def test_after_a_flush_every_workers_partitions_count_again(
+    stack_settings: Settings, start: Callable[..., Proc], collector_url: str
+) -> None:
+    settings = stack_settings  # two partitions: one per worker
+    if day_start(int(time.time() * 1000) + 120_000) != day_start(int(time.time() * 1000)):
+        time.sleep(130)  # the run must stay inside one UTC day
+    workers = [start(["worker"], settings) for _ in range(2)]
+    wait_for(
+        lambda: asyncio.run(stable_members(settings)) == 2 or not all(w.alive() for w in workers),
+        120,
+        "both workers to hold partitions",
+    )
+    assert all(w.alive() for w in workers), [w.output() for w in workers]
+    origin = settings.site_origins[0]
+    for n in range(VISITORS):  # sessions spread over both partitions
+        send(collector_url, origin, n, [page_view(f"evt_two_{n:03d}_{k:03d}", n) for k in range(3)])
+    views = VISITORS * 3
+    wait_for(
+        lambda: traffic_today(settings).get("views") == views,
+        120,
+        f"both workers' partitions in the snapshot (today: {traffic_today(settings)})",
+    )
+    # Everything checkpointed (agents commit only what a checkpoint holds): from now on no
+    # event is pending, so no checkpoint would be written again by itself.
+    wait_for(
+        lambda: asyncio.run(group_lag(settings, settings.topic_events)) == 0,
+        60,
+        "the clean topic to be fully committed",
+    )
+    redis.Redis.from_url(settings.redis_url).flushall()
+    flushed_ms = int(time.time() * 1000)
+
+    def republished() -> dict[str, Any]:
+        raw = redis.Redis.from_url(settings.redis_url).get("dojo:snapshot:traffic")
+        body = orjson.loads(raw) if raw is not None else {"ts": 0}
+        return body["data"]["today"] if body["ts"] > flushed_ms + 2000 else {}
+
+    # No new event: each worker must put its own quiet partitions back for the other's merge.
+    wait_for(
+        lambda: republished().get("views") == views,
+        30,
+        f"the snapshot to count every partition again (today: {republished()})",
+    )
+    assert republished()["visitors"] == VISITORS
+    assert all(w.alive() for w in workers), [w.output() for w in workers]
