@@ -31,9 +31,9 @@ browser-deps:  ## Headless Chromium and its driver for the browser tests
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		{ $(APT) update -qq && $(APT) install -y -qq chromium chromium-driver >/dev/null; }
 
-beacon: $(STAMP)  ## Rebuild the served beacon with the web-vitals pinned in collector/ (npm ci checks it)
+beacon: $(STAMP)  ## Vendor the beacon's web-vitals as pinned in collector/ (npm ci checks it)
 	cd collector && npm ci --ignore-scripts --no-audit --no-fund
-	$(BIN)/python -m collector.beacon_bundle
+	$(BIN)/python -m collector.web_vitals
 
 infra-up: $(STAMP) system  ## Start Kafka and Redis locally (idempotent)
 	$(BIN)/dojo-pulse infra up

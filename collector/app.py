@@ -33,6 +33,7 @@ from collector.salt import SaltCache, SaltUnavailable
 from collector.scrub import scrub_events
 from collector.sink import EventSink, KafkaSink, SinkUnavailable
 from collector.visitor import visitor_of
+from collector.web_vitals import web_vitals_js
 from stream.models import RawBatch
 from stream.settings import Settings
 
@@ -209,6 +210,7 @@ def create_app(
     routes = [
         Route("/collect", counted("collect", collect), methods=["POST"]),
         Route("/beacon.js", beacon_js, methods=["GET"]),
+        Route("/web-vitals.js", web_vitals_js, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route(
