@@ -148,6 +148,15 @@ def flushed_page_views(browser: Any, collector: Collector) -> list[dict[str, Any
     )
 
 
+def open_under_policy(
+    browser: Any, site: Site, collector: Collector, name: str, csp: str
+) -> list[dict[str, Any]]:
+    """Open a page embedding the beacon under the Content Security Policy ``csp``."""
+    head = f'<meta http-equiv="Content-Security-Policy" content="{csp}">' + collector.script()
+    browser.get(site.page(name, "<h1>Spring dojo</h1>", head))
+    return flushed_page_views(browser, collector)
+
+
 def flushed_vital(browser: Any, collector: Collector, name: str) -> list[float]:
     """Ask the beacon to send now until the ``name`` vital has arrived (web-vitals runs)."""
 
@@ -176,9 +185,7 @@ def test_without_data_endpoint_events_go_to_the_collector_the_script_came_from(
 ) -> None:
     # The policy a site needs, and nothing more: the collector in script-src and connect-src.
     csp = f"default-src 'none'; script-src {collector.url}; connect-src {collector.url}"
-    head = f'<meta http-equiv="Content-Security-Policy" content="{csp}">' + collector.script()
-    browser.get(site.page("plain.html", "<h1>Spring dojo</h1>", head))
-    views = flushed_page_views(browser, collector)
+    views = open_under_policy(browser, site, collector, "plain.html", csp)
     assert views[0]["url"] == "/plain.html"
     assert views[0]["props"] == {"title": "plain.html"}
     flushed_vital(browser, collector, "FCP")  # web-vitals.js came from the collector too
@@ -203,9 +210,7 @@ def test_page_views_do_not_depend_on_web_vitals(
     # A policy that lets beacon.js run but not web-vitals.js: as in a browser too old to
     # parse web-vitals, the vitals are lost and nothing else.
     csp = f"script-src {collector.url}/beacon.js; connect-src {collector.url}"
-    head = f'<meta http-equiv="Content-Security-Policy" content="{csp}">' + collector.script()
-    browser.get(site.page("lean.html", "<h1>Spring dojo</h1>", head))
-    views = flushed_page_views(browser, collector)
+    views = open_under_policy(browser, site, collector, "lean.html", csp)
     assert views[0]["url"] == "/lean.html"
     wait_for(
         "web-vitals.js to be refused",
