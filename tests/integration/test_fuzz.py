@@ -29,7 +29,7 @@ from stream.bundles import batches_of
 from stream.contract import EVENT_KEYS, PROPS, REASONS, TYPES
 from stream.settings import Settings
 from stream.simulation import generate
-from tests.integration.conftest import Proc, group_lag, read_topic
+from tests.integration.conftest import Proc, group_lag, read_topic, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -231,16 +231,6 @@ def payload_id(letter: dict[str, Any]) -> Any:
     return payload.get("event_id") if isinstance(payload, dict) else None
 
 
-def wait_drained(settings: Settings, worker: Proc, deadline_s: float) -> None:
-    """Poll until the validate group has committed every raw message (or fail)."""
-    end = time.monotonic() + deadline_s
-    while asyncio.run(group_lag(settings, settings.topic_raw)) > 0:
-        assert worker.alive(), worker.output()
-        if time.monotonic() > end:
-            pytest.fail(f"the worker did not drain the raw topic in {deadline_s:.0f}s")
-        time.sleep(0.5)
-
-
 def test_hostile_corpus_is_conserved_and_the_stage_survives(
     stack_settings: Settings, collector_url: str, start: Callable[..., Proc]
 ) -> None:
@@ -273,7 +263,11 @@ def test_hostile_corpus_is_conserved_and_the_stage_survives(
     assert reply.status_code == 202, reply.text
     accepted += 1
 
-    wait_drained(settings, worker, deadline_s=150)
+    def drained_or_dead() -> bool:
+        return not worker.alive() or asyncio.run(group_lag(settings, settings.topic_raw)) == 0
+
+    wait_for(drained_or_dead, 150, "the worker to commit every raw message")
+    assert worker.alive(), worker.output()
     bundles = asyncio.run(read_all(settings, settings.topic_events))
     letters = asyncio.run(read_all(settings, settings.topic_dlq))
     assert worker.alive(), worker.output()
