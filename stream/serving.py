@@ -50,8 +50,9 @@ async def recommendations_for(
 ) -> tuple[list[Any], str]:
     """A visitor's recommendations and where they came from (``personal`` or ``popular``)."""
     personal, popular = await redis.mget(RECO_KEY.format(visitor), POPULAR_KEY)
-    if personal:
-        return served(personal, site_items), "personal"
+    mine = served(personal, site_items) if personal else []
+    if mine:  # an empty list (all seen, or nothing servable) is no answer: popular is
+        return mine, "personal"
     return (served(popular, site_items) if popular else []), "popular"
 
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -72,6 +73,15 @@ def feed(settings: Settings) -> Iterator[Feed]:
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[object]:
     """A headless Chromium driven through chromedriver, with a fresh profile."""
+    driver = chromium(tmp_path / "chromium-profile")
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def chromium(profile: Path, *extra_args: str) -> Any:
+    """Start a headless Chromium with a fresh ``profile``; the caller quits it."""
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
         pytest.fail(
             "install chromium and chromium-driver: apt-get install -y chromium chromium-driver"
@@ -91,15 +101,12 @@ def browser(tmp_path: Path) -> Iterator[object]:
         "--disable-component-update",
         "--disable-sync",
         "--window-size=1280,800",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        f"--user-data-dir={profile}",
+        *extra_args,
     ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
 @pytest.fixture

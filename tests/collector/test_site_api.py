@@ -86,3 +86,27 @@ def test_cors_only_for_the_site(client: TestClient) -> None:
     other = client.get("/api/personalize", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in other.headers
     assert other.status_code == 403
+
+
+def test_only_items_of_the_site_are_served(
+    client: TestClient, collector_settings: Settings
+) -> None:
+    junk = [
+        {
+            "item": "/resources/<img src=x onerror=alert(1)>",
+            "score": 9,
+            "reason": "popular right now",
+        },
+        {"item": "/events/dojo-1", "score": 1, "reason": "<script>alert(1)</script>"},
+    ]
+
+    visitor = own_visitor(collector_settings)
+
+    async def write() -> None:
+        redis = Redis.from_url(collector_settings.redis_url)
+        await store_for_visitors(redis, {visitor: junk}, {}, junk + POPULAR)
+        await redis.aclose()
+
+    asyncio.run(write())
+    # Nothing servable in the personal list: the popular items, less the junk among them.
+    assert client.get("/api/recommendations").json() == {"items": POPULAR, "source": "popular"}
