@@ -77,7 +77,7 @@ def normalize_url(url: str, *, keep_host: bool, keep: tuple[str, ...] = ()) -> s
 
     With ``keep_host=False`` the result is a site path (``/events?utm_source=x``), which is
     how page URLs are keyed; referrers keep their host because where people came from
-    matters. ``keep`` names the parameters kept besides ``utm_*`` (a hashable collection).
+    matters. ``keep`` names the parameters kept besides ``utm_*`` (``DOJO_QUERY_ALLOW``).
     """
     try:
         parts = urlsplit(url.strip())
