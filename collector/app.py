@@ -34,6 +34,7 @@ from collector.scrub import scrub_events
 from collector.sink import EventSink, KafkaSink, SinkUnavailable
 from collector.visitor import visitor_of
 from collector.web_vitals import web_vitals_js
+from stream.logs import log_config
 from stream.models import RawBatch
 from stream.settings import Settings
 
@@ -235,4 +236,5 @@ def serve(settings: Settings) -> None:
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        log_config=log_config(),  # no client addresses, no query strings
     )

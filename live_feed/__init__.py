@@ -12,7 +12,7 @@ served with ``app.uvicorn_options()`` the frames go straight to the sockets
 ``/healthz`` and ``/metrics`` (see ``DOJO_METRICS_TOKEN``) needs the admin token in a
 header or the first WebSocket message (API clients), or a signed, revocable session cookie
 opened by signing in (browsers); wrong tokens are throttled per client address. Nothing
-logs a token, a query string or a client address (``stream.server_logs``). ``/healthz``
+logs a token, a query string or a client address (``stream.logs``). ``/healthz``
 and ``/metrics`` also report the worker: consumer lag read from Kafka and each agent's
 last fold and check-in (``lag``, ``worker_health``).
 """

@@ -33,8 +33,8 @@ from live_feed.throttle import Throttle
 from live_feed.unavailable import store_unavailable
 from live_feed.worker_health import WorkerHealth, judge
 from stream.funnel_config import DEFAULT_PATH as DEFAULT_FUNNELS
+from stream.logs import log_config
 from stream.progress import agent_times
-from stream.server_logs import log_config
 from stream.settings import Settings
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -174,7 +174,9 @@ def uvicorn_options() -> dict[str, Any]:
         "ws_max_size": 64 * 1024,
         "access_log": False,
         "proxy_headers": False,
-        "log_config": log_config(),  # no client addresses, no query strings (tokens)
+        "log_config": log_config(
+            server_level="info"
+        ),  # no client addresses, no query strings (tokens)
     }
 
 

@@ -18,7 +18,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from stream.server_logs import Anonymous, anonymise
+from stream.logs import Anonymous, anonymise
 from stream.settings import Settings
 from tests.live_feed.conftest import free_port
 
