@@ -51,7 +51,7 @@ def render_config(settings: Settings) -> str:
         f"port {port}",
         f"dir {base}",
         "daemonize no",
-        # Dedupe keys and the daily salt must survive restarts (docs/operations.md).
+        # Dedupe keys and the daily salt must survive restarts (README, "Operations").
         "appendonly yes",
         "appendfsync everysec",
         'logfile ""',
