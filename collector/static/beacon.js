@@ -9,7 +9,7 @@
  * line above is all a site needs; `data-endpoint` overrides it. The site's Content Security
  * Policy must allow the collector's origin in `script-src` and `connect-src`.
  *
- * What it sends (see the event contract v1 in DESIGN.md):
+ * What it sends (see the event contract v1 in docs/contract.md):
  *   page_view    {title}                       when the page is shown (and again on bfcache restore)
  *   page_leave   {dwell_ms, scroll_depth}      when the page is left; dwell counts visible time
  *   click        {x, y, selector, viewport_w, viewport_h}
