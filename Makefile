@@ -8,17 +8,34 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 PYTEST_ARGS ?=
+LOCK_ARGS ?=
 
-.PHONY: help run test check lint typecheck bench infra-up infra-down system browser-deps beacon clean
+.PHONY: help run test check lint typecheck bench infra-up infra-down system browser-deps beacon clean lock
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every package, transitive ones included; as a constraints file it keeps
+# the editable install of the project itself working.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
+
+# pip-tools lives in its own venv so that resolving never changes what the product runs with.
+# It keeps the pins already in requirements.lock; LOCK_ARGS='--upgrade-package NAME' or
+# LOCK_ARGS=--upgrade moves them.
+LOCK_TOOLS := $(VENV)/lock-tools
+
+$(LOCK_TOOLS)/bin/pip-compile:
+	$(PYTHON) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/pip install -q pip-tools==7.6.2
+
+lock: $(LOCK_TOOLS)/bin/pip-compile  ## Re-resolve requirements.lock from pyproject.toml (LOCK_ARGS=--upgrade: newest)
+	CUSTOM_COMPILE_COMMAND='make lock' $(LOCK_TOOLS)/bin/pip-compile -q --extra dev --strip-extras \
+		--allow-unsafe --no-emit-find-links --no-emit-index-url $(LOCK_ARGS) \
+		-o requirements.lock pyproject.toml
 
 system:  ## Debian packages the product needs (redis-server, nginx; Java 17 and Maven are checked)
 	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
