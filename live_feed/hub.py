@@ -71,7 +71,12 @@ class Hub:
         except (RedisError, OSError) as exc:
             # Start anyway: the views answer 503 meanwhile, the listener subscribes once
             # Redis answers (nothing is published while it does not).
-            log.warning("Redis unavailable at start (%s); subscribing later", type(exc).__name__)
+            where = self._redis.connection_pool.connection_kwargs  # the URL may hold a password
+            address = where.get("path") or f"{where.get('host')}:{where.get('port')}"
+            log.warning(
+                "Redis at %s is not reachable (%s): answering 503 until it is; start it "
+                "(dojo-pulse infra up) or set DOJO_REDIS_URL", address, type(exc).__name__,
+            )  # fmt: skip
         self._tasks = [
             asyncio.create_task(self._listen(), name="live-feed-hub"),
             asyncio.create_task(self._beat(), name="live-feed-heartbeat"),
@@ -255,7 +260,9 @@ class Hub:
                     self.route(message["channel"], message["data"])
             except (RedisError, OSError) as exc:
                 # Redis only fans out; clients keep their snapshots while it comes back.
-                log.warning("lost the Redis subscription (%s); retrying", type(exc).__name__)
+                # Said once per outage: not again while it stays away (or was never there).
+                if self._pubsub is not None:
+                    log.warning("lost the Redis subscription (%s); retrying", type(exc).__name__)
                 await self._close_pubsub()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import websockets
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from stream.settings import Settings
 
@@ -54,17 +54,23 @@ async def tail(
     *,
     url: str | None = None,
     out: Callable[[str], object] = print,
+    warn: Callable[[str], object] = print,
     max_messages: int | None = None,
 ) -> int:
-    """Print messages of ``channel`` until ``max_messages`` arrive (or forever); returns count."""
+    """Print messages of ``channel`` until ``max_messages`` arrive (or forever); returns count.
+
+    While the feed cannot be reached, ``warn`` is told once (per outage) and the client
+    retries; a refused token raises ``Unauthorized``, since retrying would not help.
+    """
     url = url or f"ws://{settings.live_host}:{settings.live_port}/ws/live"
     headers = {"Authorization": f"Bearer {settings.admin_token.reveal()}"}
-    count, backoff = 0, 0.5
+    count, backoff, told = 0, 0.5, False
     while max_messages is None or count < max_messages:
+        problem = ""
         try:
             async with websockets.connect(url, additional_headers=headers) as ws:
                 await ws.send(orjson.dumps({"subscribe": [channel]}).decode("utf-8"))
-                backoff = 0.5
+                backoff, told = 0.5, False
                 async for raw in ws:
                     message = orjson.loads(raw)
                     if message.get("type") in ("ping", "pong"):
@@ -75,12 +81,18 @@ async def tail(
                         break
         except ConnectionClosed as exc:
             if exc.rcvd is not None and exc.rcvd.code == CLOSE_UNAUTHORIZED:
-                raise Unauthorized("the live feed refused the admin token") from None
+                raise Unauthorized(f"the live feed at {url} refused the admin token") from None
         except InvalidStatus as exc:
             if exc.response.status_code in (401, 403):
-                raise Unauthorized("the live feed refused the admin token") from None
-        except OSError:
-            pass  # not up yet or restarting: back off and retry
+                raise Unauthorized(f"the live feed at {url} refused the admin token") from None
+            problem = f"it answered HTTP {exc.response.status_code}"
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            # Not up yet, restarting, or not a WebSocket server at all.
+            refused = isinstance(exc, ConnectionRefusedError)
+            problem = "nothing listens there" if refused else str(exc) or type(exc).__name__
+        if problem and not told:
+            warn(f"cannot reach the live feed at {url} ({problem}): retrying until it answers")
+            told = True
         if max_messages is None or count < max_messages:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)

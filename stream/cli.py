@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging.config
+import socket
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
 
-from stream.settings import Settings, SettingsError
+from stream.settings import ENV, Settings, SettingsError
 
 
 def _settings() -> Settings:
@@ -22,6 +25,23 @@ def _settings() -> Settings:
         return Settings.from_env()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _check_port(settings: Settings, server: str) -> None:
+    """Fail with one line if ``server`` (collector, live) cannot listen (uvicorn would log six)."""
+    host, port = getattr(settings, f"{server}_host"), getattr(settings, f"{server}_port")
+    host_var, port_var = ENV[f"{server}_host"], ENV[f"{server}_port"]
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        with socket.socket(family[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(f"port {port} is in use: set {port_var}") from None
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): set {host_var} or {port_var}"
+        ) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,11 +110,18 @@ def topics() -> None:
 @click.option(
     "--loglevel", default="warn", type=click.Choice(["crit", "error", "warn", "info", "debug"])
 )
-def worker(loglevel: str) -> None:
-    """Run the stream worker (all Faust agents) until interrupted."""
+@click.option(
+    "--kafka-wait", default=120.0, show_default=True, help="Seconds to wait for Kafka at start."
+)
+def worker(loglevel: str, kafka_wait: float) -> None:
+    """Run the stream worker (the agents of DOJO_AGENTS) until interrupted."""
+    from stream.topics import TopicError
     from stream.worker import run_worker
 
-    run_worker(_settings(), loglevel=loglevel)
+    try:
+        run_worker(_settings(), loglevel=loglevel, kafka_wait_s=kafka_wait)
+    except TopicError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -103,8 +130,10 @@ def collector() -> None:
     from collector.app import serve
     from stream.logs import log_config
 
+    settings = _settings()
+    _check_port(settings, "collector")
     logging.config.dictConfig(log_config())
-    serve(_settings())
+    serve(settings)
 
 
 @main.command()
@@ -112,7 +141,9 @@ def live() -> None:
     """Serve the admins' live activity panel, its WebSocket feed and REST API."""
     from live_feed.app import serve
 
-    serve(_settings())
+    settings = _settings()
+    _check_port(settings, "live")
+    serve(settings)
 
 
 @main.command()
@@ -120,10 +151,26 @@ def live() -> None:
 @click.option("--url", default=None, help="WebSocket URL (default: the local live feed).")
 def tail(channel: str, url: str | None) -> None:
     """Print a live channel (traffic, forms, vitals, activity, pipeline, ...) as it changes."""
+    from live_feed.tail import Unauthorized
     from live_feed.tail import tail as follow
+    from stream.topics import LIVE_CHANNELS
 
+    if channel not in LIVE_CHANNELS:
+        # One line, not click's usage block: the choices are the news.
+        click.echo(
+            f"Error: no channel {channel[:40]!r}; choose from {', '.join(LIVE_CHANNELS)}", err=True
+        )
+        sys.exit(2)
+    settings = _settings()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(follow(_settings(), channel, url=url, out=click.echo))
+        try:
+            asyncio.run(
+                follow(
+                    settings, channel, url=url, out=click.echo, warn=partial(click.echo, err=True)
+                )
+            )
+        except Unauthorized as exc:
+            raise click.ClickException(f"{exc}: set DOJO_ADMIN_TOKEN to its token") from None
 
 
 @main.command()

@@ -54,6 +54,23 @@ def _default_cache() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dojo-pulse"
 
 
+# The worker's agents (README's agent table) -> the short name ``DOJO_AGENTS`` also takes
+# (the live channel most of them feed). Either names one agent; ``all`` names every one.
+AGENTS: dict[str, str] = {
+    "validate_events": "validate",
+    "count_traffic": "traffic",
+    "count_forms": "forms",
+    "measure_vitals": "vitals",
+    "track_funnels": "funnels",
+    "map_journeys": "journeys",
+    "map_heatmaps": "heatmaps",
+    "learn_online": "learning",
+    "show_activity": "activity",
+}
+_AGENT_OF = {short: agent for agent, short in AGENTS.items()} | {a: a for a in AGENTS}
+PORTS = ("kafka_controller_port", "collector_port", "live_port", "worker_web_port")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob of the product; see ``ENV`` for the variable that sets each one."""
@@ -145,8 +162,8 @@ class Settings:
         return settings
 
     def agent_enabled(self, name: str) -> bool:
-        """Whether the worker runs agent ``name`` (``DOJO_AGENTS=validate,traffic`` or ``all``)."""
-        return "all" in self.agents or name in self.agents
+        """Whether the worker runs agent ``name`` (its name in ``AGENTS`` or its short name)."""
+        return "all" in self.agents or _AGENT_OF[name] in {_AGENT_OF[a] for a in self.agents}
 
     def to_env(self) -> dict[str, str]:
         """The environment that rebuilds these settings in a child process."""
@@ -174,6 +191,17 @@ class Settings:
             raise SettingsError("DOJO_TOPIC_PREFIX must be letters, digits, '.', '_' or '-'")
         if self.live_max_hz <= 0:
             raise SettingsError("DOJO_LIVE_MAX_HZ must be positive")
+        for name in PORTS:
+            port = getattr(self, name)
+            if not 0 < port < 65536:
+                raise SettingsError(f"{ENV[name]} must be a port from 1 to 65535, got {port}")
+        unknown = [a for a in self.agents if a != "all" and a not in _AGENT_OF]
+        if unknown or not self.agents:
+            wrong = f"unknown agent {unknown[0]!r}" if unknown else "empty"
+            raise SettingsError(
+                f"DOJO_AGENTS: {wrong}; choose from all, {', '.join(AGENTS)} "
+                f"(or {', '.join(AGENTS.values())})"
+            )
         if self.originless not in ("accept", "refuse"):
             raise SettingsError("DOJO_ORIGINLESS must be accept or refuse")
         if self.rate_limit_fail not in ("open", "closed"):

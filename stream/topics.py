@@ -18,6 +18,11 @@ from stream.settings import Settings
 
 HOUR_MS = 3_600_000
 METRIC_CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps")
+# Every channel the live feed carries: the metrics, the recent events, the validate stage's
+# counters and the learner's four (``LearningState.snapshot``).
+LIVE_CHANNELS = (
+    *METRIC_CHANNELS, "activity", "pipeline", "engagement", "recommendations", "segments", "alerts",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,12 +76,38 @@ class TopicError(RuntimeError):
     """The broker refused or could not be reached while managing topics."""
 
 
-async def ensure_topics(settings: Settings) -> list[tuple[TopicSpec, str]]:
-    """Create missing topics; report each as ``created``, ``exists`` or a partition mismatch."""
+class PartitionMismatch(TopicError):
+    """A topic sized by ``DOJO_PARTITIONS`` exists on the broker with another count."""
+
+
+def partition_mismatch(settings: Settings, existing: dict[str, int]) -> str | None:
+    """What to do when a topic sized by ``DOJO_PARTITIONS`` has another count (None: none has).
+
+    The agents keep one state per partition of ``settings.partitions`` and the validate
+    stage packs bundles for the partitions the broker has: the two must agree.
+    """
+    for spec in topic_specs(settings):
+        have = existing.get(spec.name)
+        if spec.partitions == settings.partitions and have not in (None, spec.partitions):
+            return (
+                f"{spec.name} has {have} partitions but DOJO_PARTITIONS={settings.partitions}: "
+                f"set DOJO_PARTITIONS={have} or recreate the topics"
+            )
+    return None
+
+
+async def ensure_topics(settings: Settings, *, strict: bool = False) -> list[tuple[TopicSpec, str]]:
+    """Create missing topics; report each as ``created``, ``exists`` or a partition mismatch.
+
+    ``strict``: a partition mismatch raises ``PartitionMismatch`` before anything is created.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, request_timeout_ms=10_000)
     try:
         await admin.start()
         existing = await describe(admin)
+        mismatch = partition_mismatch(settings, existing)
+        if strict and mismatch:
+            raise PartitionMismatch(mismatch)
         report: list[tuple[TopicSpec, str]] = []
         missing = []
         for spec in topic_specs(settings):

@@ -15,25 +15,54 @@ from redis.asyncio import Redis
 from stream.app import create_app, streams_enabled, validator
 from stream.logs import log_config
 from stream.settings import Settings
-from stream.topics import TopicError, ensure_topics
+from stream.topics import PartitionMismatch, TopicError, ensure_topics
 
 log = logging.getLogger(__name__)
 
 STARTUP_DEADLINE_S = 120.0  # how long a worker waits for Kafka before giving up
 
 
+class KafkaUnreachable(TopicError):
+    """Kafka did not answer within the start-up deadline."""
+
+
 async def wait_for_topics(settings: Settings, deadline_s: float = STARTUP_DEADLINE_S) -> None:
-    """Create missing topics, retrying while Kafka is not reachable yet."""
+    """Create missing topics, retrying while Kafka is not reachable yet.
+
+    Raises ``PartitionMismatch`` at once (waiting would not help) and ``KafkaUnreachable``
+    once ``deadline_s`` has passed; either carries the one line a person needs.
+    """
+    # aiokafka logs each failed connect as an ERROR; here they all mean "not up yet", which
+    # this loop says once (the errors stay visible at --loglevel debug).
+    client_log = logging.getLogger("aiokafka")
+    level = client_log.level
+    if not log.isEnabledFor(logging.DEBUG):
+        client_log.setLevel(logging.CRITICAL)
+    try:
+        await _create_topics(settings, deadline_s)
+    finally:
+        client_log.setLevel(level)
+
+
+async def _create_topics(settings: Settings, deadline_s: float) -> None:
     end = time.monotonic() + deadline_s
-    delay = 0.5
+    delay, said = 0.5, False
     while True:
         try:
-            await ensure_topics(settings)
+            await ensure_topics(settings, strict=True)
             return
+        except PartitionMismatch:
+            raise
         except TopicError as exc:
             if time.monotonic() + delay > end:
-                raise
-            log.warning("waiting for Kafka at %s: %s", settings.kafka, exc)
+                raise KafkaUnreachable(
+                    f"Kafka at {settings.kafka} did not answer for {deadline_s:.0f} s: "
+                    "start it (dojo-pulse infra up) or set DOJO_KAFKA"
+                ) from exc
+            if not said:  # one line for a person; each attempt's error only for debugging
+                log.warning("waiting for Kafka at %s (up to %.0f s)", settings.kafka, deadline_s)
+                said = True
+            log.debug("Kafka not ready: %s", exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -46,13 +75,19 @@ async def wait_for_topics(settings: Settings, deadline_s: float = STARTUP_DEADLI
 GC_THRESHOLDS = (50_000, 20, 50)
 
 
-def run_worker(settings: Settings, *, loglevel: str = "warn") -> None:
-    """Create missing topics and run every agent until a signal stops the worker."""
+def run_worker(
+    settings: Settings, *, loglevel: str = "warn", kafka_wait_s: float = STARTUP_DEADLINE_S
+) -> None:
+    """Create missing topics and run every agent until a signal stops the worker.
+
+    Raises ``TopicError`` if Kafka stays away for ``kafka_wait_s`` or the topics' partition
+    counts are not ``DOJO_PARTITIONS``.
+    """
     gc.set_threshold(*GC_THRESHOLDS)
     logging.config.dictConfig(log_config(loglevel))
     # A subscription to a missing topic is never revisited by Faust's assignor, so the
     # topics must exist before the consumer joins the group.
-    asyncio.run(wait_for_topics(settings))
+    asyncio.run(wait_for_topics(settings, kafka_wait_s))
     if not streams_enabled(settings):
         asyncio.run(validate_alone(settings))
         return

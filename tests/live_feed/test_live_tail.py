@@ -9,6 +9,7 @@ import pytest
 
 from live_feed.tail import Unauthorized, tail
 from stream.settings import Secret, Settings
+from tests.conftest import free_port
 
 
 async def test_tail_prints_snapshot_and_updates(
@@ -37,6 +38,27 @@ async def test_tail_prints_snapshot_and_updates(
 
 async def test_tail_gives_up_on_a_wrong_token(settings: Settings, live_server: str) -> None:
     wrong = Settings(redis_url=settings.redis_url, admin_token=Secret("wrong"))
-    with pytest.raises(Unauthorized):
+    with pytest.raises(Unauthorized, match=f"the live feed at {live_server}/ws/live refused"):
         async with asyncio.timeout(20):
             await tail(wrong, "traffic", url=f"{live_server}/ws/live", out=print, max_messages=1)
+
+
+async def test_tail_warns_once_while_the_feed_is_down(settings: Settings) -> None:
+    url = f"ws://127.0.0.1:{free_port()}/ws/live"
+    printed: list[str] = []
+    warned: list[str] = []
+    follower = asyncio.create_task(
+        tail(settings, "traffic", url=url, out=printed.append, warn=warned.append)
+    )
+    # 0.5 + 1 + 2 s of backoff: four refused connects while the test waits.
+    async with asyncio.timeout(20):
+        while not warned:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(4.0)  # an observation window: no further warning may come in it
+    follower.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await follower
+    assert warned == [
+        f"cannot reach the live feed at {url} (nothing listens there): retrying until it answers"
+    ]
+    assert printed == []

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from stream.settings import ENV, Secret, Settings, SettingsError
+from stream.app import LEARNER, metrics
+from stream.settings import AGENTS, ENV, Secret, Settings, SettingsError
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_defaults_are_local() -> None:
@@ -58,8 +61,55 @@ def test_secret_never_shows_in_repr() -> None:
         ({"DOJO_REDIS_URL": "http://x"}, "redis://"),
         ({"DOJO_TOPIC_PREFIX": "a b"}, "DOJO_TOPIC_PREFIX"),
         ({"DOJO_LIVE_MAX_HZ": "-1"}, "positive"),
+        ({"DOJO_COLLECTOR_PORT": "99999"}, "DOJO_COLLECTOR_PORT must be a port from 1 to 65535"),
+        ({"DOJO_LIVE_PORT": "0"}, "DOJO_LIVE_PORT must be a port"),
+        ({"DOJO_WORKER_WEB_PORT": "-80"}, "DOJO_WORKER_WEB_PORT must be a port"),
+        ({"DOJO_KAFKA_CONTROLLER_PORT": "65536"}, "DOJO_KAFKA_CONTROLLER_PORT must be a port"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    "agents",
+    ["learn_online", "validate_events,count_traffic", "learning", "validate,traffic", "all",
+     " map_heatmaps , show_activity "],
+)  # fmt: skip
+def test_agents_are_named_as_in_readme_or_by_their_short_names(agents: str) -> None:
+    settings = Settings.from_env({"DOJO_AGENTS": agents})
+    assert settings.agents  # parsed, and check() let it through
+
+
+@pytest.mark.parametrize(
+    "agents",
+    ["learn_onlin", "validate,bogus", "Traffic", "all;traffic", "../etc", "validate events", ","],
+)
+def test_an_unknown_agent_is_refused_naming_every_choice(agents: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"DOJO_AGENTS": agents})
+    message = str(refused.value)
+    assert message.startswith("DOJO_AGENTS: ")
+    assert "\n" not in message
+    assert all(agent in message and short in message for agent, short in AGENTS.items())
+
+
+def test_an_agent_is_enabled_by_either_of_its_names() -> None:
+    by_long = Settings.from_env({"DOJO_AGENTS": "learn_online,validate_events"})
+    by_short = Settings.from_env({"DOJO_AGENTS": "learning,validate"})
+    for settings in (by_long, by_short):
+        assert settings.agent_enabled("learning") and settings.agent_enabled("learn_online")
+        assert settings.agent_enabled("validate") and settings.agent_enabled("validate_events")
+        assert not settings.agent_enabled("traffic")
+        assert not settings.agent_enabled("count_traffic")
+    assert all(Settings().agent_enabled(agent) for agent in AGENTS)
+
+
+def test_agent_names_match_the_worker_and_readme() -> None:
+    worker = {m.agent: m.channel for m in metrics(Settings())}
+    assert worker.items() <= AGENTS.items()  # each metric agent is enabled by its channel
+    assert LEARNER in AGENTS
+    table = README.read_text().split("## What the agents compute", 1)[1].split("\n\n", 2)[1]
+    documented = [row.split("`")[1] for row in table.splitlines()[2:]]
+    assert documented == list(AGENTS)
