@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 from redis.asyncio import Redis
 
+from stream.models.keys import Keys
 from stream.serving import store_for_visitors
 from stream.settings import Settings
 
@@ -46,7 +47,11 @@ async def seed(settings: Settings, visitors: list[str]) -> None:
     ]
     segment = {"segment": 1, "label": "event seeker", "blocks": ["upcoming-dojos"]}
     await store_for_visitors(
-        redis, {v: items for v in visitors}, {v: segment for v in visitors}, items
+        redis,
+        Keys.of(settings),
+        {v: items for v in visitors},
+        {v: segment for v in visitors},
+        items,
     )
     await redis.aclose()
 

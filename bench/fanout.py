@@ -42,7 +42,8 @@ from bench.process import (
 )
 from bench.report import RESULTS, Row, fmt, machine, now_iso, spread
 from bench.send_floor import measure as send_floor
-from stream.publish import LIVE_CHANNEL, envelope
+from stream.models.keys import Keys
+from stream.publish import envelope
 from stream.settings import Settings
 
 CHANNEL = "fanbench"
@@ -234,7 +235,7 @@ async def measure(
                         body = envelope(
                             CHANNEL, {"sent_ns": time.time_ns(), "n": i}, int(time.time() * 1000)
                         )
-                        await redis.publish(LIVE_CHANNEL.format(CHANNEL), body)
+                        await redis.publish(Keys.of(settings).live(CHANNEL), body)
                         await asyncio.sleep(PUBLISH_GAP_S)  # publishing pace, not synchronisation
                     want = before_received + size * count
                     await clients.until(lambda: clients.received >= want, 60)  # noqa: B023

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from bench.process import Children
 from bench.report import Row
 from bench.stack import Accepted, Stack, Watcher, post, start, traffic
-from stream.pipeline_stats import STATS_KEY
+from stream.models.keys import Keys
 from stream.settings import Settings
 
 CHANNEL = "pipeline"
@@ -45,24 +45,25 @@ def quantile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
-async def judged(redis: Redis) -> int:
+async def judged(redis: Redis, keys: Keys) -> int:
     """Events the pipeline has judged, from its shared counters (not rate-limited like the feed)."""
-    totals = await redis.hgetall(STATS_KEY)
+    totals = await redis.hgetall(keys.pipeline)
     return sum(int(totals.get(k, 0)) for k in (b"valid", b"dead_lettered"))
 
 
 async def max_rate(stack: Stack, events: int) -> float:
     """Events/s the stack sustains, collector to judged, posting as fast as possible."""
     redis = Redis.from_url(stack.settings.redis_url)
+    keys = Keys.of(stack.settings)
     try:
-        before = await judged(redis)
+        before = await judged(redis, keys)
         accepted = Accepted()
         began = time.monotonic()
         await post(stack, traffic(events / 10, 10, seed=5), paced=False, accepted=accepted)
         deadline = time.monotonic() + 120
-        while await judged(redis) - before < accepted.events and time.monotonic() < deadline:
+        while await judged(redis, keys) - before < accepted.events and time.monotonic() < deadline:
             await asyncio.sleep(0.05)  # polling interval, bounded by the deadline
-        return (await judged(redis) - before) / (time.monotonic() - began)
+        return (await judged(redis, keys) - before) / (time.monotonic() - began)
     finally:
         await redis.aclose()
 

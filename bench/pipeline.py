@@ -26,6 +26,7 @@ from bench.process import Child, Children, cpu_seconds, free_port, memory_kib
 from bench.topics import Broker
 from stream.app import folding_agents
 from stream.bundles import unpack
+from stream.models.keys import Keys
 from stream.progress import folded
 from stream.settings import Settings
 from stream.topics import ensure_topics
@@ -211,7 +212,7 @@ async def _poll(
             return samples, False, began
         raw = await broker.committed(settings.validate_group, raw_topic) if reads_raw(agents) else 0
         clean = await broker.committed(settings.app_id, clean_topic) if downstream(agents) else 0
-        done = await folded(redis)
+        done = await folded(redis, Keys.of(settings))
         slowest = min((done.get(name, 0) for name in names), default=0)
         now = time.monotonic()
         samples.append(Sample(now, cpu_seconds(worker.pid), raw, clean, slowest))

@@ -25,6 +25,7 @@ from stream.bundles import pack
 from stream.contract import Limits
 from stream.dedupe import Accepted, RedisClaims
 from stream.ingest import Position, Screened, assemble, screen
+from stream.models.keys import Keys
 from stream.settings import Settings
 
 
@@ -68,7 +69,7 @@ def main(events: int, seed: int, repeat: int, partitions: int) -> None:
     )
     screened = _screen_all(data.messages, limits)
     accepted = sum(len(one.accepted) for one in screened)
-    cpu = asyncio.run(_claim_cpu(screened, Settings.from_env().redis_url, repeat))
+    cpu = asyncio.run(_claim_cpu(screened, Settings.from_env(), repeat))
     click.echo(f"claims, one call per take (worker CPU)  {cpu / accepted * 1e6:6.2f} µs/event")
 
 
@@ -80,10 +81,10 @@ class NothingAccepted:
         yield
 
 
-async def _claim_cpu(screened: list[Screened], redis_url: str, repeat: int) -> float:
+async def _claim_cpu(screened: list[Screened], settings: Settings, repeat: int) -> float:
     """Best process CPU seconds to claim every take's accepted event ids."""
-    redis = Redis.from_url(redis_url)
-    claims = RedisClaims(redis, ttl_s=60, accepted=NothingAccepted())
+    redis = Redis.from_url(settings.redis_url)
+    claims = RedisClaims(redis, Keys.of(settings), ttl_s=60, accepted=NothingAccepted())
     takes = [
         [c for one in screened[n : n + TAKE_MAX] for c in one.claims()]
         for n in range(0, len(screened), TAKE_MAX)
@@ -97,7 +98,7 @@ async def _claim_cpu(screened: list[Screened], redis_url: str, repeat: int) -> f
                 await claims.claim(take)
             best = min(best, time.process_time() - began)
     except (RedisError, OSError) as exc:
-        message = f"no Redis at {redis_url}: start it with `make infra-up`"
+        message = f"no Redis at {settings.redis_url}: start it with `make infra-up`"
         raise click.ClickException(message) from exc
     finally:
         await redis.aclose()

@@ -35,7 +35,7 @@ from collector.sink import EventSink, KafkaSink, SinkUnavailable
 from collector.visitor import visitor_of
 from collector.web_vitals import web_vitals_js
 from stream.logs import log_config
-from stream.models import RawBatch
+from stream.models import Keys, RawBatch
 from stream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -184,13 +184,15 @@ def create_app(
         warm_up()
         await event_sink.start()
         metrics = CollectorMetrics()
+        keys = Keys.of(settings)
         collector = Collector(
             settings=settings,
+            keys=keys,
             redis=redis,
             sink=event_sink,
-            salts=SaltCache(redis, on_reset=metrics.salt_resets.inc),
+            salts=SaltCache(redis, keys, on_reset=metrics.salt_resets.inc),
             limiter=RateLimiter(
-                redis, settings.rate_limit_per_minute, fail=settings.rate_limit_fail
+                redis, keys, settings.rate_limit_per_minute, fail=settings.rate_limit_fail
             ),
             metrics=metrics,
             clock=clock,

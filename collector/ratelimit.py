@@ -28,11 +28,11 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from collector.visitor import keyed_hash
+from stream.models.keys import Keys
 
 log = logging.getLogger(__name__)
 
 WINDOW_S = 60
-KEY_PREFIX = "dojo:rl:"
 LEASE_SHARE = 20  # largest lease is 1/20 of the limit: at most that is lost per process
 MAX_CLIENTS = 100_000  # leases kept per window before the table is dropped (bounds memory)
 IPV6_PREFIX = 64
@@ -72,9 +72,9 @@ def client_bucket(salt: str, site: str, address: str) -> str:
     return keyed_hash(salt, "rate-limit", site, subject)
 
 
-def window_key(client: str, now: float) -> str:
+def window_key(keys: Keys, client: str, now: float) -> str:
     """The Redis key counting ``client``'s requests in the window holding ``now``."""
-    return f"{KEY_PREFIX}{int(now // WINDOW_S)}:{client}"
+    return keys.rate_limit(int(now // WINDOW_S), client)
 
 
 @dataclass
@@ -88,10 +88,13 @@ class _Lease:
 class RateLimiter:
     """Judges requests per client and window against ``per_minute``, shared through Redis."""
 
-    def __init__(self, redis: aioredis.Redis, per_minute: int, fail: str = "closed") -> None:
+    def __init__(
+        self, redis: aioredis.Redis, keys: Keys, per_minute: int, fail: str = "closed"
+    ) -> None:
         if fail not in ("open", "closed"):
             raise ValueError(f"fail must be 'open' or 'closed', got {fail!r}")
         self._redis = redis
+        self._keys = keys
         self._per_minute = per_minute
         self._fail_open = fail == "open"
         self._max_lease = max(1, per_minute // LEASE_SHARE)
@@ -113,7 +116,7 @@ class RateLimiter:
             if lease.tokens == 0 and not lease.exhausted:
                 try:
                     granted = await self._claim(
-                        keys=[window_key(client, now)],
+                        keys=[window_key(self._keys, client, now)],
                         # Two windows, so the key outlives its window even with clock skew
                         # between replicas, then disappears by itself.
                         args=[lease.next_size, self._per_minute, 2 * WINDOW_S],

@@ -11,6 +11,7 @@ from collector.metrics import CollectorMetrics
 from collector.ratelimit import RateLimiter
 from collector.salt import SaltCache
 from collector.sink import EventSink
+from stream.models.keys import Keys
 from stream.settings import Settings
 
 
@@ -19,6 +20,7 @@ class Collector:
     """The settings and the open clients of one collector app."""
 
     settings: Settings
+    keys: Keys
     redis: aioredis.Redis
     sink: EventSink
     salts: SaltCache

@@ -9,7 +9,7 @@ Redis may lose the salt mid-day (a flush, a restart without its files). A new sa
 would give every returning visitor a second id and inflate the day's visitors, so a
 replica that still holds the day's salt writes it back (``SET NX`` again: all replicas
 agree on one). Only if no replica holds it (all restarted while Redis was lost) is a new
-one made mid-day; then the day's visitor figure is flagged: ``dojo:salt-reset:<day>``
+one made mid-day; then the day's visitor figure is flagged: ``Keys.salt_reset(day)``
 holds when it happened and the collector counts it on ``/metrics``. The salt record is
 ``<hex>.<epoch second it was made>``, so a replacement is told from the day's first salt.
 To forget everyone now, overwrite the day's salt (``SET ... KEEPTTL``) with new random
@@ -29,7 +29,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from stream.publish import SNAPSHOT_KEY
+from stream.models.keys import Keys
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,9 @@ SALT_BYTES = 32
 # A replica re-reads the salt this often, so a salt replaced by hand (to forget everyone
 # now) stops being used within seconds rather than at midnight.
 CACHE_SECONDS = 5.0
-KEY_PREFIX = "dojo:salt:"
-RESET_PREFIX = "dojo:salt-reset:"
 # A salt made this long after its day began, while the day already had traffic, replaced a
 # lost one (the day's first request normally makes it within seconds of midnight).
 RESET_GRACE_S = 300
-TRAFFIC_SNAPSHOT = SNAPSHOT_KEY.format("traffic")
 
 
 class SaltUnavailable(Exception):
@@ -55,9 +52,9 @@ def salt_day(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
 
 
-def salt_key(now: float) -> str:
+def salt_key(keys: Keys, now: float) -> str:
     """The Redis key holding the salt for the UTC day of ``now``."""
-    return KEY_PREFIX + salt_day(now)
+    return keys.salt(salt_day(now))
 
 
 def salt_expires_at(now: float) -> int:
@@ -72,9 +69,9 @@ def day_start(now: float) -> int:
     return int(day.timestamp())
 
 
-def reset_key(now: float) -> str:
+def reset_key(keys: Keys, now: float) -> str:
     """The Redis key that flags ``now``'s day: its salt was made again mid-day."""
-    return RESET_PREFIX + salt_day(now)
+    return keys.salt_reset(salt_day(now))
 
 
 @dataclass(frozen=True)
@@ -96,6 +93,7 @@ class Salt:
 
 async def fetch_salt(
     redis: aioredis.Redis,
+    keys: Keys,
     now: float,
     keep: Salt | None = None,
     on_reset: Callable[[], None] = lambda: None,
@@ -106,22 +104,22 @@ async def fetch_salt(
     salt is gone too (so Redis lost its keys: they live 48 h), sets the day's reset flag and
     calls ``on_reset`` (raises SaltUnavailable if Redis cannot be reached).
     """
-    key = salt_key(now)
+    key = salt_key(keys, now)
     offer = keep if keep is not None else Salt(secrets.token_hex(SALT_BYTES), int(now))
     try:
         async with redis.pipeline(transaction=True) as pipe:
             # EXAT pins the deletion to the day's start, whenever the key was created.
             pipe.set(key, offer.record(), nx=True, exat=salt_expires_at(now))
             pipe.get(key)
-            pipe.exists(salt_key(now - 86_400))
-            pipe.get(TRAFFIC_SNAPSHOT)
+            pipe.exists(salt_key(keys, now - 86_400))
+            pipe.get(keys.snapshot("traffic"))
             made, value, yesterday, traffic = await pipe.execute()
         if value is None:  # the key expired between SET and GET: only for days already gone
             raise SaltUnavailable("the salt for this day has already expired")
         salt = Salt.parse(value)
         lost = made and keep is None and not yesterday
         if lost and replaced_a_lost_salt(salt, traffic, now):
-            await redis.set(reset_key(now), salt.made_at, nx=True, exat=salt_expires_at(now))
+            await redis.set(reset_key(keys, now), salt.made_at, nx=True, exat=salt_expires_at(now))
             on_reset()
             log.warning("daily salt lost and made anew: today's visitors may be over-counted")
     except (RedisError, OSError) as exc:
@@ -149,15 +147,15 @@ def replaced_a_lost_salt(salt: Salt, traffic: bytes | None, now: float) -> bool:
     return views > 0
 
 
-async def salt_reset_at(redis: aioredis.Redis, now: float) -> int | None:
+async def salt_reset_at(redis: aioredis.Redis, keys: Keys, now: float) -> int | None:
     """When ``now``'s day had its salt made anew (visitors may be over-counted), if it did."""
-    raw = await redis.get(reset_key(now))
+    raw = await redis.get(reset_key(keys, now))
     return int(raw) if raw is not None else None
 
 
-async def daily_salt(redis: aioredis.Redis, now: float) -> str:
+async def daily_salt(redis: aioredis.Redis, keys: Keys, now: float) -> str:
     """The hex salt for ``now``'s UTC day, created if this is the day's first request."""
-    return (await fetch_salt(redis, now)).hex
+    return (await fetch_salt(redis, keys, now)).hex
 
 
 @dataclass
@@ -173,10 +171,12 @@ class SaltCache:
     def __init__(
         self,
         redis: aioredis.Redis,
+        keys: Keys,
         max_age_s: float = CACHE_SECONDS,
         on_reset: Callable[[], None] = lambda: None,
     ) -> None:
         self._redis = redis
+        self._keys = keys
         self._max_age_s = max_age_s
         self._on_reset = on_reset
         self._cached: _Cached | None = None
@@ -205,7 +205,9 @@ class SaltCache:
             held = self._cached.salt if self._cached and self._cached.day == day else None
             try:
                 # Holding the day's salt, offer it back: Redis may have lost it.
-                salt = await fetch_salt(self._redis, now, keep=held, on_reset=self._on_reset)
+                salt = await fetch_salt(
+                    self._redis, self._keys, now, keep=held, on_reset=self._on_reset
+                )
             except SaltUnavailable as exc:
                 self._last_failure = str(exc)
                 raise

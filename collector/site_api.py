@@ -77,7 +77,7 @@ async def recommendations(request: Request) -> Response:
         n = _count(request)
         visitor = await _visitor(request)
         items, source = await recommendations_for(
-            c.redis, visitor, item_paths(c.settings.item_paths)
+            c.redis, c.keys, visitor, item_paths(c.settings.item_paths)
         )
     except BadQuery as bad:
         return error(400, "bad_query", str(bad))
@@ -94,7 +94,7 @@ async def personalize(request: Request) -> Response:
         return refused
     try:
         visitor = await _visitor(request)
-        segment = await segment_for(c.redis, visitor)
+        segment = await segment_for(c.redis, c.keys, visitor)
     except (SaltUnavailable, RedisError, OSError):
         return unavailable("Personalisation is unavailable right now; retry shortly.")
     return _answer(segment or NEWCOMER)

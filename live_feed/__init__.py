@@ -1,7 +1,7 @@
 """The live feed: admins' WebSocket feed, REST snapshots and the live activity panel.
 
 Contract: metric agents write the latest snapshot of each channel to Redis under
-``dojo:snapshot:<channel>`` and publish every change on ``dojo:live:<channel>`` as
+``Keys.snapshot(channel)`` and publish every change on ``Keys.live(channel)`` as
 ``{"channel", "data", "ts"}`` JSON. Each live feed process holds one pattern
 subscription and fans messages out to its own clients, coalesced per client and channel
 to at most ``settings.live_max_hz`` sends per second, so any number of processes can run

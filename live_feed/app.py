@@ -34,6 +34,7 @@ from live_feed.unavailable import store_unavailable
 from live_feed.worker_health import WorkerHealth, judge
 from stream.funnel_config import DEFAULT_PATH as DEFAULT_FUNNELS
 from stream.logs import log_config
+from stream.models.keys import Keys
 from stream.progress import agent_times
 from stream.settings import Settings
 
@@ -61,6 +62,7 @@ def create_app(
         redis = Redis.from_url(settings.redis_url)
         hub = Hub(
             redis,
+            app.state.keys,
             app.state.metrics,
             max_hz=settings.live_max_hz,
             stall_timeout=stall_timeout,
@@ -71,7 +73,7 @@ def create_app(
         app.state.hub = hub
         app.state.gate = Gate(
             settings,
-            Sessions(redis, settings.admin_token),
+            Sessions(redis, app.state.keys, settings.admin_token),
             throttle or Throttle(),
             app.state.metrics,
         )
@@ -104,6 +106,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.keys = Keys.of(settings)
     app.state.metrics = LiveMetrics()
     return app
 
@@ -113,7 +116,11 @@ async def snapshot(request: Request) -> Response:
     if (refused := await refuse_unless_admin(request)) is not None:
         return refused
     channel = request.path_params["channel"]
-    raw = await read_snapshot_raw(request.app.state.redis, channel) if is_channel(channel) else None
+    raw = (
+        await read_snapshot_raw(request.app.state.redis, request.app.state.keys, channel)
+        if is_channel(channel)
+        else None
+    )
     if raw is None:
         return JSONResponse({"detail": "no such channel or no snapshot yet"}, status_code=404)
     return Response(raw, media_type="application/json", headers={"cache-control": "no-store"})
@@ -150,7 +157,7 @@ async def metrics(request: Request) -> Response:
     registry: LiveMetrics = request.app.state.metrics
     try:
         await worker_health(request)
-        body = await registry.render(request.app.state.redis)
+        body = await registry.render(request.app.state.redis, request.app.state.keys)
     except (RedisError, OSError):
         return Response("redis unavailable\n", status_code=503, media_type="text/plain")
     return Response(body, media_type=PROMETHEUS_TEXT)
@@ -158,7 +165,7 @@ async def metrics(request: Request) -> Response:
 
 async def worker_health(request: Request) -> WorkerHealth:
     """Judge the worker now, and mirror what was judged on the metrics."""
-    times = await agent_times(request.app.state.redis)
+    times = await agent_times(request.app.state.redis, request.app.state.keys)
     lag: LagWatch = request.app.state.lag
     health = judge(times, lag.readings, time.time())
     request.app.state.metrics.record_worker(times, health.running, health.behind_s)

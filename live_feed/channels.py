@@ -1,4 +1,4 @@
-"""Channel names and the Redis keys that carry them (the contract with the metric agents)."""
+"""Channel names and reading what the metric agents leave under ``Keys.snapshot``/``Keys.live``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from stream.models.keys import Keys
+
 CHANNEL_RE = re.compile(r"[a-z_]{1,32}")
-SNAPSHOT_PREFIX = "dojo:snapshot:"
-LIVE_PREFIX = "dojo:live:"
-LIVE_PATTERN = LIVE_PREFIX + "*"
 
 Message = dict[str, Any]
 
@@ -22,22 +21,19 @@ def is_channel(name: object) -> bool:
     return isinstance(name, str) and CHANNEL_RE.fullmatch(name) is not None
 
 
-def snapshot_key(channel: str) -> str:
-    """The Redis key holding the latest snapshot of ``channel``."""
-    return SNAPSHOT_PREFIX + channel
-
-
 def now_ms() -> int:
     """Wall-clock time in epoch milliseconds, as carried in ``ts`` fields."""
     return time.time_ns() // 1_000_000
 
 
-def parse_published(pubsub_channel: str | bytes, payload: bytes | str) -> Message | None:
+def parse_published(
+    keys: Keys, pubsub_channel: str | bytes, payload: bytes | str
+) -> Message | None:
     """An ``update`` message from one pub/sub delivery, or None if it breaks the contract."""
     if isinstance(pubsub_channel, bytes):
         pubsub_channel = pubsub_channel.decode("utf-8", "replace")
-    channel = pubsub_channel.removeprefix(LIVE_PREFIX)
-    if channel == pubsub_channel or not is_channel(channel):
+    channel = keys.channel_of(pubsub_channel)
+    if channel is None or not is_channel(channel):
         return None
     try:
         body = orjson.loads(payload)
@@ -54,15 +50,15 @@ def parse_published(pubsub_channel: str | bytes, payload: bytes | str) -> Messag
     }
 
 
-async def read_snapshot_raw(redis: Redis, channel: str) -> bytes | None:
+async def read_snapshot_raw(redis: Redis, keys: Keys, channel: str) -> bytes | None:
     """The stored snapshot JSON of ``channel`` exactly as the agents wrote it."""
-    raw = await redis.get(snapshot_key(channel))
+    raw = await redis.get(keys.snapshot(channel))
     return raw.encode("utf-8") if isinstance(raw, str) else raw
 
 
-async def read_snapshot(redis: Redis, channel: str) -> Message:
+async def read_snapshot(redis: Redis, keys: Keys, channel: str) -> Message:
     """A ``snapshot`` message for ``channel``; ``data`` is None if nothing is stored yet."""
-    raw = await read_snapshot_raw(redis, channel)
+    raw = await read_snapshot_raw(redis, keys, channel)
     data: Any = None
     ts = now_ms()
     if raw is not None:

@@ -137,7 +137,9 @@ async def _handle(websocket: WebSocket, hub: Hub, client: LiveClient, text: str)
         channels.append(channel)
     for n, channel in enumerate(channels):
         try:
-            snapshot = await read_snapshot(websocket.app.state.redis, channel)
+            snapshot = await read_snapshot(
+                websocket.app.state.redis, websocket.app.state.keys, channel
+            )
         except RedisError:
             for rest in channels[n:]:
                 client.release(rest, hub.now())

@@ -17,11 +17,12 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from live_feed.channels import LIVE_PATTERN, now_ms, parse_published
+from live_feed.channels import now_ms, parse_published
 from live_feed.client import LiveClient, Sink
 from live_feed.lane import Lane
 from live_feed.metrics import LiveMetrics
 from live_feed.outgoing import Outgoing
+from stream.models.keys import Keys
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class Hub:
     def __init__(
         self,
         redis: Redis,
+        keys: Keys,
         metrics: LiveMetrics,
         *,
         max_hz: float,
@@ -39,6 +41,7 @@ class Hub:
         heartbeat: float = 15.0,
     ) -> None:
         self._redis = redis
+        self._keys = keys
         self._metrics = metrics
         self._max_hz = max_hz
         self._stall_timeout = stall_timeout
@@ -133,7 +136,7 @@ class Hub:
     def route(self, pubsub_channel: str | bytes, payload: bytes | str) -> None:
         """Hand one published message to every subscribed client; never awaits a client."""
         self._metrics.published.inc()
-        message = parse_published(pubsub_channel, payload)
+        message = parse_published(self._keys, pubsub_channel, payload)
         if message is None:
             self._metrics.malformed.inc()
             return
@@ -245,7 +248,7 @@ class Hub:
 
     async def _subscribe(self) -> PubSub:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.psubscribe(LIVE_PATTERN)
+        await pubsub.psubscribe(self._keys.live_pattern)
         return pubsub
 
     async def _listen(self) -> None:

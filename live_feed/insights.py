@@ -55,7 +55,7 @@ async def heatmap(request: Request) -> Response:
         return _no_store({"detail": "url must be a site path starting with '/'"}, 400)
     if viewport not in VIEWPORTS:
         return _no_store({"detail": f"viewport must be one of {', '.join(VIEWPORTS)}"}, 400)
-    message = await read_snapshot(request.app.state.redis, "heatmaps")
+    message = await read_snapshot(request.app.state.redis, request.app.state.keys, "heatmaps")
     page = find_heatmap(message["data"], url, viewport)
     if page is None:
         return _no_store({"detail": "no heatmap for that page and viewport yet"}, 404)

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from redis.asyncio import Redis
 
-from stream.pipeline_stats import PROCESSED_KEY
-from stream.progress import FOLDED_KEY, AgentTimes
+from stream.models.keys import Keys
+from stream.progress import AgentTimes
 
 GroupTopic = tuple[str, str]
 
@@ -114,12 +114,12 @@ class LiveMetrics:
         self.worker_running.set(1 if running else 0)
         self.worker_behind.set(behind_s or 0.0)
 
-    async def render(self, redis: Redis) -> bytes:
+    async def render(self, redis: Redis, keys: Keys) -> bytes:
         """The Prometheus text exposition, after refreshing the workers' counters from Redis."""
-        value = _number(await redis.get(PROCESSED_KEY))
+        value = _number(await redis.get(keys.events_processed))
         if value is not None:
             self.events_processed.set(value)
-        for agent, raw in (await redis.hgetall(FOLDED_KEY)).items():
+        for agent, raw in (await redis.hgetall(keys.folded)).items():
             value = _number(raw)
             if value is not None:
                 name = agent.decode() if isinstance(agent, bytes) else str(agent)

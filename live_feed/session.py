@@ -18,11 +18,11 @@ from collections.abc import Callable
 from itsdangerous import BadSignature, URLSafeSerializer
 from redis.asyncio import Redis
 
+from stream.models.keys import Keys
 from stream.settings import Secret
 
 COOKIE = "dojo_session"
 TTL_S = 12 * 3600
-KEY = "dojo:session:{}"
 MAX_COOKIE_CHARS = 512  # ours are ~130; anything longer is not worth verifying
 _KEY_LABEL = b"dojo-pulse admin session v1"
 
@@ -33,12 +33,14 @@ class Sessions:
     def __init__(
         self,
         redis: Redis,
+        keys: Keys,
         token: Secret,
         *,
         ttl_s: int = TTL_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.redis = redis
+        self.keys = keys
         self.ttl_s = ttl_s
         self.clock = clock
         key = hmac.new(token.reveal().encode("utf-8"), _KEY_LABEL, hashlib.sha256).digest()
@@ -47,19 +49,19 @@ class Sessions:
     async def open(self) -> str:
         """Start a session; returns the cookie value."""
         sid = secrets.token_urlsafe(32)
-        await self.redis.set(_key(sid), b"1", ex=self.ttl_s)
+        await self.redis.set(self._key(sid), b"1", ex=self.ttl_s)
         return self._serializer.dumps({"sid": sid, "exp": int(self.clock()) + self.ttl_s})
 
     async def valid(self, cookie: str) -> bool:
         """True if ``cookie`` is ours, unexpired and not signed out."""
         sid = self._sid(cookie)
-        return sid is not None and bool(await self.redis.exists(_key(sid)))
+        return sid is not None and bool(await self.redis.exists(self._key(sid)))
 
     async def close(self, cookie: str) -> None:
         """Sign the session out (nothing to do for a cookie that is not a live one)."""
         sid = self._sid(cookie)
         if sid is not None:
-            await self.redis.delete(_key(sid))
+            await self.redis.delete(self._key(sid))
 
     def _sid(self, cookie: str) -> str | None:
         if len(cookie) > MAX_COOKIE_CHARS:
@@ -75,7 +77,6 @@ class Sessions:
             return None
         return sid
 
-
-def _key(sid: str) -> str:
-    # A hash, so that reading Redis does not hand out session ids.
-    return KEY.format(hashlib.sha256(sid.encode("utf-8")).hexdigest())
+    def _key(self, sid: str) -> str:
+        # A hash, so that reading Redis does not hand out session ids.
+        return self.keys.session(hashlib.sha256(sid.encode("utf-8")).hexdigest())

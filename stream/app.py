@@ -27,6 +27,7 @@ from stream.heatmaps import HeatmapsState
 from stream.items import item_paths
 from stream.journeys import JourneysState
 from stream.learning import LearningState
+from stream.models.keys import Keys
 from stream.pipeline_stats import PipelineStats
 from stream.publish import SnapshotPublisher
 from stream.reclaim import AcceptedFromKafka
@@ -82,8 +83,10 @@ def validator(settings: Settings, redis: Redis) -> Validator:
         max_age_ms=settings.max_event_age_h * 3_600_000,
         max_skew_ms=settings.max_clock_skew_s * 1000,
     )
-    stats = PipelineStats(redis, SnapshotPublisher(redis), max_hz=settings.live_max_hz)
-    claims = RedisClaims(redis, settings.dedupe_hours * 3600, AcceptedFromKafka(settings))
+    keys = Keys.of(settings)
+    publisher = SnapshotPublisher(redis, keys)
+    stats = PipelineStats(redis, keys, publisher, max_hz=settings.live_max_hz)
+    claims = RedisClaims(redis, keys, settings.dedupe_hours * 3600, AcceptedFromKafka(settings))
     return Validator(settings, claims, stats, limits)
 
 
@@ -117,7 +120,7 @@ def create_app(settings: Settings) -> faust.App:
     events = events_topic(app, settings)
     decoded = Decoded()  # every agent reads every bundle: decode each once
     redis = Redis.from_url(settings.redis_url)
-    publisher = SnapshotPublisher(redis)
+    publisher = SnapshotPublisher(redis, Keys.of(settings))
     if settings.agent_enabled("validate"):
         validator(settings, redis).attach(app)
     for metric in metrics(settings):

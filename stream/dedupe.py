@@ -36,11 +36,9 @@ from typing import Protocol, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-log = logging.getLogger(__name__)
+from stream.models.keys import Keys
 
-KEY_PREFIX = "dojo:dedupe:"
-# Outside KEY_PREFIX, so no event id can name it and a scan of the claims does not list it.
-LEDGER_KEY = "dojo:ledger:dedupe"
+log = logging.getLogger(__name__)
 
 # The claim loop shared by the scripts. ARGV[1]: the key prefix, ARGV[2]: ttl in seconds,
 # ARGV[3]: event ids, ARGV[4]: their owners (both space-separated: ids are [A-Za-z0-9_-],
@@ -137,9 +135,17 @@ class RedisClaims:
     """Claims event ids in Redis for ``ttl_s`` seconds; restores them from ``accepted`` if lost."""
 
     def __init__(
-        self, redis: Redis, ttl_s: int, accepted: AcceptedEvents, *, retry_s: float = 1.0
+        self,
+        redis: Redis,
+        keys: Keys,
+        ttl_s: int,
+        accepted: AcceptedEvents,
+        *,
+        retry_s: float = 1.0,
     ) -> None:
         self._redis = redis
+        self._prefix = keys.dedupe_prefix
+        self._ledger = keys.dedupe_ledger
         self._ttl_s = ttl_s
         self._accepted = accepted
         self._retry_s = retry_s
@@ -195,7 +201,7 @@ class RedisClaims:
             clashes += await self._restore_chunk(chunk)
             restored += len(chunk)
         gen = secrets.token_hex(8).encode()
-        await self._redis.hset(LEDGER_KEY, mapping={"gen": gen, "n": 0})
+        await self._redis.hset(self._ledger, mapping={"gen": gen, "n": 0})
         self._gen, self._n = gen, 0
         log.warning(
             "dedupe store restored: %d claims (%d held by another position) in %.1f s",
@@ -206,7 +212,7 @@ class RedisClaims:
 
     async def _claim_once(self, ids: str, owners: str, count: int) -> _Take | None:
         args: list[bytes | str | int] = [
-            KEY_PREFIX, self._ttl_s, ids, owners, LEDGER_KEY, self._gen, self._n
+            self._prefix, self._ttl_s, ids, owners, self._ledger, self._gen, self._n
         ]  # fmt: skip
         gen, n, owned = await self._claim(keys=[], args=args)
         if not gen:
@@ -218,7 +224,7 @@ class RedisClaims:
 
     async def _confirm_once(self, take: _Take) -> bytes:
         args: list[bytes | str | int] = [
-            KEY_PREFIX, self._ttl_s, take.ids, take.owners, LEDGER_KEY, take.gen, take.n
+            self._prefix, self._ttl_s, take.ids, take.owners, self._ledger, take.gen, take.n
         ]  # fmt: skip
         again: bytes = await self._confirm(keys=[], args=args)
         if again and len(again) != len(take.owned):
@@ -229,7 +235,7 @@ class RedisClaims:
         ids = " ".join(event_id for event_id, _, _ in chunk)
         owners = " ".join(owner for _, owner, _ in chunk)
         ttls = " ".join(str(left) for _, _, left in chunk)
-        return int(await self._restore(keys=[], args=[KEY_PREFIX, ids, owners, ttls]))
+        return int(await self._restore(keys=[], args=[self._prefix, ids, owners, ttls]))
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         attempt = 0

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from stream.pipeline_stats import STATS_KEY
+from stream.models.keys import Keys
 from stream.settings import Settings
 from stream.topics import ensure_topics
 
@@ -155,9 +155,9 @@ class Traffic:
         return True
 
 
-def _totals(client: redis.Redis) -> dict[str, int]:
+def _totals(client: redis.Redis, keys: Keys) -> dict[str, int]:
     try:
-        raw: dict[bytes, bytes] = client.hgetall(STATS_KEY)  # type: ignore[assignment]
+        raw: dict[bytes, bytes] = client.hgetall(keys.pipeline)  # type: ignore[assignment]
     except redis.RedisError:
         return {}
     return {k.decode(): int(v) for k, v in raw.items()}
@@ -166,14 +166,14 @@ def _totals(client: redis.Redis) -> dict[str, int]:
 def _report(settings: Settings, children: list[Child], traffic: Traffic, echo: Echo) -> int:
     client = redis.Redis.from_url(settings.redis_url)
     # The counters in Redis are cumulative; show what this run added.
-    start = _totals(client)
+    start = _totals(client, Keys.of(settings))
     while True:
         for child in children:
             if not child.alive():
                 return _failed(children, f"{child.name} exited", echo)
         if not traffic.keep_going():
             return _failed([*children, traffic.child], "the simulator failed", echo)
-        now = _totals(client)
+        now = _totals(client, Keys.of(settings))
         totals = {name: n - start.get(name, 0) for name, n in now.items()}
         reasons = ", ".join(
             f"{name.removeprefix('reason:')} {n}"

@@ -23,9 +23,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from stream.models.keys import Keys
 from stream.publish import SnapshotPublisher
 
-STATS_KEY = "dojo:stats:pipeline"
 # KEYS: the totals hash, the processed counter. ARGV[1]: how many (field, total) pairs follow
 # to restore if the hash is gone; then those pairs; then the events processed now; then the
 # (field, count) pairs to add. Answers {1 if it restored, the totals as HGETALL}.
@@ -50,15 +50,9 @@ while i < #ARGV do
 end
 return {restored, redis.call('HGETALL', KEYS[1])}
 """
-PROCESSED_KEY = "dojo:stats:events_processed"
-MINUTE_KEY = "dojo:stats:m:{}"  # per received minute: valid and dead (crawlers left out)
+# Keys.ingest_minute holds a received minute's valid and dead counts (crawlers left out).
 MINUTE_TTL_S = 3 * 3600
 MINUTE_MS = 60_000
-
-
-def minute_key(start_ms: int) -> str:
-    """The Redis hash of one minute's ingest counts."""
-    return MINUTE_KEY.format(start_ms)
 
 
 def dead_share(counts: dict[bytes, bytes]) -> float:
@@ -73,12 +67,14 @@ class PipelineStats:
     def __init__(
         self,
         redis: Redis,
+        keys: Keys,
         publisher: SnapshotPublisher,
         *,
         max_hz: float = 2.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis
+        self._keys = keys
         self._publisher = publisher
         self._pending: Counter[str] = Counter()
         self._minutes: Counter[tuple[int, str]] = Counter()
@@ -116,13 +112,14 @@ class PipelineStats:
         processed = pending["valid"] + pending["dead_lettered"]
         restore = [part for pair in self._seen.items() for part in pair]
         added = [part for name, count in pending.items() for part in (name, count)]
+        keys = self._keys
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 args = [len(self._seen), *restore, processed, *added]
-                await self._add(keys=[STATS_KEY, PROCESSED_KEY], args=args, client=pipe)
+                await self._add(keys=[keys.pipeline, keys.events_processed], args=args, client=pipe)
                 for (minute, name), count in minutes.items():
-                    pipe.hincrby(minute_key(minute), name, count)
-                    pipe.expire(minute_key(minute), MINUTE_TTL_S)
+                    pipe.hincrby(keys.ingest_minute(minute), name, count)
+                    pipe.expire(keys.ingest_minute(minute), MINUTE_TTL_S)
                 (restored, flat), *_ = await pipe.execute()
             if restored:
                 await self._restore_minutes()
@@ -156,8 +153,8 @@ class PipelineStats:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for (minute, name), count in self._mine.items():
-                pipe.hincrby(minute_key(minute), name, count)
-                pipe.expire(minute_key(minute), MINUTE_TTL_S)
+                pipe.hincrby(self._keys.ingest_minute(minute), name, count)
+                pipe.expire(self._keys.ingest_minute(minute), MINUTE_TTL_S)
             await pipe.execute()
 
     def snapshot(self, totals: dict[bytes, bytes]) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """How far each agent has folded, and whether it is alive: three Redis hashes keyed by agent.
 
+The hashes are ``Keys.folded``, ``Keys.folded_at`` and ``Keys.seen_at``.
+
 Commits move only at checkpoints, a second or more apart, so they show when work was made
 durable, not how fast it is done. These counters show the work itself, for the panel's
 ``/metrics`` (``dojo_agent_messages_folded``) and for ``bench/``. Like the pipeline
@@ -23,9 +25,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-FOLDED_KEY = "dojo:stats:folded"
-FOLDED_AT_KEY = "dojo:stats:folded_at"
-SEEN_AT_KEY = "dojo:stats:seen_at"
+from stream.models.keys import Keys
+
 FLUSH_EVERY_S = 0.25  # one Redis write per agent at most this often
 
 
@@ -35,11 +36,13 @@ class Progress:
     def __init__(
         self,
         redis: Redis,
+        keys: Keys,
         agent: str,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.redis = redis
+        self.keys = keys
         self.agent = agent
         self.clock = clock
         self.wall = wall
@@ -61,9 +64,9 @@ class Progress:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 if count:
-                    pipe.hincrby(FOLDED_KEY, self.agent, count)
-                pipe.hset(FOLDED_AT_KEY, self.agent, repr(self.folded_at))
-                pipe.hset(SEEN_AT_KEY, self.agent, repr(self.wall()))
+                    pipe.hincrby(self.keys.folded, self.agent, count)
+                pipe.hset(self.keys.folded_at, self.agent, repr(self.folded_at))
+                pipe.hset(self.keys.seen_at, self.agent, repr(self.wall()))
                 await pipe.execute()
         except (RedisError, OSError):
             self.pending += count
@@ -77,19 +80,19 @@ class AgentTimes:
     seen_at: dict[str, float]
 
 
-async def folded(redis: Redis) -> dict[str, int]:
+async def folded(redis: Redis, keys: Keys) -> dict[str, int]:
     """Messages folded so far, per agent (empty when Redis is unreachable)."""
     with contextlib.suppress(RedisError, OSError):
-        raw = await redis.hgetall(FOLDED_KEY)
+        raw = await redis.hgetall(keys.folded)
         return {_text(k): int(v) for k, v in raw.items()}
     return {}
 
 
-async def agent_times(redis: Redis) -> AgentTimes:
+async def agent_times(redis: Redis, keys: Keys) -> AgentTimes:
     """The agents' last folds and check-ins (Redis errors reach the caller: no data is news)."""
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.hgetall(FOLDED_AT_KEY)
-        pipe.hgetall(SEEN_AT_KEY)
+        pipe.hgetall(keys.folded_at)
+        pipe.hgetall(keys.seen_at)
         folded_raw, seen_raw = await pipe.execute()
     return AgentTimes(_seconds(folded_raw), _seconds(seen_raw))
 

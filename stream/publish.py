@@ -1,7 +1,7 @@
 """Hand metric snapshots to the live feed through Redis.
 
 Contract with ``live_feed``: the latest snapshot of a channel is stored under
-``dojo:snapshot:<channel>`` and each new one is published on ``dojo:live:<channel>``, both
+``Keys.snapshot(channel)`` and each new one is published on ``Keys.live(channel)``, both
 as ``{"channel", "data", "ts"}`` JSON. Redis is a cache here, never the source of truth:
 if it is down the snapshot is skipped (and rebuilt from Kafka-backed state next time).
 """
@@ -15,10 +15,9 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-log = logging.getLogger(__name__)
+from stream.models.keys import Keys
 
-SNAPSHOT_KEY = "dojo:snapshot:{}"
-LIVE_CHANNEL = "dojo:live:{}"
+log = logging.getLogger(__name__)
 
 
 def envelope(channel: str, data: Any, now_ms: int) -> bytes:
@@ -29,8 +28,9 @@ def envelope(channel: str, data: Any, now_ms: int) -> bytes:
 class SnapshotPublisher:
     """Stores and publishes snapshots; counts failures instead of raising them."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
+        self.keys = keys
         self.failures = 0
 
     async def publish(self, channel: str, data: Any, now_ms: int) -> bool:
@@ -38,8 +38,8 @@ class SnapshotPublisher:
         body = envelope(channel, data, now_ms)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.set(SNAPSHOT_KEY.format(channel), body)
-                pipe.publish(LIVE_CHANNEL.format(channel), body)
+                pipe.set(self.keys.snapshot(channel), body)
+                pipe.publish(self.keys.live(channel), body)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             self.failures += 1

@@ -17,10 +17,8 @@ import orjson
 from redis.asyncio import Redis
 
 from stream.items import SITE_ITEMS, ItemPaths
+from stream.models.keys import Keys
 
-RECO_KEY: Final = "dojo:reco:v:{}"
-POPULAR_KEY: Final = "dojo:reco:popular"
-SEGMENT_KEY: Final = "dojo:segment:v:{}"
 TTL_S: Final = 48 * 3600
 REASONS: Final = ("popular right now", "matches your interests")
 NEXT_AFTER: Final = "often next after "  # + the item the visitor is on
@@ -28,6 +26,7 @@ NEXT_AFTER: Final = "often next after "  # + the item the visitor is on
 
 async def store_for_visitors(
     redis: Redis,
+    keys: Keys,
     recommendations: Mapping[str, Sequence[Mapping[str, Any]]],
     segments: Mapping[str, Mapping[str, Any]],
     popular: Sequence[Mapping[str, Any]] | None = None,
@@ -37,19 +36,19 @@ async def store_for_visitors(
         return
     async with redis.pipeline(transaction=False) as pipe:
         for visitor, items in recommendations.items():
-            pipe.set(RECO_KEY.format(visitor), orjson.dumps(list(items)), ex=TTL_S)
+            pipe.set(keys.recommendations(visitor), orjson.dumps(list(items)), ex=TTL_S)
         for visitor, segment in segments.items():
-            pipe.set(SEGMENT_KEY.format(visitor), orjson.dumps(dict(segment)), ex=TTL_S)
+            pipe.set(keys.segment(visitor), orjson.dumps(dict(segment)), ex=TTL_S)
         if popular is not None:
-            pipe.set(POPULAR_KEY, orjson.dumps(list(popular)))
+            pipe.set(keys.popular, orjson.dumps(list(popular)))
         await pipe.execute()
 
 
 async def recommendations_for(
-    redis: Redis, visitor: str, site_items: ItemPaths = SITE_ITEMS
+    redis: Redis, keys: Keys, visitor: str, site_items: ItemPaths = SITE_ITEMS
 ) -> tuple[list[Any], str]:
     """A visitor's recommendations and where they came from (``personal`` or ``popular``)."""
-    personal, popular = await redis.mget(RECO_KEY.format(visitor), POPULAR_KEY)
+    personal, popular = await redis.mget(keys.recommendations(visitor), keys.popular)
     mine = served(personal, site_items) if personal else []
     if mine:  # an empty list (all seen, or nothing servable) is no answer: popular is
         return mine, "personal"
@@ -77,7 +76,7 @@ def _servable(entry: Any, site_items: ItemPaths) -> bool:
     return reason in REASONS or after in site_items
 
 
-async def segment_for(redis: Redis, visitor: str) -> dict[str, Any] | None:
+async def segment_for(redis: Redis, keys: Keys, visitor: str) -> dict[str, Any] | None:
     """A visitor's personalisation segment, or None when the visitor is unknown."""
-    raw = await redis.get(SEGMENT_KEY.format(visitor))
+    raw = await redis.get(keys.segment(visitor))
     return orjson.loads(raw) if raw else None

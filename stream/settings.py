@@ -187,8 +187,11 @@ class Settings:
             raise SettingsError("DOJO_REDIS_URL must start with redis://, rediss:// or unix://")
         if self.partitions < 1:
             raise SettingsError("DOJO_PARTITIONS must be at least 1")
-        if not self.topic_prefix or not all(c.isalnum() or c in "._-" for c in self.topic_prefix):
-            raise SettingsError("DOJO_TOPIC_PREFIX must be letters, digits, '.', '_' or '-'")
+        # Both name the deployment in topics and Redis keys (stream.models.keys): no ":".
+        for name in ("topic_prefix", "app_id"):
+            value = getattr(self, name)
+            if not value or not all(c.isalnum() or c in "._-" for c in value):
+                raise SettingsError(f"{ENV[name]} must be letters, digits, '.', '_' or '-'")
         if self.live_max_hz <= 0:
             raise SettingsError("DOJO_LIVE_MAX_HZ must be positive")
         for name in PORTS:

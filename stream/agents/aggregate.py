@@ -33,7 +33,6 @@ CHECKPOINT_EVERY_S = 1.0
 COST_SHARE = 20  # checkpoints, and snapshots, each get at most 1/20 of a worker's time
 MAX_GAP_S = 10.0  # ... but run at least this often (a crash replays at most about this much)
 REFRESH_EVERY_S = 5.0  # republish unchanged state too: "last 5 minutes" moves with the clock
-CHECKPOINTS = "dojo:checkpoints:{}"
 YIELD_EVERY_S = 0.01  # a fold hands the event loop over at least this often
 RESEEK_S = 2.0  # a partition still awaited this long after its seek is sought again
 MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024
@@ -156,8 +155,10 @@ class Aggregator:
         # Checkpoints are opaque bytes; Faust would otherwise pick JSON for a non-record type.
         self.table.key_serializer = self.table.value_serializer = "raw"
         self.rollup: Rollup[Any] = Rollup(metric.new, metric.load, shared=metric.shared)
-        self.redis_key = CHECKPOINTS.format(metric.agent)
-        self.progress = Progress(redis, metric.agent)
+        # The publisher holds the deployment's Redis names: one source for every agent.
+        self.keys = publisher.keys
+        self.redis_key = self.keys.checkpoints(metric.agent)
+        self.progress = Progress(redis, self.keys, metric.agent)
         self.budget = Budget()  # the worker's shared one, once registered (``aggregate``)
         # Unreadable messages on the clean topic (only a rogue producer makes them).
         self.rejected = 0

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from stream.agents.aggregate import Aggregator, now_ms
 from stream.learning import LearningState
-from stream.pipeline_stats import MINUTE_MS, dead_share, minute_key
+from stream.pipeline_stats import MINUTE_MS, dead_share
 from stream.serving import store_for_visitors
 
 SERVE_EVERY_S = 1.0
@@ -51,7 +51,7 @@ class Learner(Aggregator):
         recs, segments, popular = state.serve(now_ms())
         # The site's API falls back to popular items when Redis misses a visitor.
         with contextlib.suppress(RedisError, OSError):
-            await store_for_visitors(self.redis, recs, segments, popular)
+            await store_for_visitors(self.redis, self.keys, recs, segments, popular)
         self.serve_cost = time.perf_counter() - began
         self.last_served = time.monotonic()
 
@@ -81,7 +81,7 @@ class Learner(Aggregator):
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for start in starts:
-                    pipe.hgetall(minute_key(start))
+                    pipe.hgetall(self.keys.ingest_minute(start))
                 rows = await pipe.execute()
         except (RedisError, OSError):
             return {}

@@ -15,7 +15,8 @@ from redis.asyncio import Redis
 from stream.agents.validate import judge
 from stream.bundles import partition_of, unpack
 from stream.contract import Limits
-from stream.pipeline_stats import STATS_KEY, PipelineStats
+from stream.models.keys import Keys
+from stream.pipeline_stats import PipelineStats
 from stream.publish import SnapshotPublisher
 from stream.settings import Settings
 from tests.unit.test_contract import event
@@ -42,8 +43,9 @@ class Record:
 
 async def test_a_take_routes_every_event_once_and_counts_them(settings: Settings) -> None:
     redis = Redis.from_url(settings.redis_url)
-    await redis.delete(STATS_KEY)
-    stats = PipelineStats(redis, SnapshotPublisher(redis))
+    keys = Keys.of(settings)
+    await redis.delete(keys.pipeline)
+    stats = PipelineStats(redis, keys, SnapshotPublisher(redis, keys))
     first = event(event_id="evt_first001")
     other = event(event_id="evt_other001", session_id="session_other01")
     records = [
@@ -75,7 +77,7 @@ async def test_a_take_routes_every_event_once_and_counts_them(settings: Settings
         (1, 7),
         (0, 1),
     }
-    totals = {k.decode(): int(v) for k, v in (await redis.hgetall(STATS_KEY)).items()}
+    totals = {k.decode(): int(v) for k, v in (await redis.hgetall(keys.pipeline)).items()}
     assert (totals["valid"], totals["dead_lettered"]) == (2, 4)
 
     # Read again after a crash, the same take owns its claims and yields the same outputs.

@@ -17,6 +17,7 @@ import uvicorn
 
 from live_feed import create_app
 from live_feed.app import uvicorn_options
+from stream.models.keys import Keys
 from stream.settings import Settings
 from tests.live_feed.conftest import FixedOffsets
 
@@ -43,7 +44,7 @@ class Feed:
 def feed(settings: Settings) -> Iterator[Feed]:
     """The live feed under uvicorn in a thread, on a free port, with clean Redis keys."""
     publisher = redis.Redis.from_url(settings.redis_url)
-    publisher.delete(*publisher.keys("dojo:*") or ["-"])
+    publisher.delete(*publisher.keys(Keys.of(settings).namespace + "*") or ["-"])
     port = free_port()
     server = uvicorn.Server(
         # The production options: the panel then runs on the direct-write fan-out path.

@@ -10,15 +10,19 @@ from typing import Any
 import orjson
 import redis
 
+from stream.models.keys import Keys
+from stream.settings import Settings
+
 XSS = '<img src=x onerror="window.__xss=1">'
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+KEYS = Keys.of(Settings())  # the test settings keep the default namespace
 
 
 def publish(rdb: redis.Redis, channel: str, data: Any, ts: int) -> None:
     """Store a channel snapshot and publish it, as a metric agent does."""
     body = orjson.dumps({"channel": channel, "data": data, "ts": ts})
-    rdb.set(f"dojo:snapshot:{channel}", body)
-    rdb.publish(f"dojo:live:{channel}", body)
+    rdb.set(KEYS.snapshot(channel), body)
+    rdb.publish(KEYS.live(channel), body)
 
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:

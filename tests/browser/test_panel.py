@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from tests.browser.panel_page import (
+    KEYS,
     OUTPUT,
     XSS,
     log_in,
@@ -156,7 +157,7 @@ def check_in(rdb: redis.Redis, agent: str) -> None:
 
     async def write() -> None:
         client = Redis.from_url(url)
-        await Progress(client, agent).flush(force=True)
+        await Progress(client, KEYS, agent).flush(force=True)
         await client.aclose()
 
     asyncio.run(write())

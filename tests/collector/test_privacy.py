@@ -7,6 +7,8 @@ import redis
 from starlette.testclient import TestClient
 
 from collector.salt import salt_key
+from stream.models.keys import Keys
+from stream.settings import Settings
 from tests.collector.conftest import CLIENT_IP, IPHONE_UA, Clock, MemorySink, event
 
 
@@ -53,6 +55,6 @@ def test_salt_key_expires_48h_after_day_start(
 ) -> None:
     client.post("/collect", json={"events": [event(0)]})
     with redis.Redis.from_url(redis_url) as r:
-        expire_at = r.expiretime(salt_key(clock.now))
+        expire_at = r.expiretime(salt_key(Keys.of(Settings()), clock.now))
     day_start = clock.now - 12 * 3600  # the clock starts at noon UTC
     assert expire_at == day_start + 48 * 3600

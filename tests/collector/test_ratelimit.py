@@ -17,11 +17,13 @@ from starlette.testclient import TestClient
 from collector.app import create_app
 from collector.ratelimit import LEASE_SHARE, RateLimiter, client_bucket, window_key
 from collector.salt import daily_salt
+from stream.models.keys import Keys
 from stream.settings import Settings
 from tests.collector.conftest import CLIENT_IP, NOON, Clock, MemorySink, event
 from tests.conftest import free_port
 
 LIMIT = 3
+KEYS = Keys.of(Settings())
 
 
 @pytest.fixture
@@ -119,7 +121,7 @@ def test_ipv6_clients_are_limited_per_64() -> None:
 @pytest.mark.parametrize("policy", ["closed", "open"])
 async def test_without_redis_the_policy_decides_and_counts(policy: str) -> None:
     dead = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
-    limiter = RateLimiter(dead, per_minute=1, fail=policy)
+    limiter = RateLimiter(dead, KEYS, per_minute=1, fail=policy)
     try:
         verdicts = [await limiter.hit("client", 1_000.0) for _ in range(3)]
     finally:
@@ -135,10 +137,10 @@ def test_a_limiter_that_cannot_judge_answers_503_and_counts_it(
 ) -> None:
     async def break_the_window_key() -> None:
         r = aioredis.Redis.from_url(collector_settings.redis_url)
-        salt = await daily_salt(r, NOON)
+        salt = await daily_salt(r, KEYS, NOON)
         bucket = client_bucket(salt, collector_settings.site_id, CLIENT_IP)
         # A key of the wrong type makes Redis refuse the claim, as a failing server would.
-        await r.lpush(window_key(bucket, NOON), "not a counter")
+        await r.lpush(window_key(KEYS, bucket, NOON), "not a counter")
         await r.aclose()
 
     asyncio.run(break_the_window_key())
@@ -158,11 +160,11 @@ def test_a_limiter_that_cannot_judge_answers_503_and_counts_it(
 
 async def test_counts_in_redis_expire(redis_url: str) -> None:
     r = aioredis.Redis.from_url(redis_url)
-    limiter = RateLimiter(r, per_minute=1)
+    limiter = RateLimiter(r, KEYS, per_minute=1)
     try:
         first = await limiter.hit("client-ttl", 120.0)
         second = await limiter.hit("client-ttl", 130.0)
-        ttl = await r.ttl("dojo:rl:2:client-ttl")
+        ttl = await r.ttl(KEYS.rate_limit(2, "client-ttl"))
     finally:
         await r.aclose()
     assert first.allowed and not second.allowed
@@ -173,12 +175,12 @@ async def test_counts_in_redis_expire(redis_url: str) -> None:
 async def test_processes_racing_share_one_limit_exactly(redis_url: str) -> None:
     limit = 600
     r = aioredis.Redis.from_url(redis_url)
-    limiters = [RateLimiter(r, per_minute=limit) for _ in range(3)]
+    limiters = [RateLimiter(r, KEYS, per_minute=limit) for _ in range(3)]
     try:
         verdicts = await asyncio.gather(
             *(limiters[i % 3].hit("client-race", 6_000.0) for i in range(3_000))
         )
-        stored = int(await r.get(window_key("client-race", 6_000.0)) or 0)
+        stored = int(await r.get(window_key(KEYS, "client-race", 6_000.0)) or 0)
     finally:
         await r.aclose()
     # Every leased token is spent (more requests than tokens), so exactly the limit passes.

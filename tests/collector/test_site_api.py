@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from collector.salt import daily_salt
 from collector.visitor import visitor_id
+from stream.models.keys import Keys
 from stream.serving import store_for_visitors
 from stream.settings import Settings
 from tests.collector.conftest import CLIENT_IP, IPHONE_UA, NOON
@@ -24,7 +25,9 @@ SEGMENT = {"segment": 2, "label": "event seeker", "blocks": ["upcoming-dojos", "
 def seed(settings: Settings, visitor: str) -> None:
     async def write() -> None:
         redis = Redis.from_url(settings.redis_url)
-        await store_for_visitors(redis, {visitor: ITEMS}, {visitor: SEGMENT}, POPULAR)
+        await store_for_visitors(
+            redis, Keys.of(settings), {visitor: ITEMS}, {visitor: SEGMENT}, POPULAR
+        )
         await redis.aclose()
 
     asyncio.run(write())
@@ -33,7 +36,7 @@ def seed(settings: Settings, visitor: str) -> None:
 def own_visitor(settings: Settings) -> str:
     async def compute() -> str:
         redis = Redis.from_url(settings.redis_url)
-        salt = await daily_salt(redis, NOON)
+        salt = await daily_salt(redis, Keys.of(settings), NOON)
         await redis.aclose()
         return visitor_id(salt, settings.site_id, CLIENT_IP, IPHONE_UA)
 
@@ -104,7 +107,9 @@ def test_only_items_of_the_site_are_served(
 
     async def write() -> None:
         redis = Redis.from_url(collector_settings.redis_url)
-        await store_for_visitors(redis, {visitor: junk}, {}, junk + POPULAR)
+        await store_for_visitors(
+            redis, Keys.of(collector_settings), {visitor: junk}, {}, junk + POPULAR
+        )
         await redis.aclose()
 
     asyncio.run(write())

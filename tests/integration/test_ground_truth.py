@@ -15,7 +15,7 @@ import pytest
 import redis
 from aiokafka import AIOKafkaProducer
 
-from stream.models import RawBatch
+from stream.models import Keys, RawBatch
 from stream.settings import Settings
 from stream.simulation import Request, generate
 from stream.windows import day_start
@@ -28,7 +28,7 @@ DURATION_S = 240
 
 
 def snapshot(settings: Settings, channel: str) -> dict[str, Any]:
-    raw = redis.Redis.from_url(settings.redis_url).get(f"dojo:snapshot:{channel}")
+    raw = redis.Redis.from_url(settings.redis_url).get(Keys.of(settings).snapshot(channel))
     return {} if raw is None else orjson.loads(raw)["data"]
 
 
@@ -43,7 +43,7 @@ def distinct_letters(settings: Settings, expected: int) -> dict[tuple[int, int, 
 
 
 def published_at(settings: Settings, channel: str) -> int:
-    raw = redis.Redis.from_url(settings.redis_url).get(f"dojo:snapshot:{channel}")
+    raw = redis.Redis.from_url(settings.redis_url).get(Keys.of(settings).snapshot(channel))
     return 0 if raw is None else int(orjson.loads(raw)["ts"])
 
 

@@ -12,6 +12,7 @@ import orjson
 import pytest
 import redis
 
+from stream.models.keys import Keys
 from stream.settings import Settings
 from stream.simulation import generate
 from tests.integration.conftest import Proc, group_lag, wait_for
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 def channel(settings: Settings, name: str) -> dict[str, Any]:
-    raw = redis.Redis.from_url(settings.redis_url).get(f"dojo:snapshot:{name}")
+    raw = redis.Redis.from_url(settings.redis_url).get(Keys.of(settings).snapshot(name))
     return {} if raw is None else orjson.loads(raw)
 
 
@@ -46,7 +47,7 @@ def test_models_resume_from_their_checkpoint(
     before = channel(settings, "recommendations")["data"]
     assert before["n"] > 50, "the recommender must have checked many predictions"
     first.stop(signal.SIGKILL)
-    redis.Redis.from_url(settings.redis_url).delete("dojo:snapshot:recommendations")
+    redis.Redis.from_url(settings.redis_url).delete(Keys.of(settings).snapshot("recommendations"))
 
     second = start(["worker"], settings)
     # Only a trickle after the restart: a model rebuilt from zero could not reach ``before``.

@@ -12,6 +12,7 @@ import orjson
 import pytest
 import redis
 
+from stream.models.keys import Keys
 from stream.settings import Settings
 from tests.integration.conftest import Proc, read_topic, wait_for
 from tests.integration.test_ingest_pipeline import BROWSER, page_view
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def snapshot(settings: Settings, channel: str) -> dict[str, Any] | None:
-    raw = redis.Redis.from_url(settings.redis_url).get(f"dojo:snapshot:{channel}")
+    raw = redis.Redis.from_url(settings.redis_url).get(Keys.of(settings).snapshot(channel))
     return None if raw is None else orjson.loads(raw)["data"]
 
 

@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 import infra
 from infra import kafka, redis
+from stream.models.keys import Keys
 from stream.settings import Settings
 from tests.conftest import free_port
 
@@ -84,11 +85,12 @@ def test_up_status_idempotent_round_trip_down(own_settings: Settings) -> None:
 def test_redis_keeps_its_keys_across_a_restart(own_settings: Settings) -> None:
     assert redis.up(own_settings, echo=lambda _: None) == "started"
     client = redis_client.Redis.from_url(own_settings.redis_url)
+    key = Keys.of(own_settings).salt("test")
     try:
-        client.set("dojo:salt:test", "pepper", ex=3600)
+        client.set(key, "pepper", ex=3600)
         assert redis.down(own_settings, echo=lambda _: None) is True
         assert redis.up(own_settings, echo=lambda _: None) == "started"
-        assert client.get("dojo:salt:test") == b"pepper"
+        assert client.get(key) == b"pepper"
     finally:
         client.close()
 

@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from stream.bundles import batches_of
+from stream.models.keys import Keys
 from stream.settings import Settings
 from stream.topics import describe
 from tests.browser.conftest import chromium
@@ -183,9 +184,9 @@ def test_a_childs_name_from_a_get_form_is_in_no_stored_byte(
     )
     assert arrived([e for b in batches_of(clean) for e in b["events"]]), worker.output()
     # Let the metric and learning agents publish, serve and checkpoint what they folded.
-    store = redis.Redis.from_url(settings.redis_url)
+    store, keys = redis.Redis.from_url(settings.redis_url), Keys.of(settings)
     wait_for(
-        lambda: bool(store.exists("dojo:reco:popular", "dojo:snapshot:traffic") == 2),
+        lambda: bool(store.exists(keys.popular, keys.snapshot("traffic")) == 2),
         90,
         "snapshots and recommendations in Redis",
     )

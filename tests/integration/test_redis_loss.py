@@ -23,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.salt import salt_key
+from stream.models.keys import Keys
 from stream.reclaim import AcceptedFromKafka
 from stream.settings import Settings
 from stream.windows import day_start
@@ -65,12 +66,12 @@ def send(url: str, origin: str, visitor: int, events: list[dict[str, Any]]) -> N
 
 
 def traffic_today(settings: Settings) -> dict[str, Any]:
-    raw = redis.Redis.from_url(settings.redis_url).get("dojo:snapshot:traffic")
+    raw = redis.Redis.from_url(settings.redis_url).get(Keys.of(settings).snapshot("traffic"))
     return {} if raw is None else orjson.loads(raw)["data"].get("today", {})
 
 
 def pipeline_totals(settings: Settings) -> dict[str, int]:
-    raw = redis.Redis.from_url(settings.redis_url).hgetall("dojo:stats:pipeline")
+    raw = redis.Redis.from_url(settings.redis_url).hgetall(Keys.of(settings).pipeline)
     return {k.decode(): int(v) for k, v in raw.items()}
 
 
@@ -98,7 +99,7 @@ def test_a_redis_flush_changes_no_number(
         time.sleep(130)  # the run must stay inside one UTC day: "today" is its ground truth
     origin = settings.site_origins[0]
     # A deployment that ran yesterday too: today's first salt, made late, is not a reset.
-    yesterday = salt_key(time.time() - 86_400)
+    yesterday = salt_key(Keys.of(settings), time.time() - 86_400)
     redis.Redis.from_url(settings.redis_url).set(yesterday, "ab" * 32, ex=3600)
     worker = start(["worker"], settings)
     first = {
@@ -171,11 +172,11 @@ def test_a_redis_flush_changes_no_number(
     assert totals["valid"] == views
     assert totals["dead_lettered"] == RESENT
     assert totals["reason:duplicate"] == RESENT
-    processed = redis.Redis.from_url(settings.redis_url).get("dojo:stats:events_processed")
+    processed = redis.Redis.from_url(settings.redis_url).get(Keys.of(settings).events_processed)
     assert int(processed or 0) == views + RESENT
 
     # The salt was written back, not made anew: nothing flagged, nothing counted.
-    assert not redis.Redis.from_url(settings.redis_url).keys("dojo:salt-reset:*")
+    assert not redis.Redis.from_url(settings.redis_url).keys(Keys.of(settings).salt_reset("*"))
     families = {
         f.name: f
         for f in text_string_to_metric_families(httpx.get(f"{collector_url}/metrics").text)
@@ -216,7 +217,7 @@ def test_after_a_flush_every_workers_partitions_count_again(
     flushed_ms = int(time.time() * 1000)
 
     def republished() -> dict[str, Any]:
-        raw = redis.Redis.from_url(settings.redis_url).get("dojo:snapshot:traffic")
+        raw = redis.Redis.from_url(settings.redis_url).get(Keys.of(settings).snapshot("traffic"))
         body = orjson.loads(raw) if raw is not None else {"ts": 0}
         return body["data"]["today"] if body["ts"] > flushed_ms + 2000 else {}
 

@@ -18,10 +18,12 @@ from starlette.testclient import TestClient, WebSocketTestSession
 
 from live_feed import create_app
 from live_feed.app import uvicorn_options
+from stream.models.keys import Keys
 from stream.settings import Settings
 
 # Pings every 0.1 s wake a blocked receive, so reads can honour a deadline without sleeps.
 HEARTBEAT_S = 0.1
+KEYS = Keys.of(Settings())  # the test settings keep the default namespace
 
 Publisher = Callable[..., None]
 Reader = Callable[..., dict[str, Any]]
@@ -49,7 +51,7 @@ class FixedOffsets:
 def rdb(settings: Settings) -> Iterator[redis.Redis]:
     """A plain Redis client on the test server, with the feed's keys cleared."""
     client = redis.Redis.from_url(settings.redis_url)
-    for key in client.scan_iter("dojo:*"):
+    for key in client.scan_iter(Keys.of(settings).namespace + "*"):
         client.delete(key)
     yield client
     client.close()
@@ -97,8 +99,8 @@ def publish(rdb: redis.Redis, channel: str, data: Any, ts: int, *, store: bool =
     """Do what a metric agent does: store the snapshot and publish the change."""
     body = orjson.dumps({"channel": channel, "data": data, "ts": ts})
     if store:
-        rdb.set(f"dojo:snapshot:{channel}", body)
-    rdb.publish(f"dojo:live:{channel}", body)
+        rdb.set(KEYS.snapshot(channel), body)
+    rdb.publish(KEYS.live(channel), body)
 
 
 def read_until(

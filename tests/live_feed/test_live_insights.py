@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from live_feed import create_app
 from stream.funnel_config import funnels_as_dict, load_funnels
 from stream.settings import Settings
+from tests.live_feed.conftest import KEYS
 
 
 def page(url: str, viewport: str, clicks: int) -> dict[str, object]:
@@ -54,7 +55,7 @@ def test_heatmap_404_when_nothing_matches(
     missing = client.get("/api/heatmap?url=/events&viewport=tablet", headers=auth)
     assert missing.status_code == 404
     assert "heatmap" in missing.json()["detail"]
-    rdb.delete("dojo:snapshot:heatmaps")
+    rdb.delete(KEYS.snapshot("heatmaps"))
     assert client.get("/api/heatmap?url=/&viewport=mobile", headers=auth).status_code == 404
 
 

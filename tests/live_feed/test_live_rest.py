@@ -8,8 +8,8 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from stream.pipeline_stats import PROCESSED_KEY
-from stream.progress import FOLDED_KEY
+from stream.models.keys import Keys
+from stream.settings import Settings
 
 
 def test_snapshot_requires_the_token(client: TestClient) -> None:
@@ -52,9 +52,10 @@ def test_healthz_pings_redis(client: TestClient) -> None:
 
 
 def test_metrics_parse_and_mirror_worker_stats(client: TestClient, rdb: redis.Redis) -> None:
-    rdb.set(PROCESSED_KEY, 4242)
-    rdb.set("dojo:stats:lag", 17)  # the key nobody wrote: lag now comes from Kafka
-    rdb.hset(FOLDED_KEY, mapping={"count_traffic": 12, "learn_online": 9})
+    keys = Keys.of(Settings())
+    rdb.set(keys.events_processed, 4242)
+    rdb.set(keys.namespace + "stats:lag", 17)  # the key nobody wrote: lag now comes from Kafka
+    rdb.hset(keys.folded, mapping={"count_traffic": 12, "learn_online": 9})
     response = client.get("/metrics")
     assert response.status_code == 200
     families = {f.name: f for f in text_string_to_metric_families(response.text)}

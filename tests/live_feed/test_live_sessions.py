@@ -13,6 +13,7 @@ from live_feed.feed import CLOSE_UNAUTHORIZED
 from live_feed.metrics import LiveMetrics
 from live_feed.session import COOKIE, TTL_S, Sessions
 from live_feed.throttle import Throttle
+from stream.models.keys import Keys
 from stream.settings import Secret, Settings
 from tests.live_feed.conftest import FixedOffsets
 
@@ -70,30 +71,32 @@ def test_tampered_forged_and_hostile_cookies_are_refused(client: TestClient, tok
 
 
 async def test_expired_and_other_key_sessions_are_refused(settings: Settings) -> None:
-    redis = Redis.from_url(settings.redis_url)
+    redis, keys = Redis.from_url(settings.redis_url), Keys.of(settings)
     try:
         now = time.time()
-        sessions = Sessions(redis, settings.admin_token)
+        sessions = Sessions(redis, keys, settings.admin_token)
         # Opened long ago: its signed expiry has passed (its Redis key is still there).
-        old = await Sessions(redis, settings.admin_token, clock=lambda: now - TTL_S - 5).open()
+        old = await Sessions(
+            redis, keys, settings.admin_token, clock=lambda: now - TTL_S - 5
+        ).open()
         assert not await sessions.valid(old)
         # Signed with another admin token's key: every session ends when the token changes.
-        other = await Sessions(redis, Secret("another-token-entirely")).open()
+        other = await Sessions(redis, keys, Secret("another-token-entirely")).open()
         assert not await sessions.valid(other)
         fresh = await sessions.open()
         assert await sessions.valid(fresh)
-        late = Sessions(redis, settings.admin_token, clock=lambda: now + TTL_S + 1)
+        late = Sessions(redis, keys, settings.admin_token, clock=lambda: now + TTL_S + 1)
         assert not await late.valid(fresh)
     finally:
         await redis.aclose()
 
 
 async def test_without_redis_a_session_is_answered_503_never_let_in(settings: Settings) -> None:
-    alive = Redis.from_url(settings.redis_url)
-    cookie = await Sessions(alive, settings.admin_token).open()
+    alive, keys = Redis.from_url(settings.redis_url), Keys.of(settings)
+    cookie = await Sessions(alive, keys, settings.admin_token).open()
     await alive.aclose()
     down = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
-    gate = Gate(settings, Sessions(down, settings.admin_token), Throttle(), LiveMetrics())
+    gate = Gate(settings, Sessions(down, keys, settings.admin_token), Throttle(), LiveMetrics())
     verdict = await gate.session(cookie)
     assert verdict.status == 503
     assert not verdict.allowed

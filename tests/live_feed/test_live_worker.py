@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from live_feed import create_app
 from live_feed.worker_health import ALIVE_S, FORGET_S, NOT_RUNNING, OK, STALE, STALE_S, judge
+from stream.models.keys import Keys
 from stream.progress import AgentTimes, Progress
 from stream.settings import Secret, Settings
 from tests.live_feed.conftest import FixedOffsets
@@ -30,7 +31,7 @@ def check_in(settings: Settings, agent: str, seen_ago: float, folded_ago: float)
 
     async def write() -> None:
         client = Redis.from_url(settings.redis_url)
-        progress = Progress(client, agent, wall=lambda: now - folded_ago)
+        progress = Progress(client, Keys.of(settings), agent, wall=lambda: now - folded_ago)
         progress.add(1)
         progress.wall = lambda: now - seen_ago
         await progress.flush(force=True)

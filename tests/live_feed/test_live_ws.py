@@ -11,6 +11,8 @@ import redis
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from tests.live_feed.conftest import KEYS
+
 
 def is_update(channel: str, key: str, value: Any) -> Any:
     return lambda m: (
@@ -231,8 +233,8 @@ def test_malformed_publications_are_ignored(
     with client.websocket_connect("/ws/live", headers=auth) as ws:
         ws.send_json({"subscribe": ["traffic"]})
         reader(ws, lambda m: m.get("type") == "snapshot")
-        rdb.publish("dojo:live:traffic", b"{broken")
-        rdb.publish("dojo:live:Bad-Name", b'{"data": 1}')
+        rdb.publish(KEYS.live("traffic"), b"{broken")
+        rdb.publish(KEYS.live("Bad-Name"), b'{"data": 1}')
         publisher("traffic", {"ok": True}, ts=5)
         update = reader(ws, lambda m: m.get("type") == "update")
     assert update["data"] == {"ok": True}

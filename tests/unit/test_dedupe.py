@@ -10,11 +10,13 @@ import pytest
 from aiokafka import ConsumerRecord
 from redis.asyncio import Redis
 
-from stream.dedupe import KEY_PREFIX, LEDGER_KEY, Accepted, RedisClaims
+from stream.dedupe import Accepted, RedisClaims
+from stream.models.keys import Keys
 from stream.reclaim import accepted_in
 from stream.settings import Settings
 
 HOUR_S = 3600
+KEYS = Keys.of(Settings())
 
 
 class Listed:
@@ -39,7 +41,7 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
 
 
 async def test_claims_are_owned_by_their_first_position_only(redis: Redis) -> None:
-    claims = RedisClaims(redis, ttl_s=HOUR_S, accepted=Listed())
+    claims = RedisClaims(redis, KEYS, ttl_s=HOUR_S, accepted=Listed())
     first = await claims.claim([("evt_dedupe_0", "0:1"), ("evt_dedupe_1", "0:1")])
     again = await claims.claim(
         [("evt_dedupe_0", "0:1"), ("evt_dedupe_1", "1:9"), ("evt_dedupe_2", "1:9")]
@@ -47,24 +49,24 @@ async def test_claims_are_owned_by_their_first_position_only(redis: Redis) -> No
     assert first == [True, True]
     # Re-reading 0:1 after a crash still owns its ids; another message does not.
     assert again == [True, False, True]
-    assert await redis.get(KEY_PREFIX + "evt_dedupe_1") == b"0:1"
-    assert 0 < await redis.ttl(KEY_PREFIX + "evt_dedupe_2") <= HOUR_S
+    assert await redis.get(KEYS.dedupe("evt_dedupe_1")) == b"0:1"
+    assert 0 < await redis.ttl(KEYS.dedupe("evt_dedupe_2")) <= HOUR_S
     assert await claims.claim([]) == []
 
 
 async def test_a_fresh_store_is_sealed_once_then_claims_cost_one_call(redis: Redis) -> None:
     source = Listed()
-    claims = RedisClaims(redis, ttl_s=HOUR_S, accepted=source)
+    claims = RedisClaims(redis, KEYS, ttl_s=HOUR_S, accepted=source)
     for n in range(3):
         assert await claims.claim([(f"evt_fresh_{n}", f"0:{n}")]) == [True]
     assert source.passes == 1  # the ledger did not exist yet: one (empty) restore, then none
-    assert int(await redis.hget(LEDGER_KEY, "n") or 0) == 3
+    assert int(await redis.hget(KEYS.dedupe_ledger, "n") or 0) == 3
 
 
 async def test_a_flushed_store_restores_accepted_ids_before_judging(redis: Redis) -> None:
     accepted = [("evt_gone_00", "0:1", 600), ("evt_gone_01", "0:1", 600), ("evt_gone_02", "3:7", 5)]
     source = Listed(accepted)
-    claims = RedisClaims(redis, ttl_s=HOUR_S, accepted=source)
+    claims = RedisClaims(redis, KEYS, ttl_s=HOUR_S, accepted=source)
     assert await claims.claim([(event_id, owner) for event_id, owner, _ in accepted]) == [True] * 3
     await redis.flushall()
     # The re-sent ids come in a later raw message: duplicates, though Redis forgot them...
@@ -75,18 +77,18 @@ async def test_a_flushed_store_restores_accepted_ids_before_judging(redis: Redis
     assert reread == [True, True]
     assert source.passes == 2
     # A restored claim lives as long as it had left, not a whole window again.
-    assert 0 < await redis.ttl(KEY_PREFIX + "evt_gone_02") <= 5
+    assert 0 < await redis.ttl(KEYS.dedupe("evt_gone_02")) <= 5
 
 
 async def test_redis_going_back_in_time_is_a_loss_too(redis: Redis) -> None:
     source = Listed([("evt_back_00", "2:2", 600)])
-    claims = RedisClaims(redis, ttl_s=HOUR_S, accepted=source)
+    claims = RedisClaims(redis, KEYS, ttl_s=HOUR_S, accepted=source)
     assert await claims.claim([("evt_back_00", "2:2")]) == [True]
     assert await claims.claim([("evt_back_01", "2:3")]) == [True]
     # An append-only file that missed its last second: the ledger is back one claim call,
     # and the claims made since are gone.
-    await redis.hincrby(LEDGER_KEY, "n", -1)
-    await redis.delete(KEY_PREFIX + "evt_back_00")
+    await redis.hincrby(KEYS.dedupe_ledger, "n", -1)
+    await redis.delete(KEYS.dedupe("evt_back_00"))
     assert await claims.claim([("evt_back_00", "2:9")]) == [False]
     assert source.passes == 2
 
@@ -94,25 +96,25 @@ async def test_redis_going_back_in_time_is_a_loss_too(redis: Redis) -> None:
 async def test_a_take_in_flight_across_a_loss_is_claimed_again_before_commit(
     redis: Redis,
 ) -> None:
-    worker_a = RedisClaims(redis, ttl_s=HOUR_S, accepted=Listed())
+    worker_a = RedisClaims(redis, KEYS, ttl_s=HOUR_S, accepted=Listed())
     assert await worker_a.claim([("evt_flight_0", "0:5"), ("evt_flight_1", "0:5")]) == [True] * 2
     # Redis is flushed while worker A sends its take; worker B rebuilds from a Kafka that
     # does not hold A's take yet, so its rebuild cannot know those ids.
     await redis.flushall()
-    worker_b = RedisClaims(redis, ttl_s=HOUR_S, accepted=Listed())
+    worker_b = RedisClaims(redis, KEYS, ttl_s=HOUR_S, accepted=Listed())
     assert await worker_b.claim([("evt_other_00", "1:1")]) == [True]
     await worker_a.confirm()  # Kafka holds A's take now
     assert await worker_b.claim([("evt_flight_1", "1:2")]) == [False]
-    assert await redis.get(KEY_PREFIX + "evt_flight_0") == b"0:5"
+    assert await redis.get(KEYS.dedupe("evt_flight_0")) == b"0:5"
 
 
 async def test_confirm_is_one_cheap_check_when_nothing_was_lost(redis: Redis) -> None:
-    claims = RedisClaims(redis, ttl_s=HOUR_S, accepted=Listed())
+    claims = RedisClaims(redis, KEYS, ttl_s=HOUR_S, accepted=Listed())
     assert await claims.claim([("evt_calm_001", "0:1")]) == [True]
-    await redis.delete(KEY_PREFIX + "evt_calm_001")  # not a loss the ledger knows of
+    await redis.delete(KEYS.dedupe("evt_calm_001"))  # not a loss the ledger knows of
     await claims.confirm()
     await claims.confirm()  # nothing pending: nothing to do
-    assert await redis.exists(KEY_PREFIX + "evt_calm_001") == 0
+    assert await redis.exists(KEYS.dedupe("evt_calm_001")) == 0
 
 
 def record(value: object, timestamp: int, offset: int = 0) -> ConsumerRecord[bytes, bytes]:

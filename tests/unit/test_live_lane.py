@@ -14,8 +14,11 @@ from live_feed.client import Direct, LiveClient
 from live_feed.hub import Hub
 from live_feed.metrics import LiveMetrics
 from live_feed.outgoing import Outgoing
+from stream.models.keys import Keys
+from stream.settings import Settings
 
 MAX_HZ = 10.0
+KEYS = Keys.of(Settings())
 
 
 class SocketSink:
@@ -90,7 +93,7 @@ def subscribed(hub: Hub, sink: SocketSink, channel: str) -> LiveClient:
 
 
 def publish(hub: Hub, channel: str, n: int) -> None:
-    hub.route(f"dojo:live:{channel}", orjson.dumps({"channel": channel, "data": n, "ts": n}))
+    hub.route(KEYS.live(channel), orjson.dumps({"channel": channel, "data": n, "ts": n}))
 
 
 def sample(metrics: LiveMetrics, name: str) -> float:
@@ -101,7 +104,7 @@ async def test_in_step_clients_get_the_first_update_at_once_and_the_latest_after
     pairs: list[tuple[socket.socket, socket.socket]],
 ) -> None:
     metrics = LiveMetrics()
-    hub = Hub(None, metrics, max_hz=MAX_HZ)  # type: ignore[arg-type]  # no Redis: route only
+    hub = Hub(None, KEYS, metrics, max_hz=MAX_HZ)  # type: ignore[arg-type]  # no Redis: route only
     sinks = [SocketSink(a) for a, _ in pairs]
     peers = [Peer(b) for _, b in pairs]
     for sink in sinks:
@@ -128,7 +131,7 @@ async def test_in_step_clients_get_the_first_update_at_once_and_the_latest_after
 async def test_a_closing_transport_is_never_written_and_the_others_still_are(
     pairs: list[tuple[socket.socket, socket.socket]],
 ) -> None:
-    hub = Hub(None, LiveMetrics(), max_hz=MAX_HZ)  # type: ignore[arg-type]
+    hub = Hub(None, KEYS, LiveMetrics(), max_hz=MAX_HZ)  # type: ignore[arg-type]
     sinks = [SocketSink(a) for a, _ in pairs[:3]]
     peers = [Peer(b) for _, b in pairs[:3]]
     for sink in sinks:
@@ -144,7 +147,7 @@ async def test_a_closing_transport_is_never_written_and_the_others_still_are(
 async def test_a_partial_write_is_finished_by_the_transport_and_leaves_the_step(
     pairs: list[tuple[socket.socket, socket.socket]],
 ) -> None:
-    hub = Hub(None, LiveMetrics(), max_hz=MAX_HZ)  # type: ignore[arg-type]
+    hub = Hub(None, KEYS, LiveMetrics(), max_hz=MAX_HZ)  # type: ignore[arg-type]
     sink, (a, b) = SocketSink(pairs[0][0]), pairs[0]
     client = subscribed(hub, sink, "vitals")
     publish(hub, "vitals", 1)

@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from stream.pipeline_stats import PROCESSED_KEY, STATS_KEY, PipelineStats, minute_key
+from stream.models.keys import Keys
+from stream.pipeline_stats import PipelineStats
 from stream.publish import SnapshotPublisher
 from stream.settings import Settings
 
 NOW_S = 1_900_000_000.0
 MINUTE = int(NOW_S * 1000) // 60_000 * 60_000
+KEYS = Keys.of(Settings())
 
 
 @pytest.fixture
@@ -33,11 +35,11 @@ def dead(reason: str) -> dict[str, Any]:
 
 
 async def totals(redis: Redis) -> dict[str, int]:
-    return {k.decode(): int(v) for k, v in (await redis.hgetall(STATS_KEY)).items()}
+    return {k.decode(): int(v) for k, v in (await redis.hgetall(KEYS.pipeline)).items()}
 
 
 async def test_totals_survive_a_redis_flush(redis: Redis) -> None:
-    stats = PipelineStats(redis, SnapshotPublisher(redis), clock=lambda: NOW_S)
+    stats = PipelineStats(redis, KEYS, SnapshotPublisher(redis, KEYS), clock=lambda: NOW_S)
     stats.add([clean(3), clean(2)], [dead("schema"), dead("bot")], scrubbed=1)
     await stats.flush()
     await redis.flushall()
@@ -51,20 +53,20 @@ async def test_totals_survive_a_redis_flush(redis: Redis) -> None:
         "reason:bot": 1,
         "reason:duplicate": 1,
     }
-    assert int(await redis.get(PROCESSED_KEY) or 0) == 12
+    assert int(await redis.get(KEYS.events_processed) or 0) == 12
     # Crawlers are left out of the minute's dead count.
-    minute = await redis.hgetall(minute_key(MINUTE))
+    minute = await redis.hgetall(KEYS.ingest_minute(MINUTE))
     assert {k.decode(): int(v) for k, v in minute.items()} == {"valid": 9, "dead": 2}
     stats.add([clean(1)], [], scrubbed=0)
     await stats.flush()  # nothing lost this time: nothing restored twice
     assert (await totals(redis))["valid"] == 10
-    assert int(await redis.get(PROCESSED_KEY) or 0) == 13
+    assert int(await redis.get(KEYS.events_processed) or 0) == 13
 
 
 async def test_a_fresh_worker_on_a_fresh_redis_starts_from_zero(redis: Redis) -> None:
-    stats = PipelineStats(redis, SnapshotPublisher(redis), clock=lambda: NOW_S)
+    stats = PipelineStats(redis, KEYS, SnapshotPublisher(redis, KEYS), clock=lambda: NOW_S)
     await stats.flush()  # nothing counted: no write at all
-    assert await redis.exists(STATS_KEY) == 0
+    assert await redis.exists(KEYS.pipeline) == 0
     stats.add([], [dead("malformed")], scrubbed=0)
     await stats.flush()
     assert await totals(redis) == {

@@ -13,7 +13,6 @@ import redis.asyncio as aioredis
 
 from collector.salt import (
     RESET_GRACE_S,
-    TRAFFIC_SNAPSHOT,
     Salt,
     SaltCache,
     SaltUnavailable,
@@ -26,10 +25,14 @@ from collector.salt import (
     salt_reset_at,
 )
 from collector.visitor import visitor_id
+from stream.models.keys import Keys
+from stream.settings import Settings
 
 # Days far enough ahead that their salts have not expired when the test runs.
 DAY = datetime(2032, 6, 1, tzinfo=UTC).timestamp()
 SALT = "00" * 32
+KEYS = Keys.of(Settings())
+TRAFFIC_SNAPSHOT = KEYS.snapshot("traffic")
 
 
 @pytest.fixture
@@ -42,7 +45,7 @@ async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 def test_salt_day_is_the_utc_date() -> None:
     assert salt_day(DAY - 1) == "2032-05-31"
     assert salt_day(DAY) == "2032-06-01"
-    assert salt_key(DAY + 86_399) == "dojo:salt:2032-06-01"
+    assert salt_key(KEYS, DAY + 86_399) == KEYS.salt("2032-06-01")
 
 
 def test_expiry_is_48h_after_day_start_whatever_the_hour() -> None:
@@ -52,28 +55,28 @@ def test_expiry_is_48h_after_day_start_whatever_the_hour() -> None:
 
 async def test_salt_is_created_once_per_day(redis: aioredis.Redis) -> None:
     day = DAY + 86_400 * (uuid.uuid4().int % 1000)  # a day no other test touches
-    morning = await daily_salt(redis, day + 60)
-    evening = await daily_salt(redis, day + 80_000)
-    tomorrow = await daily_salt(redis, day + 86_400)
+    morning = await daily_salt(redis, KEYS, day + 60)
+    evening = await daily_salt(redis, KEYS, day + 80_000)
+    tomorrow = await daily_salt(redis, KEYS, day + 86_400)
     assert morning == evening
     assert tomorrow != morning
     assert len(bytes.fromhex(morning)) == 32
-    assert await redis.expiretime(salt_key(day)) == day + 48 * 3600
+    assert await redis.expiretime(salt_key(KEYS, day)) == day + 48 * 3600
 
 
 async def test_salts_older_than_48h_do_not_exist(redis: aioredis.Redis) -> None:
     now = datetime.now(UTC).timestamp()
-    await daily_salt(redis, now)
-    assert 0 < await redis.ttl(salt_key(now)) <= 48 * 3600
+    await daily_salt(redis, KEYS, now)
+    assert 0 < await redis.ttl(salt_key(KEYS, now)) <= 48 * 3600
     three_days_ago = now - 3 * 86_400
     # Redis drops a key whose absolute expiry is already past, so no salt can linger.
     with pytest.raises(SaltUnavailable):
-        await daily_salt(redis, three_days_ago)
-    assert await redis.exists(salt_key(three_days_ago)) == 0
+        await daily_salt(redis, KEYS, three_days_ago)
+    assert await redis.exists(salt_key(KEYS, three_days_ago)) == 0
 
 
 async def test_cache_never_crosses_midnight(redis: aioredis.Redis) -> None:
-    cache = SaltCache(redis, max_age_s=5.0)
+    cache = SaltCache(redis, KEYS, max_age_s=5.0)
     day = DAY + 86_400 * (uuid.uuid4().int % 1000)
     before = await cache.get(day - 1)
     assert await cache.get(day - 0.5) == before
@@ -81,10 +84,10 @@ async def test_cache_never_crosses_midnight(redis: aioredis.Redis) -> None:
 
 
 async def test_cache_rereads_after_max_age(redis: aioredis.Redis) -> None:
-    cache = SaltCache(redis, max_age_s=5.0)
+    cache = SaltCache(redis, KEYS, max_age_s=5.0)
     now = DAY + 86_400 * (uuid.uuid4().int % 1000) + 3600
     first = await cache.get(now)
-    await redis.set(salt_key(now), "11" * 32)  # replaced by hand, e.g. to forget everyone
+    await redis.set(salt_key(KEYS, now), "11" * 32)  # replaced by hand, e.g. to forget everyone
     assert await cache.get(now + 1) == first
     assert await cache.get(now + 6) == "11" * 32
 
@@ -118,17 +121,17 @@ async def test_a_salt_redis_lost_is_written_back_by_a_replica_that_holds_it(
     redis: aioredis.Redis,
 ) -> None:
     resets: list[int] = []
-    cache = SaltCache(redis, max_age_s=5.0, on_reset=lambda: resets.append(1))
+    cache = SaltCache(redis, KEYS, max_age_s=5.0, on_reset=lambda: resets.append(1))
     day = some_day()
     noon = day + 12 * 3600
     before = await cache.get(day + 10)
-    stored = await redis.get(salt_key(noon))
-    await redis.delete(salt_key(noon), TRAFFIC_SNAPSHOT)  # Redis lost everything
+    stored = await redis.get(salt_key(KEYS, noon))
+    await redis.delete(salt_key(KEYS, noon), TRAFFIC_SNAPSHOT)  # Redis lost everything
     assert await cache.get(noon + 10) == before
     # The same record, creation time included, with the same end of life.
-    assert await redis.get(salt_key(noon)) == stored
-    assert await redis.expiretime(salt_key(noon)) == salt_expires_at(noon)
-    assert await salt_reset_at(redis, noon) is None
+    assert await redis.get(salt_key(KEYS, noon)) == stored
+    assert await redis.expiretime(salt_key(KEYS, noon)) == salt_expires_at(noon)
+    assert await salt_reset_at(redis, KEYS, noon) is None
     assert resets == []
 
 
@@ -136,18 +139,18 @@ async def test_a_salt_nobody_holds_is_made_anew_and_the_day_flagged(
     redis: aioredis.Redis,
 ) -> None:
     day = some_day()
-    early = SaltCache(redis)
+    early = SaltCache(redis, KEYS)
     first = await early.get(day + 30)
-    await redis.delete(salt_key(day), salt_key(day - 86_400))  # Redis lost its keys
+    await redis.delete(salt_key(KEYS, day), salt_key(KEYS, day - 86_400))  # Redis lost its keys
     await redis.set(TRAFFIC_SNAPSHOT, traffic(1234, day + 3 * 3600))  # the day had traffic
     resets: list[int] = []
-    restarted = SaltCache(redis, on_reset=lambda: resets.append(1))  # holds nothing
+    restarted = SaltCache(redis, KEYS, on_reset=lambda: resets.append(1))  # holds nothing
     afternoon = day + 15 * 3600 + 7
     second = await restarted.get(afternoon)
     assert second != first
-    assert await salt_reset_at(redis, day) == int(afternoon)
+    assert await salt_reset_at(redis, KEYS, day) == int(afternoon)
     assert resets == [1]
-    assert await redis.expiretime(reset_key(day)) == salt_expires_at(day)
+    assert await redis.expiretime(reset_key(KEYS, day)) == salt_expires_at(day)
     # A replica that still held the old salt agrees on the new one (it came second).
     assert await early.get(afternoon + 10) == second
 
@@ -155,25 +158,25 @@ async def test_a_salt_nobody_holds_is_made_anew_and_the_day_flagged(
 async def test_the_days_first_salt_raises_no_flag(redis: aioredis.Redis) -> None:
     day = some_day()
     resets: list[int] = []
-    await SaltCache(redis, on_reset=lambda: resets.append(1)).get(day + RESET_GRACE_S - 1)
+    await SaltCache(redis, KEYS, on_reset=lambda: resets.append(1)).get(day + RESET_GRACE_S - 1)
     await redis.set(TRAFFIC_SNAPSHOT, traffic(0, day + 3600))
-    await redis.delete(salt_key(day), salt_key(day - 86_400))
+    await redis.delete(salt_key(KEYS, day), salt_key(KEYS, day - 86_400))
     # A quiet day: the worker's snapshot says nobody came yet, so a late first salt is fine.
-    await SaltCache(redis, on_reset=lambda: resets.append(1)).get(day + 9 * 3600)
+    await SaltCache(redis, KEYS, on_reset=lambda: resets.append(1)).get(day + 9 * 3600)
     assert resets == []
-    assert await salt_reset_at(redis, day) is None
+    assert await salt_reset_at(redis, KEYS, day) is None
 
 
 async def test_a_late_first_salt_after_yesterdays_is_a_quiet_morning(
     redis: aioredis.Redis,
 ) -> None:
     day = some_day()
-    await daily_salt(redis, day - 3600)  # yesterday's salt: Redis kept its keys
-    await redis.delete(salt_key(day), TRAFFIC_SNAPSHOT)
+    await daily_salt(redis, KEYS, day - 3600)  # yesterday's salt: Redis kept its keys
+    await redis.delete(salt_key(KEYS, day), TRAFFIC_SNAPSHOT)
     resets: list[int] = []
-    await SaltCache(redis, on_reset=lambda: resets.append(1)).get(day + 10 * 3600)
+    await SaltCache(redis, KEYS, on_reset=lambda: resets.append(1)).get(day + 10 * 3600)
     assert resets == []
-    assert await salt_reset_at(redis, day) is None
+    assert await salt_reset_at(redis, KEYS, day) is None
 
 
 def test_salt_records_carry_their_making_time_and_read_old_ones() -> None:
