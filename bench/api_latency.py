@@ -26,8 +26,8 @@ from pathlib import Path
 import httpx
 from redis.asyncio import Redis
 
+from stream.learning.serving import store_for_visitors
 from stream.models.keys import Keys
-from stream.serving import store_for_visitors
 from stream.settings import Settings
 
 RESULTS = Path(__file__).parent / "results"
@@ -70,7 +70,7 @@ def main() -> None:
     visitors = [f"{n:012x}" for n in range(args.visitors)]
     asyncio.run(seed(settings, visitors))
     env = {**os.environ, **settings.to_env()}
-    proc = subprocess.Popen([sys.executable, "-m", "stream.cli", "collector"], env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "dojo_pulse.cli", "collector"], env=env)
     base = f"http://{settings.collector_host}:{settings.collector_port}"
     try:
         deadline = time.monotonic() + 30

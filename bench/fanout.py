@@ -43,8 +43,8 @@ from bench.process import (
 from bench.report import RESULTS, Row, fmt, machine, now_iso, spread
 from bench.send_floor import measure as send_floor
 from stream.models.keys import Keys
-from stream.publish import envelope
 from stream.settings import Settings
+from stream.sinks.publish import envelope
 
 CHANNEL = "fanbench"
 CONNECT_AT_ONCE = 200

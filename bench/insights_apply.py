@@ -14,10 +14,10 @@ from typing import Any
 
 import click
 
-from stream.funnel_config import load_funnels
-from stream.funnels import FunnelsState
-from stream.heatmaps import HeatmapsState
-from stream.journeys import JourneysState
+from stream.metrics.funnel_config import load_funnels
+from stream.metrics.funnels import FunnelsState
+from stream.metrics.heatmaps import HeatmapsState
+from stream.metrics.journeys import JourneysState
 
 T0 = 1_764_072_000_000  # noon UTC
 URLS = ["/", "/events", "/blog", "/resources", *(f"/events/e{i}" for i in range(8))]

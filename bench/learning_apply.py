@@ -15,9 +15,9 @@ from typing import Any
 import click
 
 from bench.load import build
-from stream.contract import Limits
-from stream.ingest import Position, assemble, screen
-from stream.learning import LearningState
+from stream.ingest.contract import Limits
+from stream.ingest.screen import Position, assemble, screen
+from stream.learning.state import LearningState
 
 
 def clean_batches(events: int, seed: int) -> list[dict[str, Any]]:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from dojo_pulse.simulation import generate
 from stream.settings import Settings
-from stream.simulation import generate
 
 SPAN_S = 600.0  # ten minutes of site traffic: ten one-minute windows per run
 IN_FLIGHT = 2000  # sends awaited together; the producer batches them underneath

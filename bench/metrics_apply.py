@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 
-from stream.forms import FormsState
-from stream.traffic import TrafficState
-from stream.vitals import VitalsState
+from stream.metrics.forms import FormsState
+from stream.metrics.traffic import TrafficState
+from stream.metrics.vitals import VitalsState
 
 T0 = 1_764_072_000_000  # noon UTC
 URLS = [f"/page/{i}" for i in range(300)]

@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from stream.anomaly import Anomalies
-from stream.engagement import Engagement
-from stream.recommend import Recommender, item_of
-from stream.segments import Segments
-from stream.simulation import Request, generate, site
-from stream.windows import MINUTE_MS
+from dojo_pulse.simulation import Request, generate, site
+from stream.learning.anomaly import Anomalies
+from stream.learning.engagement import Engagement
+from stream.learning.recommend import Recommender, item_of
+from stream.learning.segments import Segments
+from stream.sketches.windows import MINUTE_MS
 
 START_MS = 1_764_547_200_000  # Monday 2025-12-01 00:00 UTC
 RESULTS = Path(__file__).parent / "results"

@@ -5,7 +5,7 @@ preloaded, so lag falls at a constant slope there), CPU-seconds per million even
 same span (``/proc/<pid>/stat``), changelog messages written per input event (the worker's
 ``*-changelog`` topics), and peak RSS (``VmHWM``).
 
-Progress is what the slowest agent has folded (the worker's ``stream.progress`` counters),
+Progress is what the slowest agent has folded (the worker's ``stream.runtime.progress`` counters),
 the measure the Kafka Streams baseline reports too. Committed offsets are measured beside
 it: they move only at checkpoints (a second or more apart), so over a drain of a few
 seconds they show the checkpoint cadence more than the speed.
@@ -25,9 +25,9 @@ from bench.load import produce
 from bench.process import Child, Children, cpu_seconds, free_port, memory_kib
 from bench.topics import Broker
 from stream.app import folding_agents
-from stream.bundles import unpack
+from stream.ingest.bundles import unpack
 from stream.models.keys import Keys
-from stream.progress import folded
+from stream.runtime.progress import folded
 from stream.settings import Settings
 from stream.topics import ensure_topics
 

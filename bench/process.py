@@ -109,8 +109,10 @@ class Children:
         return child
 
     def dojo(self, name: str, command: str, settings: Settings) -> Child:
-        """Start ``python -m stream.cli <command>`` configured by ``settings``."""
-        return self.spawn(name, [sys.executable, "-m", "stream.cli", command], settings.to_env())
+        """Start ``python -m dojo_pulse.cli <command>`` configured by ``settings``."""
+        return self.spawn(
+            name, [sys.executable, "-m", "dojo_pulse.cli", command], settings.to_env()
+        )
 
     def stop(self, child: Child) -> None:
         child.stop()

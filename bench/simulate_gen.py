@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from stream.simulation import generate
+from dojo_pulse.simulation import generate
 
 START_MS = 1_764_111_111_000
 CASES = ((100.0, 600.0, 0.0), (500.0, 600.0, 0.05), (1000.0, 600.0, 0.1))

@@ -17,8 +17,8 @@ import orjson
 import websockets
 
 from bench.process import Child, Children, free_port, private_redis, wait_port
+from dojo_pulse.simulation import Request, generate
 from stream.settings import Settings
-from stream.simulation import Request, generate
 from stream.topics import ensure_topics
 
 SENDERS = 8  # concurrent HTTP posts: enough to keep one collector (one process) busy

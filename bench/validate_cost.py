@@ -20,11 +20,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bench.load import build
-from stream.agents.validate import TAKE_MAX
-from stream.bundles import pack
-from stream.contract import Limits
-from stream.dedupe import Accepted, RedisClaims
-from stream.ingest import Position, Screened, assemble, screen
+from stream.agents.validate_events import TAKE_MAX
+from stream.ingest.bundles import pack
+from stream.ingest.contract import Limits
+from stream.ingest.dedupe import Accepted, RedisClaims
+from stream.ingest.screen import Position, Screened, assemble, screen
 from stream.models.keys import Keys
 from stream.settings import Settings
 

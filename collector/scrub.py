@@ -5,7 +5,7 @@ Scrubbing here, before the ``RawBatch`` is built, means no topic (raw, events, d
 letters), no Redis key and no log line ever holds a query value: ``url`` and ``referrer``
 keep their query only for ``utm_*`` and the ``DOJO_QUERY_ALLOW`` names, any other string
 loses queries glued into it, and the free-text props lose emails, phones and tokens
-(``stream.sanitize``, whose rules the validate stage applies again).
+(``stream.ingest.sanitize``, whose rules the validate stage applies again).
 
 Judging is left to the validate stage: this step is total over any JSON value and changes
 nothing the contract looks at but the scrubbed text, so an event is accepted or refused for
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from stream.sanitize import scrub_prop, strip_url
+from stream.ingest.sanitize import scrub_prop, strip_url
 
 URL_FIELDS: Final = frozenset({"url", "referrer"})
 

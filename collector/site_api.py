@@ -18,8 +18,8 @@ from collector.origins import from_site
 from collector.resources import Collector
 from collector.salt import SaltUnavailable
 from collector.visitor import visitor_of
-from stream.items import item_paths
-from stream.serving import recommendations_for, segment_for
+from stream.learning.items import item_paths
+from stream.learning.serving import recommendations_for, segment_for
 
 MAX_N = 20
 NEWCOMER = {

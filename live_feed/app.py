@@ -32,10 +32,10 @@ from live_feed.session import Sessions
 from live_feed.throttle import Throttle
 from live_feed.unavailable import store_unavailable
 from live_feed.worker_health import WorkerHealth, judge
-from stream.funnel_config import DEFAULT_PATH as DEFAULT_FUNNELS
 from stream.logs import log_config
+from stream.metrics.funnel_config import DEFAULT_PATH as DEFAULT_FUNNELS
 from stream.models.keys import Keys
-from stream.progress import agent_times
+from stream.runtime.progress import agent_times
 from stream.settings import Settings
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"

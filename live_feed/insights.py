@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from live_feed.auth import refuse_unless_admin
 from live_feed.channels import read_snapshot
-from stream.funnel_config import FunnelConfigError, funnels_as_dict, load_funnels
+from stream.metrics.funnel_config import FunnelConfigError, funnels_as_dict, load_funnels
 
 VIEWPORTS = ("mobile", "tablet", "desktop")
 MAX_URL_CHARS = 2048  # the event contract's limit on urls

@@ -2,7 +2,7 @@
 
 Besides the feed's own counters it shows the worker as the live feed sees it: consumer lag
 per group and topic from Kafka (``lag``), and each agent's last fold and check-in from the
-workers' ``stream.progress`` hashes (``worker_health``). Counter names gain ``_total`` in
+workers' ``stream.runtime.progress`` hashes (``worker_health``). Counter names gain ``_total`` in
 the exposition, as Prometheus expects.
 """
 
@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from redis.asyncio import Redis
 
 from stream.models.keys import Keys
-from stream.progress import AgentTimes
+from stream.runtime.progress import AgentTimes
 
 GroupTopic = tuple[str, str]
 

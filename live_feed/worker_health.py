@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from live_feed.metrics import GroupTopic
-from stream.progress import AgentTimes
+from stream.runtime.progress import AgentTimes
 
 OK, STALE, NOT_RUNNING = "ok", "stale", "not running"
 ALIVE_S = 10.0

@@ -1,6 +1,8 @@
-"""The stream processor: settings, topics and the pure logic the Faust agents call.
+"""The stream processor: settings, topics, the Faust app and the logic its agents run.
 
-Contract: modules here are pure (time passed in, no I/O) unless named for their I/O
-(``dedupe``, ``publish``, ``pipeline_stats``, ``topics``, ``worker``, ``local_run``);
-agents live in ``stream.agents`` and records in ``stream.models``.
+Contract: the top level holds only the process's frame (``settings``, ``topics``, ``logs``,
+``app``, ``worker``). Logic lives in packages layered bottom-up: ``models`` and ``settings``;
+then ``sketches``, ``sinks``, ``ingest``, ``metrics``, ``learning`` and ``runtime`` (pure
+unless named for their I/O); ``agents`` above them; ``app`` and ``worker`` on top. Imports run
+down only, and nothing here imports ``collector``, ``live_feed`` or ``dojo_pulse``.
 """

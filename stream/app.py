@@ -12,47 +12,34 @@ from functools import partial
 import faust
 from redis.asyncio import Redis
 
-from stream.agents.activity import show_activity
-from stream.agents.aggregate import Metric, aggregate
-from stream.agents.learn import Learner
-from stream.agents.validate import Validator
-from stream.bundles import Decoded
-from stream.contract import Limits
-from stream.dedupe import RedisClaims
-from stream.forms import FormsState
-from stream.funnel_config import DEFAULT_PATH as DEFAULT_FUNNELS
-from stream.funnel_config import load_funnels
-from stream.funnels import FunnelsState
-from stream.heatmaps import HeatmapsState
-from stream.items import item_paths
-from stream.journeys import JourneysState
-from stream.learning import LearningState
+from stream.agents.count_forms import count_forms
+from stream.agents.count_traffic import count_traffic
+from stream.agents.learn_online import Learner
+from stream.agents.map_heatmaps import map_heatmaps
+from stream.agents.map_journeys import map_journeys
+from stream.agents.measure_vitals import measure_vitals
+from stream.agents.show_activity import show_activity
+from stream.agents.track_funnels import track_funnels
+from stream.agents.validate_events import Validator
+from stream.ingest.bundles import Decoded
+from stream.ingest.contract import Limits
+from stream.ingest.dedupe import RedisClaims
+from stream.ingest.reclaim import AcceptedFromKafka
+from stream.learning.items import item_paths
+from stream.learning.state import LearningState
+from stream.metrics.pipeline import PipelineStats
 from stream.models.keys import Keys
-from stream.pipeline_stats import PipelineStats
-from stream.publish import SnapshotPublisher
-from stream.reclaim import AcceptedFromKafka
+from stream.runtime.aggregate import Metric, aggregate
 from stream.settings import Settings
-from stream.traffic import TrafficState
-from stream.vitals import VitalsState
+from stream.sinks.publish import SnapshotPublisher
 
 LEARNER = "learn_online"
 
 
 def metrics(settings: Settings) -> tuple[Metric, ...]:
-    """The mergeable metrics: agent name, live channel, state factory and loader."""
-    hosts = settings.site_origins
-    funnels = load_funnels(settings.funnels_path or DEFAULT_FUNNELS)
-    return (
-        Metric("count_traffic", "traffic", lambda: TrafficState(hosts), TrafficState.from_bytes),
-        Metric("count_forms", "forms", FormsState, FormsState.from_bytes),
-        Metric("measure_vitals", "vitals", VitalsState, VitalsState.from_bytes),
-        Metric(
-            "track_funnels", "funnels",
-            lambda: FunnelsState(funnels), lambda b: FunnelsState.from_bytes(b, funnels),
-        ),
-        Metric("map_journeys", "journeys", JourneysState, JourneysState.from_bytes),
-        Metric("map_heatmaps", "heatmaps", HeatmapsState, HeatmapsState.from_bytes),
-    )  # fmt: skip
+    """The mergeable metrics, one agent each: name, live channel, state factory and loader."""
+    agents = (count_traffic, count_forms, measure_vitals, track_funnels, map_journeys, map_heatmaps)
+    return tuple(agent(settings) for agent in agents)
 
 
 def folding_agents(settings: Settings) -> list[str]:

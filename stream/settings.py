@@ -109,7 +109,7 @@ class Settings:
     live_max_hz: float = 10.0
     worker_web_port: int = 6066
     agents: tuple[str, ...] = ("all",)
-    funnels_path: str = ""  # empty: the funnels shipped in stream/funnels.yaml
+    funnels_path: str = ""  # empty: the funnels shipped in stream/metrics/funnels.yaml
     # Query parameters kept on page URLs and referrers (utm_* always); all others dropped.
     query_allow: tuple[str, ...] = ()
     # Site paths that may be recommended (`*` one path segment, `**` any rest).

@@ -38,7 +38,7 @@ class EventBundle(faust.Record, serializer="json", include_metadata=False):
     """One ``dojo.events`` message: the batches of one take whose sessions share a partition.
 
     Bundling pays the per-message cost once per partition and take instead of once per
-    session batch (``stream.bundles``).
+    session batch (``stream.ingest.bundles``).
     """
 
     batches: list[EventBatch]

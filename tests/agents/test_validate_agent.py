@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import orjson
 from redis.asyncio import Redis
 
-from stream.agents.validate import judge
-from stream.bundles import partition_of, unpack
-from stream.contract import Limits
+from stream.agents.validate_events import judge
+from stream.ingest.bundles import partition_of, unpack
+from stream.ingest.contract import Limits
+from stream.metrics.pipeline import PipelineStats
 from stream.models.keys import Keys
-from stream.pipeline_stats import PipelineStats
-from stream.publish import SnapshotPublisher
 from stream.settings import Settings
+from stream.sinks.publish import SnapshotPublisher
 from tests.unit.test_contract import event
 from tests.unit.test_ingest import raw
 

@@ -148,10 +148,10 @@ def test_panel_reports_a_refused_login(browser: Any, feed: Any) -> None:
 
 
 def check_in(rdb: redis.Redis, agent: str) -> None:
-    """What a running worker's agent does about once a second (``stream.progress``)."""
+    """What a running worker's agent does about once a second (``stream.runtime.progress``)."""
     from redis.asyncio import Redis
 
-    from stream.progress import Progress
+    from stream.runtime.progress import Progress
 
     url = "redis://{host}:{port}/{db}".format(**rdb.connection_pool.connection_kwargs)
 

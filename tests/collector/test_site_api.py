@@ -9,8 +9,8 @@ from starlette.testclient import TestClient
 
 from collector.salt import daily_salt
 from collector.visitor import visitor_id
+from stream.learning.serving import store_for_visitors
 from stream.models.keys import Keys
-from stream.serving import store_for_visitors
 from stream.settings import Settings
 from tests.collector.conftest import CLIENT_IP, IPHONE_UA, NOON
 

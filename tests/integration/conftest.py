@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 
 
 class Proc:
-    """A product process (``python -m stream.cli ...``) with its own settings and log."""
+    """A product process (``python -m dojo_pulse.cli ...``) with its own settings and log."""
 
     def __init__(self, args: list[str], settings: Settings, log: Path) -> None:
         self.args = args
@@ -46,7 +46,7 @@ class Proc:
         env = {**os.environ, **self.settings.to_env()}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "stream.cli", *self.args],
+                [sys.executable, "-m", "dojo_pulse.cli", *self.args],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

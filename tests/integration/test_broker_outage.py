@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 import infra.kafka
-from stream.bundles import batches_of
+from stream.ingest.bundles import batches_of
 from stream.settings import Settings
 from stream.topics import ensure_topics
 from tests.conftest import free_port

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from stream.bundles import batches_of
+from stream.ingest.bundles import batches_of
 from stream.settings import Settings
 from stream.topics import ensure_topics
 from tests.conftest import free_port

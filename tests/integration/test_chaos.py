@@ -24,11 +24,11 @@ import orjson
 import pytest
 import redis
 
-from stream.bundles import batches_of
+from dojo_pulse.simulation import generate
+from stream.ingest.bundles import batches_of
 from stream.settings import Settings
-from stream.simulation import generate
+from stream.sketches.windows import day_start
 from stream.topics import ensure_topics
-from stream.windows import day_start
 from tests.integration.conftest import (
     PrivateKafka,
     Proc,

@@ -25,10 +25,10 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from stream.bundles import batches_of
-from stream.contract import EVENT_KEYS, PROPS, REASONS, TYPES
+from dojo_pulse.simulation import generate
+from stream.ingest.bundles import batches_of
+from stream.ingest.contract import EVENT_KEYS, PROPS, REASONS, TYPES
 from stream.settings import Settings
-from stream.simulation import generate
 from tests.integration.conftest import Proc, group_lag, read_topic, wait_for
 
 pytestmark = pytest.mark.integration

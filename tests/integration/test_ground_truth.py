@@ -15,10 +15,10 @@ import pytest
 import redis
 from aiokafka import AIOKafkaProducer
 
+from dojo_pulse.simulation import Request, generate
 from stream.models import Keys, RawBatch
 from stream.settings import Settings
-from stream.simulation import Request, generate
-from stream.windows import day_start
+from stream.sketches.windows import day_start
 from tests.integration.conftest import Proc, group_lag, read_topic, wait_for
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from stream.bundles import batches_of
+from stream.ingest.bundles import batches_of
 from stream.settings import Settings
 from tests.integration.conftest import Proc, read_topic
 

@@ -12,9 +12,9 @@ import orjson
 import pytest
 import redis
 
+from dojo_pulse.simulation import generate
 from stream.models.keys import Keys
 from stream.settings import Settings
-from stream.simulation import generate
 from tests.integration.conftest import Proc, group_lag, wait_for
 from tests.integration.test_ground_truth import produce
 

@@ -28,7 +28,7 @@ import redis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from stream.bundles import batches_of
+from stream.ingest.bundles import batches_of
 from stream.models.keys import Keys
 from stream.settings import Settings
 from stream.topics import describe

@@ -23,10 +23,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.salt import salt_key
+from stream.ingest.reclaim import AcceptedFromKafka
 from stream.models.keys import Keys
-from stream.reclaim import AcceptedFromKafka
 from stream.settings import Settings
-from stream.windows import day_start
+from stream.sketches.windows import day_start
 from tests.integration.conftest import Proc, group_lag, read_topic, wait_for
 
 pytestmark = pytest.mark.integration

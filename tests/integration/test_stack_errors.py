@@ -48,7 +48,7 @@ def test_tail_with_a_wrong_token_is_one_line_and_exit_1(
     # A hostile token: long, with characters a header would choke on if sent unquoted.
     wrong = replace(stack_settings, admin_token=Secret("wrong-" + "x" * 300))
     done = subprocess.run(
-        [sys.executable, "-m", "stream.cli", "tail", "traffic"],
+        [sys.executable, "-m", "dojo_pulse.cli", "tail", "traffic"],
         env={**os.environ, **wrong.to_env()},
         capture_output=True,
         text=True,

@@ -10,7 +10,7 @@ import redis
 from starlette.testclient import TestClient
 
 from live_feed import create_app
-from stream.funnel_config import funnels_as_dict, load_funnels
+from stream.metrics.funnel_config import funnels_as_dict, load_funnels
 from stream.settings import Settings
 from tests.live_feed.conftest import KEYS
 

@@ -35,7 +35,7 @@ def feed_process(
     log = tmp_path / "live.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "stream.cli", "live"],
+            [sys.executable, "-m", "dojo_pulse.cli", "live"],
             env={**os.environ, **own.to_env()},
             stdout=out,
             stderr=subprocess.STDOUT,

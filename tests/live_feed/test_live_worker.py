@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from live_feed import create_app
 from live_feed.worker_health import ALIVE_S, FORGET_S, NOT_RUNNING, OK, STALE, STALE_S, judge
 from stream.models.keys import Keys
-from stream.progress import AgentTimes, Progress
+from stream.runtime.progress import AgentTimes, Progress
 from stream.settings import Secret, Settings
 from tests.live_feed.conftest import FixedOffsets
 

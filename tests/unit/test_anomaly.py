@@ -6,8 +6,8 @@ import math
 import random
 from typing import Any
 
-from stream.anomaly import Anomalies, hour_of_week
-from stream.learners import check_resume
+from stream.learning.anomaly import Anomalies, hour_of_week
+from stream.learning.learners import check_resume
 
 MINUTE = 60_000
 MONDAY = 1_764_547_200_000  # 2025-12-01 00:00 UTC, a Monday

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stream.agents.aggregate import COST_SHARE, MAX_GAP_S, Budget
+from stream.runtime.budget import COST_SHARE, MAX_GAP_S, Budget
 
 
 def test_agents_share_one_budget() -> None:

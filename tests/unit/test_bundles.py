@@ -8,7 +8,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stream.bundles import MAX_BUNDLE_BYTES, Decoded, batches_of, pack, partition_of, unpack
+from stream.ingest.bundles import MAX_BUNDLE_BYTES, Decoded, batches_of, pack, partition_of, unpack
 from stream.models import EventBundle
 
 

@@ -35,7 +35,7 @@ def environment(settings: Settings, **raw: str) -> dict[str, str]:
 def run(args: list[str], env: dict[str, str]) -> tuple[int, list[str]]:
     """Exit code and non-empty output lines (stdout and stderr) of ``dojo-pulse args``."""
     done = subprocess.run(
-        [sys.executable, "-m", "stream.cli", *args],
+        [sys.executable, "-m", "dojo_pulse.cli", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -135,7 +135,7 @@ def test_tail_of_an_unknown_channel_names_the_channels(base: Settings, channel: 
 def test_tail_says_once_that_the_feed_is_down_and_keeps_trying(base: Settings) -> None:
     url = f"ws://127.0.0.1:{free_port()}/ws/live"
     child = subprocess.Popen(
-        [sys.executable, "-m", "stream.cli", "tail", "traffic", "--url", url],
+        [sys.executable, "-m", "dojo_pulse.cli", "tail", "traffic", "--url", url],
         env=environment(base),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

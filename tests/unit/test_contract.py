@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.contract import (
+from stream.ingest.contract import (
     EVENT_KEYS,
     PROPS,
     REASONS,

@@ -1,11 +1,11 @@
-"""docs/contract.md and ``stream.contract`` must name the same types and properties."""
+"""docs/contract.md and ``stream.ingest.contract`` must name the same types and properties."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from stream.contract import EVENT_KEYS, PROPS
+from stream.ingest.contract import EVENT_KEYS, PROPS
 
 DOC = Path(__file__).parents[2] / "docs" / "contract.md"
 

@@ -10,9 +10,9 @@ import pytest
 from aiokafka import ConsumerRecord
 from redis.asyncio import Redis
 
-from stream.dedupe import Accepted, RedisClaims
+from stream.ingest.dedupe import Accepted, RedisClaims
+from stream.ingest.reclaim import accepted_in
 from stream.models.keys import Keys
-from stream.reclaim import accepted_in
 from stream.settings import Settings
 
 HOUR_S = 3600

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from stream.engagement import Engagement, engagement_score, page_kind
-from stream.learners import check_resume
+from stream.learning.engagement import Engagement, engagement_score, page_kind
+from stream.learning.learners import check_resume
 from tests.unit.visit_batches import MINUTE, T0, batch, event, page
 
 

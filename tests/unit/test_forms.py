@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.forms import FormsState
-from stream.windows import DAY_MS, MINUTE_MS
+from stream.metrics.forms import FormsState
+from stream.sketches.windows import DAY_MS, MINUTE_MS
 
 T0 = 1_764_028_800_000  # a UTC midnight
 NOON = T0 + DAY_MS // 2

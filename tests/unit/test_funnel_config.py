@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from stream.funnel_config import (
+from stream.metrics.funnel_config import (
     DEFAULT_PATH,
     FunnelConfigError,
     funnels_as_dict,

@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.funnel_config import load_funnels, parse_funnels
-from stream.funnels import FunnelsState
-from stream.windows import DAY_MS, MINUTE_MS
+from stream.metrics.funnel_config import load_funnels, parse_funnels
+from stream.metrics.funnels import FunnelsState
+from stream.sketches.windows import DAY_MS, MINUTE_MS
 
 T0 = 1_764_028_800_000  # a UTC midnight
 NOON = T0 + DAY_MS // 2

@@ -9,8 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.heatmaps import GRID, HeatmapsState, viewport_class
-from stream.windows import DAY_MS, MINUTE_MS
+from stream.metrics.heatmap_pages import GRID
+from stream.metrics.heatmaps import HeatmapsState, viewport_class
+from stream.sketches.windows import DAY_MS, MINUTE_MS
 
 T0 = 1_764_028_800_000  # a UTC midnight
 NOON = T0 + DAY_MS // 2

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.contract import TYPES, Limits, Rejection, Unjudged, validate_event
-from stream.ingest import PAYLOAD_MAX, Faults, Position, assemble, screen
+from stream.ingest.contract import TYPES, Limits, Rejection, Unjudged, validate_event
+from stream.ingest.screen import PAYLOAD_MAX, Faults, Position, assemble, screen
 from stream.models import DeadLetter, EventBatch
 from tests.unit.test_contract import NOW, VALID_PROPS, event, every_field, put
 from tests.unit.test_contract import json_values as any_json
@@ -213,7 +213,7 @@ def test_a_check_that_raises_makes_an_invalid_dead_letter(caplog: pytest.LogCapt
         event("click", event_id="evt_k0000003", url=private),
         event("scroll", event_id="evt_k0000004"),
     ]
-    with caplog.at_level(logging.WARNING, logger="stream.ingest"):
+    with caplog.at_level(logging.WARNING, logger="stream.ingest.screen"):
         screened = screen(raw(events), POS, faults=faults, validate=buggy)
         batches, dead = assemble(screened, [True] * len(screened.accepted))
     assert [e["event_id"] for b in batches for e in b["events"]] == ["evt_k0000002"]

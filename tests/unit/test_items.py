@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stream.items import MAX_CHARS, SITE_ITEMS, ItemPaths, item_paths
-from stream.serving import served
+from stream.learning.items import MAX_CHARS, SITE_ITEMS, ItemPaths, item_paths
+from stream.learning.serving import served
 from stream.settings import Settings
 
 XSS = "/resources/<img src=x onerror=alert(1)>"

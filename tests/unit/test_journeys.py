@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.journeys import JourneysState
-from stream.windows import DAY_MS, MINUTE_MS
+from stream.metrics.journeys import JourneysState
+from stream.sketches.windows import DAY_MS, MINUTE_MS
 
 T0 = 1_764_028_800_000  # a UTC midnight
 NOON = T0 + DAY_MS // 2
@@ -163,7 +163,7 @@ def test_distinct_keys_are_capped_and_totals_stay_exact() -> None:
 
 
 def test_display_merge_still_counts_live_sessions() -> None:
-    from stream.journeys import JourneysState
+    from stream.metrics.journeys import JourneysState
 
     def one(session: str) -> JourneysState:
         state = JourneysState()

@@ -14,7 +14,7 @@ from stream.models.keys import Keys
 from stream.settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("stream", "collector", "live_feed")
+PRODUCT = ("stream", "collector", "live_feed", "dojo_pulse")
 # Hostile parts: separators, glob characters, a path, another deployment's namespace.
 PARTS = ("traffic", "a:b", "*", "[x]", "../..", "dojo:dojo-pulse:snapshot", "")
 

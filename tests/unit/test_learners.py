@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stream.learners import check_estimator, check_resume, checkpoint, make_model, restore
+from stream.learning.learners import check_estimator, check_resume, checkpoint, make_model, restore
 
 SAMPLES = [({"a": float(i % 7), "b": float(i % 3)}, i % 2 == 0) for i in range(60)]
 

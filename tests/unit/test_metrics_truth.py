@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from stream.forms import FormsState
-from stream.simulation import generate
-from stream.traffic import TrafficState
-from stream.vitals import VitalsState
+from dojo_pulse.simulation import generate
+from stream.metrics.forms import FormsState
+from stream.metrics.traffic import TrafficState
+from stream.metrics.vitals import VitalsState
 
 START = 1_764_072_000_000  # noon UTC: the whole run falls on one day
 DURATION_S = 600

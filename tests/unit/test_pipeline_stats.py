@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from stream.metrics.pipeline import PipelineStats
 from stream.models.keys import Keys
-from stream.pipeline_stats import PipelineStats
-from stream.publish import SnapshotPublisher
 from stream.settings import Settings
+from stream.sinks.publish import SnapshotPublisher
 
 NOW_S = 1_900_000_000.0
 MINUTE = int(NOW_S * 1000) // 60_000 * 60_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from stream.models.keys import Keys
-from stream.progress import FLUSH_EVERY_S, Progress, agent_times, folded
+from stream.runtime.progress import FLUSH_EVERY_S, Progress, agent_times, folded
 from stream.settings import Settings
 
 KEYS = Keys.of(Settings())

@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.quantiles import RELATIVE_ACCURACY, Quantiles
+from stream.sketches.quantiles import RELATIVE_ACCURACY, Quantiles
 
 QS = (0.0, 0.1, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
 

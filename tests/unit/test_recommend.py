@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from stream.items import ItemPaths
-from stream.learners import check_resume, checkpoint
-from stream.learning import LearningState
-from stream.recommend import Recommender, item_kind, item_of
+from stream.learning.items import ItemPaths
+from stream.learning.learners import check_resume, checkpoint
+from stream.learning.recommend import Recommender, item_kind, item_of
+from stream.learning.state import LearningState
 from tests.unit.visit_batches import MINUTE, T0, batch, event
 
 GROUPS = {

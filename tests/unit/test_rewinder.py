@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stream.agents.aggregate import RESEEK_S, Rewinder
+from stream.runtime.rewind import RESEEK_S, Rewinder
 
 
 class Consumer:

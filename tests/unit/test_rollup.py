@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from stream.rollup import Rollup, decode_checkpoint, encode_checkpoint
-from stream.traffic import TrafficState
+from stream.metrics.traffic import TrafficState
+from stream.runtime.rollup import Rollup, decode_checkpoint, encode_checkpoint
 
 NOW = 1_795_000_000_000
 

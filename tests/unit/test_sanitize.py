@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.sanitize import (
+from stream.ingest.sanitize import (
     normalize_url,
     sanitize_event,
     scrub_path,

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collector.scrub import scrub_events
-from stream.contract import Rejection, validate_event
-from stream.sanitize import sanitize_event
-from stream.simulation import generate
+from dojo_pulse.simulation import generate
+from stream.ingest.contract import Rejection, validate_event
+from stream.ingest.sanitize import sanitize_event
 
 START_MS = 1_764_111_111_000
 NAME = "Zebediah Quillfeather"

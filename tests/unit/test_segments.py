@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from stream.learners import check_resume
-from stream.segments import BLOCKS, Segments, describe, session_features
+from stream.learning.learners import check_resume
+from stream.learning.segments import BLOCKS, Segments, describe, session_features
 from tests.unit.visit_batches import MINUTE, T0, batch, event
 
 KINDS = {

@@ -110,6 +110,9 @@ def test_agent_names_match_the_worker_and_readme() -> None:
     worker = {m.agent: m.channel for m in metrics(Settings())}
     assert worker.items() <= AGENTS.items()  # each metric agent is enabled by its channel
     assert LEARNER in AGENTS
+    # One file per agent, named by its verb, where the worker finds its definition.
+    agents_dir = README.parent / "stream" / "agents"
+    assert all((agents_dir / f"{name}.py").is_file() for name in AGENTS)
     table = README.read_text().split("## What the agents compute", 1)[1].split("\n\n", 2)[1]
     documented = [row.split("`")[1] for row in table.splitlines()[2:]]
     assert documented == list(AGENTS)

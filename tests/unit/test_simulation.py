@@ -18,9 +18,9 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from stream.contract import Rejection, validate_event
+from dojo_pulse.simulation import Request, SimulationError, Truth, generate, run
+from stream.ingest.contract import Rejection, validate_event
 from stream.settings import Settings
-from stream.simulation import Request, SimulationError, Truth, generate, run
 
 START_MS = 1_764_111_111_000
 

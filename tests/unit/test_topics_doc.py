@@ -87,7 +87,7 @@ def test_metric_topics_match_their_snapshots(metric: Any) -> None:
 
 
 def test_engagement_scores_match_the_learner() -> None:
-    from stream.engagement import Engagement
+    from stream.learning.engagement import Engagement
 
     now = int(time.time() * 1000)
     [record] = Engagement().apply(sample_batch(now), now)
@@ -97,9 +97,9 @@ def test_engagement_scores_match_the_learner() -> None:
 def test_alerts_match_the_detector() -> None:
     import random
 
-    from stream.learning import LearningState
-    from stream.minute_features import LATENESS_MS
-    from stream.windows import MINUTE_MS
+    from stream.learning.minute_features import LATENESS_MS
+    from stream.learning.state import LearningState
+    from stream.sketches.windows import MINUTE_MS
     from tests.unit.test_learning import START, minute_batches  # a steady run, then a spike
 
     rng, state, alerts = random.Random(7), LearningState(), []

@@ -10,10 +10,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.traffic import TrafficState
-from stream.uniques import EXACT_LIMIT, RELATIVE_ERROR
-from stream.visits import referrer_host
-from stream.windows import DAY_MS, MINUTE_MS
+from stream.metrics.traffic import TrafficState
+from stream.metrics.visits import referrer_host
+from stream.sketches.uniques import EXACT_LIMIT, RELATIVE_ERROR
+from stream.sketches.windows import DAY_MS, MINUTE_MS
 
 T0 = 1_764_028_800_000  # a UTC midnight
 NOON = T0 + DAY_MS // 2

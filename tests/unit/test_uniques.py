@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.uniques import EXACT_LIMIT, RELATIVE_ERROR, Uniques, fingerprint
+from stream.sketches.uniques import EXACT_LIMIT, RELATIVE_ERROR, Uniques, fingerprint
 
 
 def _count(keys: list[str]) -> Uniques:
@@ -73,7 +73,7 @@ def test_merge_does_not_change_inputs() -> None:
 def test_bulk_fold_matches_datasketch_update() -> None:
     from datasketch import HyperLogLogPlusPlus
 
-    from stream.uniques import HLL_P
+    from stream.sketches.uniques import HLL_P
 
     hashes = [fingerprint(f"k{i}") for i in range(EXACT_LIMIT + 1)] + [0, 1, 2**64 - 1, 2**14]
     reference = HyperLogLogPlusPlus(p=HLL_P, hashfunc=lambda h: h)

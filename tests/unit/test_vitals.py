@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.vitals import METRICS, THRESHOLDS, VitalsState, classify
+from stream.metrics.vitals import METRICS, THRESHOLDS, VitalsState, classify
 
 T0 = 1_764_028_800_000
 NOON = T0 + 43_200_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.windows import (
+from stream.sketches.windows import (
     DAY_MS,
     MINUTE_MS,
     EventClock,

@@ -1,0 +1,7 @@
+"""The command line and the local launcher of Dojo Pulse, and its traffic simulator.
+
+Contract: the top of the house. ``cli`` (``dojo-pulse``) starts the worker, the collector,
+the live feed and the local infrastructure; ``launch`` runs them all as child processes;
+``simulation`` generates deterministic traffic with its ground truth. May import every
+package (``stream``, ``collector``, ``live_feed``, ``infra``); none of them imports it.
+"""

@@ -1,0 +1,196 @@
+"""``dojo-pulse run``: the whole product on one machine, with simulated traffic.
+
+Starts Kafka and Redis (``infra``), creates the topics, then runs the worker, the
+collector, the live feed and the simulator as child processes with their logs in
+``<data dir>/logs``. Prints where to look and a running count of valid and dead-lettered
+events; Ctrl-C stops the children (Kafka and Redis keep running: ``infra down`` stops them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import redis
+
+from stream.models.keys import Keys
+from stream.settings import Settings
+from stream.topics import ensure_topics
+
+Echo = Callable[[str], None]
+
+
+class Child:
+    """One product process, its log file, and how to stop it."""
+
+    def __init__(self, name: str, args: list[str], log_dir: Path) -> None:
+        self.name = name
+        self.log = log_dir / f"{name}.log"
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "dojo_pulse.cli", *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def tail(self, lines: int = 15) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def wait_http(url: str, deadline_s: float, children: list[Child]) -> bool:
+    """Poll ``url`` until it answers 200 or the deadline passes (or a child dies)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if not all(child.alive() for child in children):
+            return False
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    return False
+
+
+def run_everything(settings: Settings, *, rate: float, invalid_ratio: float, echo: Echo) -> int:
+    """Start it all, report counts until Ctrl-C, stop the children; returns an exit code."""
+    import infra
+    from infra.errors import InfraError
+
+    try:
+        infra.up_all(settings, echo=echo)
+    except InfraError as exc:
+        echo(f"error: {exc}")
+        return 1
+    for spec, state in asyncio.run(ensure_topics(settings)):
+        echo(f"topic {spec.name}: {state}")
+    log_dir = settings.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    children = [
+        Child("worker", ["worker"], log_dir),
+        Child("collector", ["collector"], log_dir),
+        Child("live", ["live"], log_dir),
+    ]
+    collector_url = f"http://{settings.collector_host}:{settings.collector_port}"
+    live_url = f"http://{settings.live_host}:{settings.live_port}"
+    traffic: Traffic | None = None
+    # SIGTERM (a service manager, `kill`) stops everything the way Ctrl-C does, instead of
+    # ending this process and leaving its children running.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        for name, url in (("collector", collector_url), ("live feed", live_url)):
+            if not wait_http(f"{url}/healthz", 60, children):
+                return _failed(children, f"the {name} did not become healthy", echo)
+        traffic = Traffic(rate, invalid_ratio, log_dir)
+        echo("")
+        echo(f"  Live activity panel: {live_url}/")
+        token = settings.admin_token.reveal()
+        echo(f"  Admin token:         {token}   (set DOJO_ADMIN_TOKEN to change it)")
+        echo(f"  Beacon endpoint:     {collector_url}/collect   script: {collector_url}/beacon.js")
+        echo(f"  Logs:                {log_dir}")
+        echo("  Ctrl-C stops the product; `dojo-pulse infra down` stops Kafka and Redis.")
+        echo("")
+        return _report(settings, children, traffic, echo)
+    except KeyboardInterrupt:
+        echo("\nstopping…")
+        return 0
+    finally:
+        if traffic is not None:
+            traffic.child.stop()
+        for child in reversed(children):
+            child.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+class Traffic:
+    """Simulated traffic in one-minute rounds, each with a new seed, for as long as we run.
+
+    Rounds keep the simulator's memory small (it plans a round's requests up front).
+    """
+
+    ROUND_S = 60
+
+    def __init__(self, rate: float, invalid_ratio: float, log_dir: Path) -> None:
+        self.rate, self.invalid_ratio, self.log_dir = rate, invalid_ratio, log_dir
+        self.seed = int(time.time())
+        self.child = self._start()
+
+    def _start(self) -> Child:
+        self.seed += 1
+        args = ["simulate", "--rate", str(self.rate), "--duration", str(self.ROUND_S),
+                "--seed", str(self.seed), "--invalid-ratio", str(self.invalid_ratio),
+                "--quiet"]  # fmt: skip
+        return Child("simulator", args, self.log_dir)
+
+    def keep_going(self) -> bool:
+        """Start the next round when one ends well; False if the simulator failed."""
+        if self.child.alive():
+            return True
+        if self.child.proc.returncode != 0:
+            return False
+        self.child = self._start()
+        return True
+
+
+def _totals(client: redis.Redis, keys: Keys) -> dict[str, int]:
+    try:
+        raw: dict[bytes, bytes] = client.hgetall(keys.pipeline)  # type: ignore[assignment]
+    except redis.RedisError:
+        return {}
+    return {k.decode(): int(v) for k, v in raw.items()}
+
+
+def _report(settings: Settings, children: list[Child], traffic: Traffic, echo: Echo) -> int:
+    client = redis.Redis.from_url(settings.redis_url)
+    # The counters in Redis are cumulative; show what this run added.
+    start = _totals(client, Keys.of(settings))
+    while True:
+        for child in children:
+            if not child.alive():
+                return _failed(children, f"{child.name} exited", echo)
+        if not traffic.keep_going():
+            return _failed([*children, traffic.child], "the simulator failed", echo)
+        now = _totals(client, Keys.of(settings))
+        totals = {name: n - start.get(name, 0) for name, n in now.items()}
+        reasons = ", ".join(
+            f"{name.removeprefix('reason:')} {n}"
+            for name, n in sorted(totals.items())
+            if name.startswith("reason:") and n
+        )
+        echo(
+            f"{time.strftime('%H:%M:%S')}  valid events: {totals.get('valid', 0):>8}   "
+            f"dead-lettered: {totals.get('dead_lettered', 0):>6}"
+            + (f"  ({reasons})" if reasons else "")
+        )
+        time.sleep(2.0)
+
+
+def _failed(children: list[Child], why: str, echo: Echo) -> int:
+    echo(f"error: {why}")
+    for child in children:
+        if not child.alive():
+            echo(f"--- last lines of {child.log} ---\n{child.tail()}")
+    return 1

@@ -1,0 +1,195 @@
+"""validate_events: dojo.events.raw -> dojo.events (bundled session batches) + dojo.events.dlq.
+
+Unlike the metric agents, this stage reads its topic with its own aiokafka consumer (group
+``<app id>.validate``) inside the worker rather than through a Faust stream, for two
+measured reasons:
+
+- a raw message is one beacon request of about three events, so a stream's per-message
+  cost (about 60 µs) was most of the stage's time, against a few µs for a ``getmany`` loop
+  (``make bench``: ceiling and pipeline rows);
+- it commits exactly the offsets whose outputs Kafka has acknowledged. Faust's commit
+  bookkeeping can step over one in-flight message (faust-streaming issue #606); the crash
+  test lost a raw request that way now and then.
+
+Each take: screen every event, claim the survivors' ids in Redis in one call, bundle the
+session batches per partition, send bundles and dead letters, wait until Kafka holds them
+all, confirm the claims (Redis may have lost them meanwhile: ``stream.ingest.dedupe``), then
+commit. A crash can make the next owner re-send a take: readers drop the copies
+by source position, and the claims know their owner, so nothing is lost or counted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import faust
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+
+from stream.ingest.bundles import pack
+from stream.ingest.contract import Limits
+from stream.ingest.dedupe import Claims, ConfirmedClaims
+from stream.ingest.screen import Position, assemble, screen
+from stream.metrics.pipeline import PipelineStats
+from stream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TAKE_MAX = 500  # raw messages per take: one Redis round trip and one bundle per partition
+TAKE_WITHIN_MS = 50  # latency bound: a lone message waits at most this long
+RETRY_MAX_S = 5.0
+FETCH_BYTES = 64 * 1024  # per partition and fetch: about 150 beacon requests
+
+
+class RawRecord(Protocol):
+    """What a take needs of a consumed message (aiokafka's ``ConsumerRecord`` has it)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+@dataclass
+class Judged:
+    """What one take sends on: bundles per partition and dead letters, already encoded."""
+
+    bundles: list[tuple[int, bytes]] = field(default_factory=list)
+    letters: list[tuple[bytes, bytes]] = field(default_factory=list)  # (key, value)
+
+
+async def judge(
+    records: Sequence[RawRecord],
+    claims: Claims,
+    limits: Limits,
+    partitions: int,
+    stats: PipelineStats | None = None,
+    keep: tuple[str, ...] = (),
+) -> Judged:
+    """Validate one take of raw messages; every event ends in a bundle or a dead letter."""
+    screened = [
+        screen(r.value, Position(r.topic, r.partition, r.offset), limits, keep=keep)
+        for r in records
+    ]
+    owned = iter(await claims.claim([claim for s in screened for claim in s.claims()]))
+    out = Judged()
+    batches: list[dict[str, Any]] = []
+    for one in screened:
+        clean, dead = assemble(one, [next(owned) for _ in one.accepted])
+        batches += clean
+        out.letters += [(d["session_id"].encode(), orjson.dumps(d)) for d in dead]
+        if stats is not None:
+            stats.add(clean, dead, one.scrubbed)
+    out.bundles = pack(batches, partitions)
+    return out
+
+
+@dataclass
+class Validator:
+    """The validate stage's loop: consume a take, judge it, send, wait for Kafka, commit."""
+
+    settings: Settings
+    claims: ConfirmedClaims
+    stats: PipelineStats
+    limits: Limits
+
+    def attach(self, app: faust.App) -> None:
+        """Run with ``app``'s worker; an unexpected error stops the worker, loudly."""
+
+        async def validate_events() -> None:
+            try:
+                await self.run()
+            except Exception as exc:
+                log.exception("validate: stopped by an unexpected error")
+                await app.crash(exc)
+                raise
+
+        app.task(validate_events)
+
+    async def run(self) -> None:
+        """Validate raw messages until cancelled (the worker stopping cancels it)."""
+        s = self.settings
+        consumer = AIOKafkaConsumer(
+            s.topic_raw,
+            bootstrap_servers=s.kafka,
+            group_id=s.validate_group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=TAKE_MAX,
+            # Small fetches per partition keep the raw partitions in step: with aiokafka's
+            # 1 MiB default a backlog is served one partition at a time, and events of one
+            # clean partition then run minutes apart in event time (counted late).
+            max_partition_fetch_bytes=FETCH_BYTES,
+            # A worker that dies without leaving its group holds its partitions this long.
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=2_000,
+        )
+        producer = AIOKafkaProducer(bootstrap_servers=s.kafka, acks="all", enable_idempotence=True)
+        await producer.start()
+        try:
+            await consumer.start()
+            try:
+                partitions = len(await producer.partitions_for(s.topic_events))
+                await self._loop(consumer, producer, partitions)
+            finally:
+                await consumer.stop()
+        finally:
+            await producer.stop()
+
+    async def _loop(
+        self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, partitions: int
+    ) -> None:
+        retry_s = 0.1
+        while True:
+            fetched = await consumer.getmany(timeout_ms=TAKE_WITHIN_MS, max_records=TAKE_MAX)
+            if not fetched:
+                continue
+            try:
+                await self._take(consumer, producer, fetched, partitions)
+                retry_s = 0.1
+            except KafkaError as exc:
+                # Nothing was committed: read the take again once Kafka takes writes.
+                log.warning("validate: Kafka refused a take (%s); retrying", type(exc).__name__)
+                assigned = consumer.assignment()
+                for tp, records in fetched.items():
+                    if tp in assigned:  # a moved partition is read again by its new owner
+                        consumer.seek(tp, records[0].offset)
+                await asyncio.sleep(retry_s)
+                retry_s = min(retry_s * 2, RETRY_MAX_S)
+
+    async def _take(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        fetched: dict[TopicPartition, list[Any]],
+        partitions: int,
+    ) -> None:
+        s = self.settings
+        records = [record for batch in fetched.values() for record in batch]
+        judged = await judge(
+            records, self.claims, self.limits, partitions, self.stats, s.query_allow
+        )
+        sent = [await producer.send(s.topic_dlq, value, key=key) for key, value in judged.letters]
+        sent += [
+            await producer.send(s.topic_events, bundle, partition=partition)
+            for partition, bundle in judged.bundles
+        ]
+        await asyncio.gather(*sent)  # Kafka holds every output before the input is committed
+        # Redis may have lost the take's claims meanwhile; now that Kafka holds the take, a
+        # rebuild of the claims would find it, and this claims it again for whoever rebuilt.
+        await self.claims.confirm()
+        try:
+            await consumer.commit({tp: batch[-1].offset + 1 for tp, batch in fetched.items()})
+        except (CommitFailedError, IllegalStateError):
+            # The partitions moved during the take; their new owner reads it again.
+            log.warning("validate: a rebalance took this take's partitions; not committed")
+        await self.stats.flush()

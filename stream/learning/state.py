@@ -1,0 +1,125 @@
+"""The online learners of one worker as one checkpointable state.
+
+Engagement, recommendations and segments learn from the same batches in prequential order
+(each predicts or scores first, then learns). They are kept together so one checkpoint, with
+the offsets it covers, restores all three at the same point after a restart. Unlike the
+metric states these models do not merge, so a worker keeps ONE learning state for all the
+partitions it reads (see ``stream.runtime.rollup``'s shared mode); run the learning agent in one
+worker (``DOJO_AGENTS``) when the site needs more than one.
+
+Besides its snapshot, each ``apply`` leaves outputs for the agent to send: engagement score
+records (for ``dojo.scores.engagement``) and the visitors whose recommendations or segment
+changed (for the site's API, through ``stream.learning.serving``).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from typing import Any
+
+from stream.learning.anomaly import Anomalies
+from stream.learning.engagement import Engagement
+from stream.learning.items import SITE_ITEMS, ItemPaths
+from stream.learning.learners import unpickle
+from stream.learning.minute_features import MinuteFeatures
+from stream.learning.recommend import Recommender
+from stream.learning.segments import Segments
+
+SERVED = 10  # recommendations kept per visitor for the API (it asks for up to 20, shows ~5)
+POPULAR = 20
+RECENT_ALERTS = 50
+
+
+class LearningState:
+    """Engagement, recommender, segments and anomalies, fed and checkpointed together."""
+
+    def __init__(self, site_items: ItemPaths = SITE_ITEMS) -> None:
+        self.engagement = Engagement()
+        self.recommender = Recommender(site_items=site_items)
+        self.segments = Segments()
+        self.anomalies = Anomalies()
+        self.minutes = MinuteFeatures()
+        self.recent_alerts: list[dict[str, Any]] = []
+        self.scores: list[dict[str, Any]] = []
+        self.touched: set[str] = set()
+
+    def apply(self, batch: Mapping[str, Any], now_ms: int) -> None:
+        """Predict, then learn, from one ``dojo.events`` batch."""
+        data = dict(batch)
+        self.scores += self.engagement.apply(data, now_ms)
+        self.recommender.apply(data, now_ms)
+        self.segments.apply(data, now_ms)
+        self.minutes.add(data)
+        self.touched.add(data["visitor_id"])
+
+    def watch(self, now_ms: int, dlq_shares: Mapping[int, float]) -> list[dict[str, Any]]:
+        """Judge every newly closed minute; the alerts raised (also kept for the snapshot).
+
+        ``dlq_shares`` maps a minute's start to the share of its items dead-lettered
+        (crawlers left out), from the ingest counters.
+        """
+        alerts: list[dict[str, Any]] = []
+        for start, features in self.minutes.close(now_ms):
+            features["dlq_share"] = dlq_shares.get(start, 0.0)
+            alerts += self.anomalies.observe(features, start)
+        self.recent_alerts = (alerts[::-1] + self.recent_alerts)[:RECENT_ALERTS]
+        return alerts
+
+    def drain_scores(self) -> list[dict[str, Any]]:
+        """Each session's newest engagement score record since the last call.
+
+        A newer score supersedes the older ones, so those are not worth a Kafka message.
+        """
+        scores, self.scores = self.scores, []
+        return list({record["session_id"]: record for record in scores}.values())
+
+    def serve(self, now_ms: int) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+        """Recommendations and segments of visitors seen since the last call; popular items."""
+        touched, self.touched = self.touched, set()
+        recs = self.recommender.recommend_many(sorted(touched), SERVED, now_ms)
+        segs = {v: self.segments.personalize(v) for v in touched}
+        return recs, segs, self.recommender.popular(POPULAR, now_ms)
+
+    def merge(self, other: LearningState, *, sessions: bool = True) -> LearningState:
+        """Models do not merge; a worker holds one learning state (shared mode)."""
+        raise TypeError("learning states are shared per worker and never merged")
+
+    def snapshot(self, now_ms: int) -> dict[str, Any]:
+        """One payload per live channel: ``engagement``, ``recommendations``, ``segments``."""
+        return {
+            "engagement": self.engagement.snapshot(now_ms),
+            "recommendations": self.recommender.snapshot(now_ms),
+            "segments": self.segments.snapshot(now_ms),
+            "alerts": {"alerts": self.recent_alerts, "false_alert_rate": None},
+        }
+
+    def expire(self, now_ms: int) -> None:
+        """Close idle sessions (learning their labels) and forget stale items."""
+        self.engagement.expire(now_ms)
+        self.segments.expire(now_ms)
+        self.recommender.forget(now_ms)
+
+    def to_bytes(self) -> bytes:
+        """All three models, pending outputs excluded (they are re-derived after a restart)."""
+        parts = (
+            self.engagement.to_bytes(),
+            self.recommender.to_bytes(),
+            self.segments.to_bytes(),
+            self.anomalies.to_bytes(),
+            pickle.dumps((self.minutes, self.recent_alerts)),
+        )
+        return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, site_items: ItemPaths = SITE_ITEMS) -> LearningState:
+        """Restore a checkpoint written by ``to_bytes``; recommend only ``site_items``."""
+        engagement, recommender, segments, anomalies, rest = unpickle(data)
+        out = cls()
+        out.engagement = Engagement.from_bytes(engagement)
+        out.recommender = Recommender.from_bytes(recommender)
+        out.recommender.use_items(site_items)
+        out.segments = Segments.from_bytes(segments)
+        out.anomalies = Anomalies.from_bytes(anomalies)
+        out.minutes, out.recent_alerts = unpickle(rest)
+        return out

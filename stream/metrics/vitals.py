@@ -1,0 +1,207 @@
+"""Core Web Vitals of one partition: quantiles and good / needs-improvement / poor shares.
+
+Each ``web_vital`` event counts for the UTC day of its ``ts``, site-wide and for its page.
+Classes follow the published thresholds (``THRESHOLDS``): a value is *good* when it is
+at most the first threshold, *poor* when it is above the second, else *ni*. Quantiles come
+from a DDSketch (1 % relative accuracy); shares and ``n`` are exact.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from stream.sketches.counters import OTHER
+from stream.sketches.quantiles import Quantiles
+from stream.sketches.windows import DAY_MS, day_start
+
+# metric -> (good up to, poor above); web.dev/articles/vitals thresholds, ms except CLS.
+THRESHOLDS: dict[str, tuple[float, float]] = {
+    "LCP": (2500.0, 4000.0),
+    "INP": (200.0, 500.0),
+    "CLS": (0.1, 0.25),
+    "FCP": (1800.0, 3000.0),
+    "TTFB": (800.0, 1800.0),
+}
+METRICS = tuple(THRESHOLDS)
+# One sketch per page and metric: cap pages so a crawl of odd urls cannot grow memory.
+MAX_PAGES = 1000
+TOP_PAGES = 20
+
+
+def classify(metric: str, value: float) -> str:
+    """``"good"``, ``"ni"`` or ``"poor"`` for ``value`` of ``metric``."""
+    good, poor = THRESHOLDS[metric]
+    if value <= good:
+        return "good"
+    return "poor" if value > poor else "ni"
+
+
+@dataclass(slots=True)
+class _Dist:
+    good: int = 0
+    ni: int = 0
+    poor: int = 0
+    sketch: Quantiles = field(default_factory=Quantiles)
+
+    def add(self, metric: str, value: float) -> None:
+        kind = classify(metric, value)
+        if kind == "good":
+            self.good += 1
+        elif kind == "poor":
+            self.poor += 1
+        else:
+            self.ni += 1
+        self.sketch.add(value)
+
+    @property
+    def n(self) -> int:
+        return self.good + self.ni + self.poor
+
+    def merged(self, other: _Dist) -> _Dist:
+        sketch = self.sketch.merge(other.sketch)
+        return _Dist(self.good + other.good, self.ni + other.ni, self.poor + other.poor, sketch)
+
+    def stats(self) -> dict[str, Any]:
+        n = self.n
+        return {
+            "p50": self.sketch.quantile(0.5),
+            "p75": self.sketch.quantile(0.75),
+            "p95": self.sketch.quantile(0.95),
+            "good": self.good / n if n else 0.0,
+            "ni": self.ni / n if n else 0.0,
+            "poor": self.poor / n if n else 0.0,
+            "n": n,
+        }
+
+    def encode(self) -> list[Any]:
+        return [self.good, self.ni, self.poor, base64.b64encode(self.sketch.to_bytes()).decode()]
+
+    @classmethod
+    def decode(cls, row: list[Any]) -> _Dist:
+        good, ni, poor, sketch = row
+        return cls(good, ni, poor, Quantiles.from_bytes(base64.b64decode(sketch)))
+
+
+_Metrics = dict[str, _Dist]
+
+
+def _merge_metrics(a: _Metrics, b: _Metrics) -> _Metrics:
+    empty = _Dist()
+    return {m: a.get(m, empty).merged(b.get(m, empty)) for m in a.keys() | b.keys()}
+
+
+def _metrics_stats(metrics: _Metrics) -> dict[str, Any]:
+    empty = _Dist()
+    return {m: metrics.get(m, empty).stats() for m in METRICS}
+
+
+class VitalsState:
+    """Mergeable, serialisable Web Vitals distributions of one partition."""
+
+    def __init__(self, max_pages: int = MAX_PAGES) -> None:
+        self.max_pages = max_pages
+        self.site: dict[int, _Metrics] = {}  # day -> metric -> distribution
+        self.pages: dict[int, dict[str, _Metrics]] = {}  # day -> url -> metric -> distribution
+
+    def apply(self, batch: Mapping[str, Any], now_ms: int) -> None:
+        """Fold the ``web_vital`` events of one ``EventBatch`` dict into the distributions."""
+        for e in batch["events"]:
+            if e["type"] != "web_vital":
+                continue
+            props = e["props"]
+            metric, value = props["name"], float(props["value"])
+            ts = e["ts"]
+            day = ts - ts % DAY_MS
+            site = self.site.get(day)
+            if site is None:
+                site = self.site[day] = {}
+                self.pages[day] = {}
+            dist = site.get(metric)
+            if dist is None:
+                dist = site[metric] = _Dist()
+            dist.add(metric, value)
+            pages = self.pages[day]
+            url = e["url"]
+            page = pages.get(url)
+            if page is None:
+                url = url if len(pages) < self.max_pages else OTHER
+                page = pages.setdefault(url, {})
+            dist = page.get(metric)
+            if dist is None:
+                dist = page[metric] = _Dist()
+            dist.add(metric, value)
+
+    def snapshot(self, now_ms: int) -> dict[str, Any]:
+        """Today's (UTC) site-wide and per-page stats; the 20 pages with most samples."""
+        today = day_start(now_ms)
+        pages = self.pages.get(today, {})
+        counted = sorted(
+            ((sum(d.n for d in metrics.values()), url) for url, metrics in pages.items()),
+            key=lambda pair: (-pair[0], pair[1]),
+        )
+        return {
+            "site": _metrics_stats(self.site.get(today, {})),
+            "pages": [
+                {"url": url, "metrics": _metrics_stats(pages[url])}
+                for _, url in counted[:TOP_PAGES]
+            ],
+        }
+
+    def expire(self, now_ms: int) -> None:
+        """Forget days before yesterday."""
+        oldest = day_start(now_ms) - DAY_MS
+        for day in [d for d in self.site if d < oldest]:
+            del self.site[day]
+            self.pages.pop(day, None)
+
+    def merge(self, other: VitalsState, *, sessions: bool = True) -> VitalsState:
+        """A new state of both partitions (no per-session facts: ``sessions`` is uniformity)."""
+        out = VitalsState(max(self.max_pages, other.max_pages))
+        for day in self.site.keys() | other.site.keys():
+            out.site[day] = _merge_metrics(self.site.get(day, {}), other.site.get(day, {}))
+            mine, theirs = self.pages.get(day, {}), other.pages.get(day, {})
+            pages = out.pages[day] = {}
+            for url in sorted(mine.keys() | theirs.keys()):
+                merged = _merge_metrics(mine.get(url, {}), theirs.get(url, {}))
+                key = url if url in pages or len(pages) < out.max_pages else OTHER
+                pages[key] = _merge_metrics(pages[key], merged) if key in pages else merged
+        return out
+
+    def to_bytes(self) -> bytes:
+        """Compact checkpoint: zlib-compressed JSON, sketches as base64."""
+
+        def encode(metrics: _Metrics) -> dict[str, Any]:
+            return {m: d.encode() for m, d in metrics.items()}
+
+        raw = {
+            "v": 1,
+            "max_pages": self.max_pages,
+            "site": {str(day): encode(metrics) for day, metrics in self.site.items()},
+            "pages": {
+                str(day): {url: encode(metrics) for url, metrics in pages.items()}
+                for day, pages in self.pages.items()
+            },
+        }
+        return zlib.compress(orjson.dumps(raw), 1)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> VitalsState:
+        """Rebuild a state written by ``to_bytes``."""
+        raw = orjson.loads(zlib.decompress(data))
+
+        def decode(metrics: dict[str, Any]) -> _Metrics:
+            return {m: _Dist.decode(row) for m, row in metrics.items()}
+
+        out = cls(raw["max_pages"])
+        out.site = {int(day): decode(metrics) for day, metrics in raw["site"].items()}
+        out.pages = {
+            int(day): {url: decode(metrics) for url, metrics in pages.items()}
+            for day, pages in raw["pages"].items()
+        }
+        return out

@@ -1,0 +1,29 @@
+"""Budget: the share of a worker's time that its agents' periodic work may take."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COST_SHARE = 20  # checkpoints, and snapshots, each get at most 1/20 of a worker's time
+MAX_GAP_S = 10.0  # ... but run at least this often (a crash replays at most about this much)
+
+
+@dataclass
+class Budget:
+    """The share of a worker's time its agents' periodic work may take, split between them.
+
+    Checkpoints and snapshots cost in proportion to the state, not to the events that just
+    arrived; each kind of work gets ``1/COST_SHARE`` of the worker, shared by its agents.
+    Given per agent instead, seven agents' big states could spend most of a backlog's
+    catch-up encoding checkpoints and merging snapshots (``bench/`` showed it).
+    """
+
+    agents: int = 1
+
+    def gap(self, cost_s: float, floor_s: float) -> float:
+        """Seconds to wait before work that took ``cost_s`` runs again: at least ``floor_s``,
+        at most ``MAX_GAP_S`` (a state too big for its share still checkpoints)."""
+        return max(floor_s, min(cost_s * COST_SHARE * self.agents, MAX_GAP_S))
+
+
+BUDGETS: dict[int, Budget] = {}  # id(app) -> the budget its agents share

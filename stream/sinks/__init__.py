@@ -1,0 +1,5 @@
+"""Sinks: where results leave a worker for other processes.
+
+Contract: ``publish`` sends snapshots to the live channels and keeps the latest in Redis,
+under the names of ``stream.models.keys``. Imports only models and settings.
+"""
