@@ -71,18 +71,27 @@ def test_spike_and_drop_are_alerted_within_two_minutes() -> None:
     assert reasons and all(isinstance(a["reason"], str) and a["reason"] for a in reasons)
 
 
-def test_checkpoint_restores_every_learner() -> None:
-    rng = random.Random(3)
+def five_minutes_learned(seed: int) -> LearningState:
+    """A learning state that has seen five minutes of traffic and judged them."""
+    rng = random.Random(seed)
     state = LearningState()
     for minute in range(5):
         for batch in minute_batches(minute, 20, rng):
             state.apply(batch, batch["received_at"])
     state.watch(START + 6 * MINUTE_MS + LATENESS_MS, {})
-    back = LearningState.from_bytes(state.to_bytes())
+    return state
+
+
+def assert_same_learning(back: LearningState, state: LearningState) -> None:
     now = START + 10 * MINUTE_MS
     assert back.snapshot(now) == state.snapshot(now)
     assert back.minutes.last_closed == state.minutes.last_closed
     assert back.recommender.recommend("v1-0", 5, now) == state.recommender.recommend("v1-0", 5, now)
+
+
+def test_checkpoint_restores_every_learner() -> None:
+    state = five_minutes_learned(3)
+    assert_same_learning(LearningState.from_bytes(state.to_bytes()), state)
 
 
 def before_the_move(obj: object) -> bytes:
@@ -97,27 +106,16 @@ def before_the_move(obj: object) -> bytes:
 
 
 def test_a_checkpoint_written_before_the_modules_moved_still_restores() -> None:
-    rng = random.Random(4)
-    state = LearningState()
-    for minute in range(5):
-        for batch in minute_batches(minute, 20, rng):
-            state.apply(batch, batch["received_at"])
-    state.watch(START + 6 * MINUTE_MS + LATENESS_MS, {})
+    state = five_minutes_learned(4)
     learners = (state.engagement, state.recommender, state.segments, state.anomalies)
-    parts = [before_the_move(x) for x in learners] + [
-        before_the_move((state.minutes, state.recent_alerts))
-    ]
-    old = pickle.dumps(tuple(parts))
+    parts = [before_the_move(x) for x in learners]
+    parts.append(before_the_move((state.minutes, state.recent_alerts)))
     # The old paths are really in the bytes, and plain pickle no longer finds them.
     for path in (b"cstream.engagement\n", b"cstream.minute_features\n", b"cstream.learners\n"):
         assert any(path in part for part in parts), path
     with pytest.raises(ModuleNotFoundError):
         pickle.loads(parts[0])
-    back = LearningState.from_bytes(old)
-    now = START + 10 * MINUTE_MS
-    assert back.snapshot(now) == state.snapshot(now)
-    assert back.minutes.last_closed == state.minutes.last_closed
-    assert back.recommender.recommend("v1-0", 5, now) == state.recommender.recommend("v1-0", 5, now)
+    assert_same_learning(LearningState.from_bytes(pickle.dumps(tuple(parts))), state)
 
 
 def test_scores_drain_once_with_each_sessions_newest() -> None:
