@@ -84,7 +84,12 @@ def normalize_url(url: str, *, keep_host: bool, keep: tuple[str, ...] = ()) -> s
         host = (parts.hostname or "").strip().lower()
         port = parts.port
     except ValueError:  # not a URL urlsplit can read: cleaned as the collector cleans it
-        return strip_url(url, keep)
+        stripped = strip_url(url, keep)
+        # What is left may read as a URL ("//x.org[@" leaves "//"): normalised like one, so
+        # that stripping first, as the collector does, never changes the result.
+        if stripped == url:
+            return stripped
+        return normalize_url(stripped, keep_host=keep_host, keep=keep)
     if port is not None and not (
         (parts.scheme == "http" and port == 80) or (parts.scheme == "https" and port == 443)
     ):
