@@ -22,14 +22,13 @@ Definitions (exact, per funnel from ``stream.funnel_config``):
 
 from __future__ import annotations
 
-import base64
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import orjson
-
+from stream import codec
+from stream.codec import from_text, to_text
 from stream.funnel_config import Funnel, parse_funnels
+from stream.quantiles import LIBRARY as QUANTILES_LIBRARY
 from stream.quantiles import Quantiles
 from stream.visits import SESSION_TIMEOUT_MS
 from stream.windows import DAY_MS, HOUR_MS, MINUTE_MS, day_start, recent_windows, window_start
@@ -60,16 +59,14 @@ class _Cell:
                 mine.update(sketch)
 
     def encode(self) -> list[Any]:
-        gaps = [None if g is None else base64.b64encode(g.to_bytes()).decode() for g in self.gaps]
+        gaps = [None if g is None else to_text(g.to_bytes()) for g in self.gaps]
         return [self.entered, gaps]
 
     @classmethod
     def decode(cls, row: list[Any]) -> _Cell:
         out = cls(len(row[0]))
         out.entered = list(row[0])
-        out.gaps = [
-            None if g is None else Quantiles.from_bytes(base64.b64decode(g)) for g in row[1]
-        ]
+        out.gaps = [None if g is None else Quantiles.from_bytes(from_text(g)) for g in row[1]]
         return out
 
 
@@ -299,18 +296,20 @@ class FunnelsState:
         return out
 
     def to_bytes(self) -> bytes:
-        """Compact checkpoint with the funnel definitions: zlib-compressed JSON."""
+        """A checkpoint (``stream.codec``) with the funnel definitions; gaps hold sketch bins."""
         raw = {
-            "v": 1,
             "funnels": [t.funnel.as_dict() for t in self.tracks],
             "tracks": [t.encode() for t in self.tracks],
         }
-        return zlib.compress(orjson.dumps(raw), 1)
+        return codec.encode("funnels", 1, raw, libraries=(QUANTILES_LIBRARY,))
 
     @classmethod
     def from_bytes(cls, data: bytes, funnels: Sequence[Funnel] | None = None) -> FunnelsState:
         """Rebuild a checkpoint; given ``funnels``, a funnel whose definition changed restarts."""
-        raw = orjson.loads(zlib.decompress(data))
+        return codec.decode("funnels", data, {1: lambda raw: cls._read_v1(raw, funnels)})
+
+    @classmethod
+    def _read_v1(cls, raw: dict[str, Any], funnels: Sequence[Funnel] | None) -> FunnelsState:
         saved = parse_funnels({"funnels": raw["funnels"]}, "checkpoint")
         stored = {f.name: (f, t) for f, t in zip(saved, raw["tracks"], strict=True)}
         out = cls(saved if funnels is None else funnels)

@@ -33,13 +33,13 @@ while it was out, stay in ``overflow``, so totals remain exact.
 from __future__ import annotations
 
 import heapq
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from stream import codec
 from stream.visits import SESSION_TIMEOUT_MS
 from stream.windows import DAY_MS, day_start
 
@@ -381,21 +381,23 @@ class HeatmapsState:
             other.update(pages.pop(key))
 
     def to_bytes(self) -> bytes:
-        """Compact checkpoint: zlib-compressed JSON."""
+        """A checkpoint (``stream.codec``)."""
         raw = {
-            "v": 1,
             "max_pages": self.max_pages,
             "days": {
                 str(d): {k: p.encode() for k, p in pages.items()} for d, pages in self.days.items()
             },
             "tabs": {sid: t.encode() for sid, t in self.tabs.items()},
         }
-        return zlib.compress(orjson.dumps(raw), 1)
+        return codec.encode("heatmaps", 1, raw)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> HeatmapsState:
-        """Rebuild a state written by ``to_bytes``."""
-        raw = orjson.loads(zlib.decompress(data))
+        """Rebuild a state written by ``to_bytes`` (or by the codec-less format before it)."""
+        return codec.decode("heatmaps", data, {1: cls._read_v1})
+
+    @classmethod
+    def _read_v1(cls, raw: dict[str, Any]) -> HeatmapsState:
         out = cls(raw["max_pages"])
         out.days = {
             int(d): {k: _Page.decode(row) for k, row in pages.items()}

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from stream.biased_mf import predict_grid
 from stream.items import SITE_ITEMS, ItemPaths
-from stream.learners import checkpoint, make_model, predict_grid, restore
+from stream.learners import checkpoint, make_model, restore
 from stream.serving import NEXT_AFTER, REASONS
 from stream.windows import DAY_MS, HOUR_MS
 

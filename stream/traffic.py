@@ -14,15 +14,14 @@ is forgotten; if it comes back it starts a new session record.
 
 from __future__ import annotations
 
-import base64
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
+from stream import codec
+from stream.codec import from_text, to_text
 from stream.counters import bump, merge_counts, top
+from stream.uniques import LIBRARY as UNIQUES_LIBRARY
 from stream.uniques import Uniques, fingerprint
 from stream.visits import PASSIVE, SESSION_TIMEOUT_MS, Visit, merge_visits, referrer_host, site_host
 from stream.windows import (
@@ -41,14 +40,6 @@ TOP_K = 10
 DEVICES = ("mobile", "tablet", "desktop", "unknown")
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text)
-
-
 @dataclass(slots=True)
 class _Minute:
     views: int = 0
@@ -63,11 +54,12 @@ class _Minute:
         return _Minute(self.views + other.views, visitors, sessions)
 
     def encode(self) -> list[Any]:
-        return [self.views, _b64(self.visitors.to_bytes()), _b64(self.sessions.to_bytes())]
+        return [self.views, to_text(self.visitors.to_bytes()), to_text(self.sessions.to_bytes())]
 
     @classmethod
     def decode(cls, row: list[Any]) -> _Minute:
-        return cls(row[0], Uniques.from_bytes(_unb64(row[1])), Uniques.from_bytes(_unb64(row[2])))
+        visitors, sessions = (Uniques.from_bytes(from_text(text)) for text in row[1:3])
+        return cls(row[0], visitors, sessions)
 
 
 @dataclass(slots=True)
@@ -303,9 +295,8 @@ class TrafficState:
         return out
 
     def to_bytes(self) -> bytes:
-        """Compact checkpoint: zlib-compressed JSON, sketches as base64."""
+        """A checkpoint (``stream.codec``); unique counters hold datasketch's registers."""
         raw = {
-            "v": 1,
             "hosts": sorted(self.site_hosts),
             "max_urls": self.max_urls,
             "clock": self.clock.to_list(),
@@ -313,12 +304,15 @@ class TrafficState:
             "days": {str(k): d.encode() for k, d in self.days.items()},
             "sessions": {sid: s.encode() for sid, s in self.sessions.items()},
         }
-        return zlib.compress(orjson.dumps(raw), 1)
+        return codec.encode("traffic", 1, raw, libraries=(UNIQUES_LIBRARY,))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TrafficState:
-        """Rebuild a state written by ``to_bytes``."""
-        raw = orjson.loads(zlib.decompress(data))
+        """Rebuild a state written by ``to_bytes`` (or by the codec-less format before it)."""
+        return codec.decode("traffic", data, {1: cls._read_v1})
+
+    @classmethod
+    def _read_v1(cls, raw: dict[str, Any]) -> TrafficState:
         clock = EventClock.from_list(raw["clock"])
         out = cls(raw["hosts"], clock.lateness_ms, raw["max_urls"])
         out.clock = clock
