@@ -1,6 +1,6 @@
 """The one place that reads river's ``BiasedMF`` weights directly, to score a whole grid.
 
-``predict_one`` per (visitor, page) pair cost 90x a matrix product over the same weights
+``predict_one`` per (visitor, page) pair costs 100x+ a matrix product over the same weights
 (bench/sketch_codec.py), and ranking the catalogue was the learning agent's largest cost.
 This reads the model's ``global_mean``, ``u_biases``, ``i_biases``, ``u_latents`` and
 ``i_latents`` as river ``WRITTEN_FOR`` lays them out; a test holds the result equal to

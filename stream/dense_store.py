@@ -2,7 +2,7 @@
 
 A quantile sketch is serialised as its bins (``bins``, ``offset``, ``min_key``,
 ``max_key`` and ``count``, the attributes ``DenseStore`` documents). ddsketch's public
-protobuf codec decodes 20x slower (it re-adds every bin) and needs ``protobuf``
+protobuf codec decodes 20-40x slower (it re-adds every bin) and needs ``protobuf``
 (bench/sketch_codec.py), so this stays, written for ``WRITTEN_FOR``: checkpoints holding
 bins record the installed version, and a test fails on any other version.
 """

@@ -47,7 +47,7 @@ def fold(sketch: HyperLogLogPlusPlus, hashes: Collection[int]) -> None:
 
 
 def to_bytes(sketch: HyperLogLogPlusPlus) -> bytes:
-    """The registers, one byte each (``serialize()`` is ~100x slower: bench/sketch_codec.py)."""
+    """The registers, one byte each (``serialize()`` is 100x+ slower: bench/sketch_codec.py)."""
     registers: bytes = sketch.digest().astype(np.int8).tobytes()
     return registers
 
