@@ -24,7 +24,8 @@ from typing import Any
 from dojo_pulse.simulation import Request, generate, site
 from stream.learning.anomaly import Anomalies
 from stream.learning.engagement import Engagement
-from stream.learning.recommend import Recommender, item_of
+from stream.learning.items import item_of
+from stream.learning.recommend import Recommender
 from stream.learning.segments import Segments
 from stream.sketches.windows import MINUTE_MS
 

@@ -29,6 +29,26 @@ from stream.settings import Settings
 
 MAX_CHARS: Final = 200
 SAFE: Final = re.compile(r"/|(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+")
+_SUBPAGES: Final = ("register", "check-in")
+
+
+def item_of(url: str) -> str:
+    """The catalogue item of a site url: its path, with event sub-pages folded into the event."""
+    path = url.split("?", 1)[0].split("#", 1)[0].rstrip("/") or "/"
+    parts = path.split("/")
+    if len(parts) == 4 and parts[1] == "events" and parts[3] in _SUBPAGES:
+        return "/".join(parts[:3])
+    return path
+
+
+def item_kind(item: str) -> str:
+    """``event``, ``resource`` or ``page``."""
+    parts = item.split("/")
+    if len(parts) == 3 and parts[1] == "events":
+        return "event"
+    if len(parts) == 3 and parts[1] == "resources":
+        return "resource"
+    return "page"
 
 
 def _regex(pattern: str) -> str:

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import io
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-import numpy as np
 from river import anomaly, cluster, compose, linear_model, metrics, optim, preprocessing, reco
 from river import utils as river_utils
+
+from stream.sketches.codec import check_libraries, library_version
 
 # Rolling windows of the quality metrics: long enough to be stable, short enough to show drift.
 QUALITY_WINDOW = 1000
 CLIP = 4.0
+LIBRARY = "river"  # a pickled river model is only read back by the river that wrote it
 # Checkpoints pickle our own classes by module path. These are the paths the learners' modules
 # had before they moved into ``stream.learning`` (and the sketches into ``stream.sketches``),
-# so that a checkpoint written before the move still restores.
+# so that a checkpoint written before the move still restores, tagged with its river version
+# or not: the tag is a plain tuple, and the codec and library adapters pickle no class.
 MOVED = {
     "stream.anomaly": "stream.learning.anomaly",
     "stream.engagement": "stream.learning.engagement",
@@ -82,8 +85,9 @@ def pop_idle(live: dict[str, S], now_ms: int, timeout_ms: int) -> list[S]:
 
 
 def checkpoint(learner: object) -> bytes:
-    """Serialise a learner (river models pickle; so do our plain state classes)."""
-    return pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL)
+    """Serialise a learner with the river version its pickle depends on."""
+    tagged = (LIBRARY, library_version(LIBRARY), learner)
+    return pickle.dumps(tagged, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class _Unpickler(pickle.Unpickler):
@@ -100,8 +104,13 @@ def unpickle(data: bytes) -> Any:
 
 
 def restore(data: bytes, kind: type[L]) -> L:
-    """Rebuild a learner written by ``checkpoint``; refuses anything of another type."""
-    learner = unpickle(data)
+    """Rebuild a learner written by ``checkpoint``; refuses another type or river version."""
+    loaded = unpickle(data)
+    if isinstance(loaded, tuple) and len(loaded) == 3 and loaded[0] == LIBRARY:
+        _, wrote, learner = loaded
+        check_libraries(kind.__name__, {LIBRARY: wrote})
+    else:
+        learner = loaded  # written before checkpoints named their river version
     if not isinstance(learner, kind):
         raise TypeError(f"checkpoint holds {type(learner).__name__}, not {kind.__name__}")
     return learner
@@ -181,23 +190,3 @@ def check_resume(
     expected, got = probe(whole), probe(resumed)
     if expected != got:
         raise AssertionError(f"resumed learner differs: {got!r} != {expected!r}")
-
-
-def predict_grid(model: Any, users: Sequence[str], items: Sequence[str]) -> np.ndarray:
-    """``model.predict_one(user, item)`` for every user (rows) and item (columns) of a river
-    ``BiasedMF``, in one matrix product instead of one call per pair (ranking a catalogue
-    was the learning agent's largest cost).
-
-    Same arithmetic, and the same side effects: river creates a latent vector on first
-    sight of a user or item, drawn from the model's seeded initialiser; here the users'
-    draws come first, in order, then the items', as ``predict_one`` makes them for one user.
-    """
-    if not users or not items:
-        return np.zeros((len(users), len(items)))
-    user_biases = np.fromiter((model.u_biases[u] for u in users), float, len(users))
-    # np.array, not np.stack: the same matrix at a quarter of the cost for short vectors.
-    user_vectors = np.array([model.u_latents[u] for u in users])
-    item_biases = np.fromiter((model.i_biases[i] for i in items), float, len(items))
-    item_vectors = np.array([model.i_latents[i] for i in items])
-    base = model.global_mean.get() + user_biases[:, None] + item_biases[None, :]
-    return np.asarray(base + user_vectors @ item_vectors.T)

@@ -27,34 +27,15 @@ from typing import Any
 
 import numpy as np
 
-from stream.learning.items import SITE_ITEMS, ItemPaths
-from stream.learning.learners import checkpoint, make_model, predict_grid, restore
+from stream.learning.items import SITE_ITEMS, ItemPaths, item_kind, item_of
+from stream.learning.learners import checkpoint, make_model, restore
+from stream.learning.ranking import blend, squashed
 from stream.learning.serving import NEXT_AFTER, REASONS
 from stream.sketches.windows import DAY_MS, HOUR_MS
 
 VIEW, DOWNLOAD, REGISTRATION = 1.0, 3.0, 5.0
 FEEDBACK = {"page_view": VIEW, "resource_download": DOWNLOAD, "registration": REGISTRATION}
 TOP_ITEMS = 10
-_SUBPAGES = ("register", "check-in")
-
-
-def item_of(url: str) -> str:
-    """The catalogue item of a site url: its path, with event sub-pages folded into the event."""
-    path = url.split("?", 1)[0].split("#", 1)[0].rstrip("/") or "/"
-    parts = path.split("/")
-    if len(parts) == 4 and parts[1] == "events" and parts[3] in _SUBPAGES:
-        return "/".join(parts[:3])
-    return path
-
-
-def item_kind(item: str) -> str:
-    """``event``, ``resource`` or ``page``."""
-    parts = item.split("/")
-    if len(parts) == 3 and parts[1] == "events":
-        return "event"
-    if len(parts) == 3 and parts[1] == "resources":
-        return "resource"
-    return "page"
 
 
 @dataclass(slots=True)
@@ -240,11 +221,9 @@ class Recommender:
         # One row per visitor; a model is asked only where its weight is not zero.
         user = np.zeros((len(visitors), len(names)))
         rows = np.flatnonzero(w_user)
-        user[rows] = self._squashed(self.by_visitor, [visitors[row] for row in rows], names)
+        user[rows] = squashed(self.by_visitor, [visitors[row] for row in rows], names)
         contexts = sorted({f"@{c}" for c, w in zip(currents, w_ctx, strict=True) if w})
-        by_context = dict(
-            zip(contexts, self._squashed(self.by_context, contexts, names), strict=True)
-        )
+        by_context = dict(zip(contexts, squashed(self.by_context, contexts, names), strict=True))
         ctx = np.zeros_like(user)
         for row in np.flatnonzero(w_ctx):
             ctx[row] = by_context[f"@{currents[row]}"]
@@ -252,18 +231,8 @@ class Recommender:
         for r, current in enumerate(currents):
             if current in column:
                 shown[r, column[current]] = False
-        top = np.where(shown, pops, -np.inf).max(axis=1)
-        top = np.where(top > 0, top, 1.0)  # a catalogue nobody touched yet: all priors 0
-        parts = np.array(
-            [
-                (1 - np.maximum(w_user, w_ctx))[:, None] * pops / top[:, None],
-                w_user[:, None] * user,
-                w_ctx[:, None] * ctx,
-            ]
-        )
-        blended = np.where(shown, parts.sum(axis=0), -np.inf)
+        blended, reason = blend(pops, shown, (w_user, user), (w_ctx, ctx))
         order = np.lexsort((np.broadcast_to(name_rank, blended.shape), -blended))[:, :n]
-        reason = parts.argmax(axis=0)  # the first largest part, as max() over them picks
         out: dict[str, list[dict[str, Any]]] = {}
         for r, visitor in enumerate(visitors):
             labels = (*REASONS, f"{NEXT_AFTER}{currents[r]}")
@@ -273,11 +242,6 @@ class Recommender:
                 if shown[r, i]
             ]
         return out
-
-    @staticmethod
-    def _squashed(model: Any, keys: list[str], names: list[str]) -> np.ndarray:
-        # Ratings are feedback weights (0..REGISTRATION); map them onto 0..1 like the prior.
-        return np.asarray(1.0 / (1.0 + np.exp(-(predict_grid(model, keys, names) - 1.0))))
 
     def forget(self, now_ms: int) -> None:
         """Drop items unseen for ``forget_ms`` and visitors' positions from another day."""

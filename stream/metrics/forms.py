@@ -10,16 +10,15 @@ a session is forgotten 30 minutes after its last batch (server time).
 
 from __future__ import annotations
 
-import base64
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from stream.metrics.visits import SESSION_TIMEOUT_MS
+from stream.sketches import codec
+from stream.sketches.codec import from_text, to_text
 from stream.sketches.counters import OTHER, bump, merge_counts
+from stream.sketches.quantiles import LIBRARY as QUANTILES_LIBRARY
 from stream.sketches.quantiles import Quantiles
 from stream.sketches.windows import (
     DAY_MS,
@@ -68,13 +67,13 @@ class _Form:
         )
 
     def encode(self) -> list[Any]:
-        sketch = base64.b64encode(self.durations.to_bytes()).decode()
+        sketch = to_text(self.durations.to_bytes())
         return [self.starts, self.submits, self.abandons, sketch, self.dropoff, self.fields]
 
     @classmethod
     def decode(cls, row: list[Any]) -> _Form:
         starts, submits, abandons, sketch, dropoff, fields = row
-        durations = Quantiles.from_bytes(base64.b64decode(sketch))
+        durations = Quantiles.from_bytes(from_text(sketch))
         return cls(starts, submits, abandons, durations, dropoff, fields)
 
 
@@ -235,21 +234,23 @@ class FormsState:
         return out
 
     def to_bytes(self) -> bytes:
-        """Compact checkpoint: zlib-compressed JSON, sketches as base64."""
+        """A checkpoint (``stream.sketches.codec``); durations hold ddsketch's bins."""
         raw = {
-            "v": 1,
             "days": {
                 str(d): {k: f.encode() for k, f in forms.items()} for d, forms in self.days.items()
             },
             "minutes": {str(m): counts for m, counts in self.minutes.items()},
             "progress": {sid: [p.last_seen, p.forms] for sid, p in self.progress.items()},
         }
-        return zlib.compress(orjson.dumps(raw), 1)
+        return codec.encode("forms", 1, raw, libraries=(QUANTILES_LIBRARY,))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FormsState:
-        """Rebuild a state written by ``to_bytes``."""
-        raw = orjson.loads(zlib.decompress(data))
+        """Rebuild a state written by ``to_bytes`` (or by the codec-less format before it)."""
+        return codec.decode("forms", data, {1: cls._read_v1})
+
+    @classmethod
+    def _read_v1(cls, raw: dict[str, Any]) -> FormsState:
         out = cls()
         out.days = {
             int(d): {k: _Form.decode(row) for k, row in forms.items()}

@@ -22,15 +22,14 @@ Definitions (exact, per funnel from ``stream.metrics.funnel_config``):
 
 from __future__ import annotations
 
-import base64
-import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
-
+from stream.metrics.funnel_cells import Buckets, Cell, merge_buckets, total
 from stream.metrics.funnel_config import Funnel, parse_funnels
 from stream.metrics.visits import SESSION_TIMEOUT_MS
+from stream.sketches import codec
+from stream.sketches.quantiles import LIBRARY as QUANTILES_LIBRARY
 from stream.sketches.quantiles import Quantiles
 from stream.sketches.windows import (
     DAY_MS,
@@ -47,62 +46,6 @@ DEVICES = ("mobile", "tablet", "desktop", "unknown")
 _REACHED, _ENTRY, _PREV, _MINUTE, _DAY, _DEVICE, _SEEN = range(7)
 
 
-class _Cell:
-    """Step entries and step-to-step gaps of one device in one window."""
-
-    __slots__ = ("entered", "gaps")
-
-    def __init__(self, n: int) -> None:
-        self.entered = [0] * n
-        self.gaps: list[Quantiles | None] = [None] * (n - 1)
-
-    def update(self, other: _Cell) -> None:
-        for i, count in enumerate(other.entered):
-            self.entered[i] += count
-        for i, sketch in enumerate(other.gaps):
-            if sketch is not None:
-                mine = self.gaps[i]
-                if mine is None:
-                    self.gaps[i] = mine = Quantiles()
-                mine.update(sketch)
-
-    def encode(self) -> list[Any]:
-        gaps = [None if g is None else base64.b64encode(g.to_bytes()).decode() for g in self.gaps]
-        return [self.entered, gaps]
-
-    @classmethod
-    def decode(cls, row: list[Any]) -> _Cell:
-        out = cls(len(row[0]))
-        out.entered = list(row[0])
-        out.gaps = [
-            None if g is None else Quantiles.from_bytes(base64.b64decode(g)) for g in row[1]
-        ]
-        return out
-
-
-_Buckets = dict[int, dict[str, _Cell]]
-
-
-def _merge_buckets(a: _Buckets, b: _Buckets, n: int) -> _Buckets:
-    out: _Buckets = {}
-    for source in (a, b):
-        for key, cells in source.items():
-            mine = out.setdefault(key, {})
-            for device, cell in cells.items():
-                target = mine.get(device)
-                if target is None:
-                    target = mine[device] = _Cell(n)
-                target.update(cell)
-    return out
-
-
-def _total(cells: Iterable[_Cell], n: int) -> _Cell:
-    out = _Cell(n)
-    for cell in cells:
-        out.update(cell)
-    return out
-
-
 class _Track:
     """The state of one funnel."""
 
@@ -110,11 +53,11 @@ class _Track:
 
     def __init__(self, funnel: Funnel) -> None:
         self.funnel = funnel
-        self.minutes: _Buckets = {}
-        self.days: _Buckets = {}
+        self.minutes: Buckets = {}
+        self.days: Buckets = {}
         self.progress: dict[str, list[Any]] = {}
 
-    def _cells(self, p: list[Any]) -> tuple[_Cell, _Cell]:
+    def _cells(self, p: list[Any]) -> tuple[Cell, Cell]:
         n, device = len(self.funnel.steps), p[_DEVICE]
         cells = []
         for buckets, key in ((self.minutes, p[_MINUTE]), (self.days, p[_DAY])):
@@ -123,7 +66,7 @@ class _Track:
                 by_device = buckets[key] = {}
             cell = by_device.get(device)
             if cell is None:
-                cell = by_device[device] = _Cell(n)
+                cell = by_device[device] = Cell(n)
             cells.append(cell)
         return cells[0], cells[1]
 
@@ -151,7 +94,7 @@ class _Track:
                 sketch.add(gap)
             p[_REACHED], p[_PREV] = reached + 1, ts
 
-    def stats(self, cell: _Cell) -> dict[str, Any]:
+    def stats(self, cell: Cell) -> dict[str, Any]:
         names = [s.name for s in self.funnel.steps]
         entered = cell.entered
         steps = []
@@ -178,17 +121,17 @@ class _Track:
             "biggest_dropoff_step": names[drops.index(worst) + 1] if worst > 0 else None,
         }
 
-    def report(self, cells: Mapping[str, _Cell]) -> dict[str, Any]:
+    def report(self, cells: Mapping[str, Cell]) -> dict[str, Any]:
         n = len(self.funnel.steps)
-        out = self.stats(_total(cells.values(), n))
+        out = self.stats(total(cells.values(), n))
         out["by_device"] = {d: self.stats(cells[d]) for d in DEVICES if d in cells}
         return out
 
     def merged(self, other: _Track, sessions: bool) -> _Track:
         n = len(self.funnel.steps)
         out = _Track(self.funnel)
-        out.minutes = _merge_buckets(self.minutes, other.minutes, n)
-        out.days = _merge_buckets(self.days, other.days, n)
+        out.minutes = merge_buckets(self.minutes, other.minutes, n)
+        out.days = merge_buckets(self.days, other.days, n)
         if sessions:
             # A session lives on one partition, so the two progress maps never disagree.
             out.progress = {sid: list(p) for sid, p in self.progress.items()}
@@ -196,7 +139,7 @@ class _Track:
         return out
 
     def encode(self) -> dict[str, Any]:
-        def buckets(b: _Buckets) -> dict[str, Any]:
+        def buckets(b: Buckets) -> dict[str, Any]:
             return {str(k): {d: c.encode() for d, c in cells.items()} for k, cells in b.items()}
 
         return {
@@ -207,9 +150,9 @@ class _Track:
 
     @classmethod
     def decode(cls, funnel: Funnel, raw: Mapping[str, Any]) -> _Track:
-        def buckets(b: Mapping[str, Any]) -> _Buckets:
+        def buckets(b: Mapping[str, Any]) -> Buckets:
             return {
-                int(k): {d: _Cell.decode(row) for d, row in cells.items()} for k, cells in b.items()
+                int(k): {d: Cell.decode(row) for d, row in cells.items()} for k, cells in b.items()
             }
 
         out = cls(funnel)
@@ -254,10 +197,10 @@ class FunnelsState:
         out = []
         for track in self.tracks:
             n = len(track.funnel.steps)
-            last_hour: dict[str, _Cell] = {}
+            last_hour: dict[str, Cell] = {}
             for start in hour:
                 for device, cell in track.minutes.get(start, {}).items():
-                    last_hour.setdefault(device, _Cell(n)).update(cell)
+                    last_hour.setdefault(device, Cell(n)).update(cell)
             report = track.report(track.days.get(today, {}))
             report = {"name": track.funnel.name, "window_ms": track.funnel.window_ms, **report}
             report["last_hour"] = track.report(last_hour)
@@ -272,7 +215,7 @@ class FunnelsState:
             for start in recent_windows(now_ms, 60):
                 cells = track.minutes.get(start)
                 if cells:
-                    entered = _total(cells.values(), n).entered
+                    entered = total(cells.values(), n).entered
                     out.append(
                         {
                             "funnel": track.funnel.name,
@@ -306,18 +249,20 @@ class FunnelsState:
         return out
 
     def to_bytes(self) -> bytes:
-        """Compact checkpoint with the funnel definitions: zlib-compressed JSON."""
+        """A checkpoint (``stream.sketches.codec``) with the funnel definitions and sketch bins."""
         raw = {
-            "v": 1,
             "funnels": [t.funnel.as_dict() for t in self.tracks],
             "tracks": [t.encode() for t in self.tracks],
         }
-        return zlib.compress(orjson.dumps(raw), 1)
+        return codec.encode("funnels", 1, raw, libraries=(QUANTILES_LIBRARY,))
 
     @classmethod
     def from_bytes(cls, data: bytes, funnels: Sequence[Funnel] | None = None) -> FunnelsState:
         """Rebuild a checkpoint; given ``funnels``, a funnel whose definition changed restarts."""
-        raw = orjson.loads(zlib.decompress(data))
+        return codec.decode("funnels", data, {1: lambda raw: cls._read_v1(raw, funnels)})
+
+    @classmethod
+    def _read_v1(cls, raw: dict[str, Any], funnels: Sequence[Funnel] | None) -> FunnelsState:
         saved = parse_funnels({"funnels": raw["funnels"]}, "checkpoint")
         stored = {f.name: (f, t) for f, t in zip(saved, raw["tracks"], strict=True)}
         out = cls(saved if funnels is None else funnels)

@@ -28,7 +28,6 @@ The pages of a day are capped by activity (``heatmap_pages``).
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +36,7 @@ import orjson
 
 from stream.metrics.heatmap_pages import MAX_PAGES, OTHER, THRESHOLDS, DayPages, Page, grid_cell
 from stream.metrics.visits import SESSION_TIMEOUT_MS
+from stream.sketches import codec
 from stream.sketches.windows import DAY_MS, day_start
 
 RAGE_CLICKS = 3
@@ -253,21 +253,23 @@ class HeatmapsState:
         return out
 
     def to_bytes(self) -> bytes:
-        """Compact checkpoint: zlib-compressed JSON."""
+        """A checkpoint (``stream.sketches.codec``)."""
         raw = {
-            "v": 1,
             "max_pages": self.max_pages,
             "days": {
                 str(d): {k: p.encode() for k, p in pages.items()} for d, pages in self.days.items()
             },
             "tabs": {sid: t.encode() for sid, t in self.tabs.items()},
         }
-        return zlib.compress(orjson.dumps(raw), 1)
+        return codec.encode("heatmaps", 1, raw)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> HeatmapsState:
-        """Rebuild a state written by ``to_bytes``."""
-        raw = orjson.loads(zlib.decompress(data))
+        """Rebuild a state written by ``to_bytes`` (or by the codec-less format before it)."""
+        return codec.decode("heatmaps", data, {1: cls._read_v1})
+
+    @classmethod
+    def _read_v1(cls, raw: dict[str, Any]) -> HeatmapsState:
         out = cls(raw["max_pages"])
         out.pages.days = {
             int(d): {k: Page.decode(row) for k, row in pages.items()}

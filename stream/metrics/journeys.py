@@ -21,14 +21,12 @@ what falls beyond a cap is counted under ``overflow`` so totals stay exact.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from stream.metrics.visits import SESSION_TIMEOUT_MS
+from stream.sketches import codec
 from stream.sketches.counters import OTHER, bump, merge_counts, top
 from stream.sketches.windows import (
     DAY_MS,
@@ -255,20 +253,22 @@ class JourneysState:
         return out
 
     def to_bytes(self) -> bytes:
-        """Compact checkpoint: zlib-compressed JSON."""
+        """A checkpoint (``stream.sketches.codec``)."""
         raw = {
-            "v": 1,
             "caps": [self.day_cap, self.minute_cap],
             "days": {str(k): c.encode() for k, c in self.days.items()},
             "minutes": {str(k): c.encode() for k, c in self.minutes.items()},
             "walks": {sid: w.encode() for sid, w in self.walks.items()},
         }
-        return zlib.compress(orjson.dumps(raw), 1)
+        return codec.encode("journeys", 1, raw)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> JourneysState:
-        """Rebuild a state written by ``to_bytes``."""
-        raw = orjson.loads(zlib.decompress(data))
+        """Rebuild a state written by ``to_bytes`` (or by the codec-less format before it)."""
+        return codec.decode("journeys", data, {1: cls._read_v1})
+
+    @classmethod
+    def _read_v1(cls, raw: dict[str, Any]) -> JourneysState:
         out = cls(*raw["caps"])
         out.days = {int(k): _Counts.decode(row) for k, row in raw["days"].items()}
         out.minutes = {int(k): _Counts.decode(row) for k, row in raw["minutes"].items()}

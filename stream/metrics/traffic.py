@@ -14,14 +14,10 @@ is forgotten; if it comes back it starts a new session record.
 
 from __future__ import annotations
 
-import base64
-import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
+from stream.metrics.traffic_tallies import Day, Minute
 from stream.metrics.visits import (
     PASSIVE,
     SESSION_TIMEOUT_MS,
@@ -30,7 +26,9 @@ from stream.metrics.visits import (
     referrer_host,
     site_host,
 )
-from stream.sketches.counters import bump, merge_counts, top
+from stream.sketches import codec
+from stream.sketches.counters import bump, top
+from stream.sketches.uniques import LIBRARY as UNIQUES_LIBRARY
 from stream.sketches.uniques import Uniques, fingerprint
 from stream.sketches.windows import (
     DAY_MS,
@@ -45,66 +43,6 @@ from stream.sketches.windows import (
 
 MAX_URLS = 5000
 TOP_K = 10
-DEVICES = ("mobile", "tablet", "desktop", "unknown")
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text)
-
-
-@dataclass(slots=True)
-class _Minute:
-    views: int = 0
-    visitors: Uniques = field(default_factory=Uniques)
-    sessions: Uniques = field(default_factory=Uniques)
-
-    def merged(self, other: _Minute) -> _Minute:
-        visitors, sessions = (
-            self.visitors.merge(other.visitors),
-            self.sessions.merge(other.sessions),
-        )
-        return _Minute(self.views + other.views, visitors, sessions)
-
-    def encode(self) -> list[Any]:
-        return [self.views, _b64(self.visitors.to_bytes()), _b64(self.sessions.to_bytes())]
-
-    @classmethod
-    def decode(cls, row: list[Any]) -> _Minute:
-        return cls(row[0], Uniques.from_bytes(_unb64(row[1])), Uniques.from_bytes(_unb64(row[2])))
-
-
-@dataclass(slots=True)
-class _Day:
-    counts: _Minute = field(default_factory=_Minute)  # views, visitors, sessions of the day
-    started: int = 0  # sessions first seen this day (exact: a session lives on one partition)
-    bounces: int = 0
-    pages: dict[str, int] = field(default_factory=dict)
-    entries: dict[str, int] = field(default_factory=dict)
-    referrers: dict[str, int] = field(default_factory=dict)
-    devices: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DEVICES, 0))
-
-    def merged(self, other: _Day, cap: int) -> _Day:
-        return _Day(
-            self.counts.merged(other.counts),
-            self.started + other.started,
-            self.bounces + other.bounces,
-            merge_counts(self.pages, other.pages, cap),
-            merge_counts(self.entries, other.entries, cap),
-            merge_counts(self.referrers, other.referrers, cap),
-            {k: self.devices[k] + other.devices[k] for k in DEVICES},
-        )
-
-    def encode(self) -> list[Any]:
-        facts = [self.started, self.bounces, self.pages, self.entries, self.referrers]
-        return [*self.counts.encode(), *facts, self.devices]
-
-    @classmethod
-    def decode(cls, row: list[Any]) -> _Day:
-        return cls(_Minute.decode(row[:3]), *row[3:])
 
 
 class TrafficState:
@@ -119,14 +57,14 @@ class TrafficState:
         self.site_hosts = frozenset(site_host(h) for h in site_hosts)
         self.max_urls = max_urls
         self.clock = EventClock(MINUTE_MS, lateness_ms)
-        self.minutes: dict[int, _Minute] = {}
-        self.days: dict[int, _Day] = {}
+        self.minutes: dict[int, Minute] = {}
+        self.days: dict[int, Day] = {}
         self.sessions: dict[str, Visit] = {}
 
-    def _day(self, start: int) -> _Day:
+    def _day(self, start: int) -> Day:
         day = self.days.get(start)
         if day is None:
-            day = self.days[start] = _Day()
+            day = self.days[start] = Day()
         return day
 
     def _session(self, batch: Mapping[str, Any], first_ts: int) -> Visit:
@@ -168,7 +106,7 @@ class TrafficState:
         day_key = first_ts - first_ts % DAY_MS
         day = days.get(day_key) or self._day(day_key)
         admit = self.clock.admit
-        minute: _Minute | None = None
+        minute: Minute | None = None
         for e in events:
             ts = e["ts"]
             if ts - ts % DAY_MS != day_key:
@@ -184,7 +122,7 @@ class TrafficState:
             else:
                 minute = minutes.get(m)
                 if minute is None:
-                    minute = minutes[m] = _Minute()
+                    minute = minutes[m] = Minute()
                 if m != s.minute_seen:
                     s.minute_seen = m
                     minute.visitors.add(hv)
@@ -228,7 +166,7 @@ class TrafficState:
         """The live-feed traffic data as of ``now_ms``."""
         current = window_start(now_ms)
         last_5m = self._span(recent_windows(now_ms, 5))
-        today = self.days.get(day_start(now_ms)) or _Day()
+        today = self.days.get(day_start(now_ms)) or Day()
         minutes = self.minutes
         return {
             "window": {"start": current, "end": current + MINUTE_MS},
@@ -294,7 +232,7 @@ class TrafficState:
         out = TrafficState((), self.clock.lateness_ms, max(self.max_urls, other.max_urls))
         out.site_hosts = self.site_hosts | other.site_hosts
         out.clock = self.clock.merge(other.clock)
-        empty_minute, empty_day = _Minute(), _Day()
+        empty_minute, empty_day = Minute(), Day()
         for key in self.minutes.keys() | other.minutes.keys():
             m = self.minutes.get(key, empty_minute)
             out.minutes[key] = m.merged(other.minutes.get(key, empty_minute))
@@ -310,9 +248,8 @@ class TrafficState:
         return out
 
     def to_bytes(self) -> bytes:
-        """Compact checkpoint: zlib-compressed JSON, sketches as base64."""
+        """A checkpoint (``stream.sketches.codec``); unique counters hold datasketch's registers."""
         raw = {
-            "v": 1,
             "hosts": sorted(self.site_hosts),
             "max_urls": self.max_urls,
             "clock": self.clock.to_list(),
@@ -320,16 +257,19 @@ class TrafficState:
             "days": {str(k): d.encode() for k, d in self.days.items()},
             "sessions": {sid: s.encode() for sid, s in self.sessions.items()},
         }
-        return zlib.compress(orjson.dumps(raw), 1)
+        return codec.encode("traffic", 1, raw, libraries=(UNIQUES_LIBRARY,))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TrafficState:
-        """Rebuild a state written by ``to_bytes``."""
-        raw = orjson.loads(zlib.decompress(data))
+        """Rebuild a state written by ``to_bytes`` (or by the codec-less format before it)."""
+        return codec.decode("traffic", data, {1: cls._read_v1})
+
+    @classmethod
+    def _read_v1(cls, raw: dict[str, Any]) -> TrafficState:
         clock = EventClock.from_list(raw["clock"])
         out = cls(raw["hosts"], clock.lateness_ms, raw["max_urls"])
         out.clock = clock
-        out.minutes = {int(k): _Minute.decode(row) for k, row in raw["minutes"].items()}
-        out.days = {int(k): _Day.decode(row) for k, row in raw["days"].items()}
+        out.minutes = {int(k): Minute.decode(row) for k, row in raw["minutes"].items()}
+        out.days = {int(k): Day.decode(row) for k, row in raw["days"].items()}
         out.sessions = {sid: Visit.decode(sid, row) for sid, row in raw["sessions"].items()}
         return out

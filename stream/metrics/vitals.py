@@ -8,15 +8,14 @@ from a DDSketch (1 % relative accuracy); shares and ``n`` are exact.
 
 from __future__ import annotations
 
-import base64
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
+from stream.sketches import codec
+from stream.sketches.codec import from_text, to_text
 from stream.sketches.counters import OTHER
+from stream.sketches.quantiles import LIBRARY as QUANTILES_LIBRARY
 from stream.sketches.quantiles import Quantiles
 from stream.sketches.windows import DAY_MS, day_start
 
@@ -80,12 +79,12 @@ class _Dist:
         }
 
     def encode(self) -> list[Any]:
-        return [self.good, self.ni, self.poor, base64.b64encode(self.sketch.to_bytes()).decode()]
+        return [self.good, self.ni, self.poor, to_text(self.sketch.to_bytes())]
 
     @classmethod
     def decode(cls, row: list[Any]) -> _Dist:
         good, ni, poor, sketch = row
-        return cls(good, ni, poor, Quantiles.from_bytes(base64.b64decode(sketch)))
+        return cls(good, ni, poor, Quantiles.from_bytes(from_text(sketch)))
 
 
 _Metrics = dict[str, _Dist]
@@ -174,13 +173,12 @@ class VitalsState:
         return out
 
     def to_bytes(self) -> bytes:
-        """Compact checkpoint: zlib-compressed JSON, sketches as base64."""
+        """A checkpoint (``stream.sketches.codec``); distributions hold ddsketch's bins."""
 
         def encode(metrics: _Metrics) -> dict[str, Any]:
             return {m: d.encode() for m, d in metrics.items()}
 
         raw = {
-            "v": 1,
             "max_pages": self.max_pages,
             "site": {str(day): encode(metrics) for day, metrics in self.site.items()},
             "pages": {
@@ -188,12 +186,15 @@ class VitalsState:
                 for day, pages in self.pages.items()
             },
         }
-        return zlib.compress(orjson.dumps(raw), 1)
+        return codec.encode("vitals", 1, raw, libraries=(QUANTILES_LIBRARY,))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> VitalsState:
-        """Rebuild a state written by ``to_bytes``."""
-        raw = orjson.loads(zlib.decompress(data))
+        """Rebuild a state written by ``to_bytes`` (or by the codec-less format before it)."""
+        return codec.decode("vitals", data, {1: cls._read_v1})
+
+    @classmethod
+    def _read_v1(cls, raw: dict[str, Any]) -> VitalsState:
 
         def decode(metrics: dict[str, Any]) -> _Metrics:
             return {m: _Dist.decode(row) for m, row in metrics.items()}

@@ -2,5 +2,7 @@
 
 Contract: time windows (``windows``), capped counters (``counters``), mergeable quantiles
 (``quantiles``) and distinct counts (``uniques``); pure, serialisable, clock passed in.
-Imports nothing of the project.
+``codec`` is the one versioned checkpoint format of every metric state; ``hll`` and
+``dense_store`` are the only modules that touch a sketch library's internal layout, each
+pinned to the library version it was written for. Imports nothing of the project.
 """

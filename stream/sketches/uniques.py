@@ -20,14 +20,16 @@ import hashlib
 import math
 from array import array
 
-import numpy as np
 from datasketch import HyperLogLogPlusPlus
+
+from stream.sketches import hll
 
 # Exact below this many keys: 8 bytes per key serialised; ground truth stays exact for a
 # club-sized site while memory per sketch stays bounded (~0.5 MB as a Python set).
 EXACT_LIMIT = 8192
 HLL_P = 14  # 16,384 one-byte registers: 16 KiB serialised
 RELATIVE_ERROR = 1.04 / math.sqrt(1 << HLL_P)
+LIBRARY = hll.LIBRARY  # whose layout ``to_bytes`` holds, for checkpoints
 
 _EXACT = b"E"
 _HLL = b"H"
@@ -36,29 +38,6 @@ _HLL = b"H"
 def fingerprint(key: str) -> int:
     """A stable 64-bit hash of ``key`` (same value in every process, unlike ``hash``)."""
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
-
-
-def _identity(value: int) -> int:
-    # Keys arrive already hashed by ``fingerprint``; hashing again would only cost time.
-    return value
-
-
-def _new_hll() -> HyperLogLogPlusPlus:
-    return HyperLogLogPlusPlus(p=HLL_P, hashfunc=_identity)
-
-
-def _add_all(hll: HyperLogLogPlusPlus, hashes: set[int]) -> None:
-    # datasketch's own register rule (index = low p bits, rank = max_rank - bit_length(rest)
-    # + 1), vectorised: its update() costs ~4 µs per value in Python, too slow for folding
-    # thousands of exact fingerprints at once. Tests keep both paths equal.
-    if not hashes:
-        return
-    values = np.fromiter(hashes, dtype=np.uint64, count=len(hashes))
-    index = (values & np.uint64((1 << HLL_P) - 1)).astype(np.intp)
-    # The remaining 50 bits are exact in a float64, so frexp's exponent is the bit length.
-    _, bit_length = np.frexp((values >> np.uint64(HLL_P)).astype(np.float64))
-    rank = (hll.max_rank - bit_length + 1).astype(hll.reg.dtype)
-    np.maximum.at(hll.reg, index, rank)
 
 
 class Uniques:
@@ -103,7 +82,7 @@ class Uniques:
                     self._to_hll()
             else:
                 assert self._hll is not None
-                _add_all(self._hll, other._exact)
+                hll.fold(self._hll, other._exact)
             return
         assert other._hll is not None
         if self._exact is not None:
@@ -125,7 +104,7 @@ class Uniques:
         else:
             assert self._hll is not None
             out._exact = None
-            out._hll = HyperLogLogPlusPlus(p=HLL_P, reg=self._hll.digest(), hashfunc=_identity)
+            out._hll = self._hll.copy()
         return out
 
     def to_bytes(self) -> bytes:
@@ -133,8 +112,7 @@ class Uniques:
         if self._exact is not None:
             return _EXACT + array("Q", sorted(self._exact)).tobytes()
         assert self._hll is not None
-        registers: bytes = self._hll.digest().astype(np.int8).tobytes()
-        return _HLL + registers
+        return _HLL + hll.to_bytes(self._hll)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Uniques:
@@ -144,9 +122,10 @@ class Uniques:
         if kind == _EXACT:
             out._exact = set(array("Q", body))
         elif kind == _HLL:
-            reg = np.frombuffer(body, dtype=np.int8).copy()
+            if len(body) != 1 << HLL_P:
+                raise ValueError(f"an HLL of {len(body)} registers, not {1 << HLL_P}")
             out._exact = None
-            out._hll = HyperLogLogPlusPlus(p=HLL_P, reg=reg, hashfunc=_identity)
+            out._hll = hll.from_bytes(body)
         else:
             raise ValueError(f"not a Uniques encoding: {kind!r}")
         return out
@@ -160,7 +139,7 @@ class Uniques:
 
     def _to_hll(self) -> None:
         assert self._exact is not None
-        hll = _new_hll()
-        _add_all(hll, self._exact)
-        self._hll = hll
+        sketch = hll.new(HLL_P)
+        hll.fold(sketch, self._exact)
+        self._hll = sketch
         self._exact = None

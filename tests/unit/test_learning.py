@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from stream.learning.learners import MOVED
+from stream.learning.engagement import Engagement
+from stream.learning.learners import LIBRARY, MOVED
 from stream.learning.minute_features import LATENESS_MS, MinuteFeatures
 from stream.learning.state import LearningState
+from stream.sketches.codec import CheckpointError, library_version
 from stream.sketches.windows import MINUTE_MS
 from tests.unit import visit_batches as visit
 
@@ -116,6 +118,24 @@ def test_a_checkpoint_written_before_the_modules_moved_still_restores() -> None:
     with pytest.raises(ModuleNotFoundError):
         pickle.loads(parts[0])
     assert_same_learning(LearningState.from_bytes(pickle.dumps(tuple(parts))), state)
+
+
+def test_a_river_tagged_checkpoint_under_the_old_paths_restores_and_is_version_checked() -> None:
+    state = five_minutes_learned(5)
+    river = library_version(LIBRARY)
+    learners = (state.engagement, state.recommender, state.segments, state.anomalies)
+    # What checkpoint() wrote before the modules moved: (tag, river version, learner).
+    parts = [before_the_move((LIBRARY, river, x)) for x in learners]
+    parts.append(before_the_move((state.minutes, state.recent_alerts)))
+    assert b"cstream.recommend\n" in parts[1] and river.encode() in parts[1]
+    assert_same_learning(LearningState.from_bytes(pickle.dumps(tuple(parts))), state)
+    # The version check still holds behind the path mapping, with hostile tags too.
+    for wrote in ("0.1.0", "", "../../river\n"):
+        older = before_the_move((LIBRARY, wrote, state.engagement))
+        with pytest.raises(CheckpointError, match="written with river"):
+            Engagement.from_bytes(older)
+    with pytest.raises(TypeError, match="not Engagement"):
+        Engagement.from_bytes(before_the_move((LIBRARY, river, state.segments)))
 
 
 def test_scores_drain_once_with_each_sessions_newest() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from stream.learning.items import ItemPaths
+from stream.learning.items import ItemPaths, item_kind, item_of
 from stream.learning.learners import check_resume, checkpoint
-from stream.learning.recommend import Recommender, item_kind, item_of
+from stream.learning.recommend import Recommender
 from stream.learning.state import LearningState
 from tests.unit.visit_batches import MINUTE, T0, batch, event
 
