@@ -29,7 +29,8 @@ from stream.learning.items import item_paths
 from stream.learning.state import LearningState
 from stream.metrics.pipeline import PipelineStats
 from stream.models.keys import Keys
-from stream.runtime.aggregate import Metric, aggregate
+from stream.runtime.aggregate import Metric, aggregate, register
+from stream.runtime.crew import Crew
 from stream.settings import Settings
 from stream.sinks.publish import SnapshotPublisher
 
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> faust.App:
     decoded = Decoded()  # every agent reads every bundle: decode each once
     redis = Redis.from_url(settings.redis_url)
     publisher = SnapshotPublisher(redis, Keys.of(settings))
+    crew = Crew(app, events)  # the folding agents' shared budget and rewinder
     if settings.agent_enabled("validate"):
         validator(settings, redis).attach(app)
     for metric in metrics(settings):
@@ -118,7 +120,7 @@ def create_app(settings: Settings) -> faust.App:
                 value_serializer="raw",
             )
             aggregate(
-                app, metric, events, out, publisher, redis,
+                app, metric, events, out, publisher, redis, crew=crew,
                 partitions=settings.partitions, max_hz=settings.live_max_hz, decoded=decoded,
             )  # fmt: skip
     if settings.agent_enabled("learning"):
@@ -131,14 +133,12 @@ def create_app(settings: Settings) -> faust.App:
         scores = app.topic(
             settings.topic("scores.engagement"), key_serializer="raw", value_serializer="raw"
         )
-        learner = aggregate(
-            app, learning, events, scores, publisher, redis,
-            partitions=settings.partitions, max_hz=1.0, kind=Learner, decoded=decoded,
+        alerts = app.topic(settings.topic("alerts"), key_serializer="raw", value_serializer="raw")
+        learner = Learner(
+            app, learning, scores, publisher, redis, settings.partitions, decoded, crew.budget,
+            alerts=alerts,
         )  # fmt: skip
-        assert isinstance(learner, Learner)
-        learner.alerts_topic = app.topic(
-            settings.topic("alerts"), key_serializer="raw", value_serializer="raw"
-        )
+        register(app, learner, events, crew, max_hz=1.0)
     if settings.agent_enabled("activity"):
         show_activity(app, events, publisher, max_hz=settings.live_max_hz, decoded=decoded)
     return app

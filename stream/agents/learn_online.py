@@ -12,13 +12,18 @@ import contextlib
 import time
 from typing import Any
 
+import faust
 import orjson
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from stream.ingest.bundles import Decoded
 from stream.learning.serving import store_for_visitors
 from stream.learning.state import LearningState
 from stream.metrics.pipeline import MINUTE_MS, dead_share
-from stream.runtime.aggregate import Aggregator, now_ms
+from stream.runtime.aggregate import Aggregator, Metric, now_ms
+from stream.runtime.budget import Budget
+from stream.sinks.publish import SnapshotPublisher
 
 SERVE_EVERY_S = 1.0
 SCORES_EVERY_S = 1.0
@@ -27,15 +32,29 @@ SCORES_EVERY_S = 1.0
 class Learner(Aggregator):
     """The aggregator of the learning state: sends its outputs, fans its snapshot out."""
 
-    alerts_topic: Any = None  # set by the factory: where anomaly alerts go
-    last_served = last_scored = 0.0
-    serve_cost = 0.0  # seconds the last refresh took
+    def __init__(
+        self,
+        app: faust.App,
+        metric: Metric,
+        out: faust.TopicT,
+        publisher: SnapshotPublisher,
+        redis: Redis,
+        partitions: int,
+        decoded: Decoded,
+        budget: Budget,
+        *,
+        alerts: faust.TopicT,
+    ) -> None:
+        super().__init__(app, metric, out, publisher, redis, partitions, decoded, budget)
+        self.alerts = alerts  # where anomaly alerts go
+        self.last_served = self.last_scored = 0.0
+        self.serve_cost = 0.0  # seconds the last refresh took
 
     async def after_fold(self) -> None:
         """Send the newest scores; store what the site's API will serve (both paced)."""
-        if not self.rollup.slots:
+        state: LearningState | None = self.rollup.shared_state()
+        if state is None:
             return
-        state: LearningState = self.rollup.slots[0].state
         # Scores go out about once a second, each session's newest: in a backlog a session's
         # batches arrive within moments, and only its last score is worth a message.
         if time.monotonic() - self.last_scored >= SCORES_EVERY_S:
@@ -60,13 +79,11 @@ class Learner(Aggregator):
         state: LearningState = merged
         alerts = state.watch(at, await self._dead_shares(state, at))
         if alerts:
-            self.rollup.slots[0].dirty = True  # the detector learned: checkpoint it
+            self.rollup.mark_dirty(0)  # the detector learned: checkpoint it
             for alert in alerts:
-                await self.alerts_topic.send(
-                    key=alert["metric"].encode(), value=orjson.dumps(alert)
-                )
+                await self.alerts.send(key=alert["metric"].encode(), value=orjson.dumps(alert))
         elif state.minutes.last_closed:
-            self.rollup.slots[0].dirty = True
+            self.rollup.mark_dirty(0)
         for channel, data in state.snapshot(at).items():
             await self.publisher.publish(channel, data, at)
 

@@ -21,18 +21,18 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from stream.ingest.bundles import Decoded
-from stream.runtime.budget import BUDGETS, Budget
+from stream.runtime.budget import Budget, snapshot_due
+from stream.runtime.crew import Crew
 from stream.runtime.partials import other_partitions, share_again
 from stream.runtime.progress import Progress
-from stream.runtime.rewind import RESEEK_S, REWINDERS, Rewinder
 from stream.runtime.rollup import MetricState, Rollup
+from stream.runtime.unacked import Unacked
 from stream.sinks.publish import SnapshotPublisher
 
 TAKE_MAX = 2000  # messages per take; a take is one pass over the batch and one state update
 TAKE_WITHIN_S = 0.05  # a lone message waits at most this long before it is counted
 TOPIC_EVERY_S = 5.0  # how often the snapshot also goes to the metric topic
 CHECKPOINT_EVERY_S = 1.0
-REFRESH_EVERY_S = 5.0  # republish unchanged state too: "last 5 minutes" moves with the clock
 YIELD_EVERY_S = 0.01  # a fold hands the event loop over at least this often
 MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024
 
@@ -64,6 +64,7 @@ class Aggregator:
         redis: Redis,
         partitions: int,
         decoded: Decoded,
+        budget: Budget,
     ) -> None:
         self.metric = metric
         self.decoded = decoded
@@ -89,15 +90,14 @@ class Aggregator:
         self.keys = publisher.keys
         self.redis_key = self.keys.checkpoints(metric.agent)
         self.progress = Progress(redis, self.keys, metric.agent)
-        self.budget = Budget()  # the worker's shared one, once registered (``aggregate``)
+        self.budget = budget  # the worker's, shared by its agents (``Crew``)
         # Unreadable messages on the clean topic (only a rogue producer makes them).
         self.rejected = 0
         self.last_live = self.last_topic = 0.0
         self.min_gap_s = 0.25
         self.publish_cost = 0.0  # seconds the last snapshot took to build and send
         self.stream: faust.Stream[bytes] | None = None
-        self.pending: list[faust.EventT[bytes]] = []  # folded, not yet checkpointed nor acked
-        self.revoked: set[int] = set()  # partitions taken away during the current take
+        self.unacked: Unacked[faust.EventT[bytes]] = Unacked()
 
     @staticmethod
     def key(partition: int) -> bytes:
@@ -109,13 +109,13 @@ class Aggregator:
         A take of a backlog can hold seconds of work; every ``YIELD_EVERY_S`` the fold lets
         the other agents and the validate stage run, so none of them waits behind it.
         """
-        self.revoked = set()
+        self.unacked.begin_take()
         began = time.perf_counter()
         for event in taken:
-            if event.message.partition in self.revoked:
-                continue  # taken away mid-take: its next owner reads it again
+            if not self.unacked.admits(event.message.partition):
+                continue
             self.fold_one(event.message, clock())
-            self.pending.append(event)
+            self.unacked.hold(event.message.partition, event)
             if time.perf_counter() - began >= YIELD_EVERY_S:
                 await asyncio.sleep(0)
                 began = time.perf_counter()
@@ -135,7 +135,7 @@ class Aggregator:
 
     async def checkpoint(self) -> None:
         """Write changed partitions to the changelog, then acknowledge what they hold."""
-        if self.stream is None or not self.pending:
+        if self.stream is None or not self.unacked:
             return
         # Encode and take the pending events in one step (no await in between): the
         # checkpoint then holds exactly the events about to be acknowledged.
@@ -146,7 +146,7 @@ class Aggregator:
         self.rollup.checkpoint_every_s = self.budget.gap(
             time.perf_counter() - began, CHECKPOINT_EVERY_S
         )
-        pending, self.pending = self.pending, []
+        pending = self.unacked.release()
         for partition, blob in saved:
             self.table.data[self.key(partition)] = blob
             self.table.send_changelog(partition, self.key(partition), blob, "raw", "raw")
@@ -172,8 +172,7 @@ class Aggregator:
         last checkpoint. Acknowledging them later would commit what no checkpoint holds.
         """
         self.rollup.revoke(partitions)
-        self.pending = [e for e in self.pending if e.message.partition not in partitions]
-        self.revoked |= partitions
+        self.unacked.revoke(partitions)
 
     async def publish(self) -> None:
         """Publish the merged snapshot if it changed (or to let rolling views move).
@@ -183,7 +182,7 @@ class Aggregator:
         """
         since = time.monotonic() - self.last_live
         gap = self.budget.gap(self.publish_cost, self.min_gap_s)  # big states publish less often
-        if since < gap or (not self.rollup.changed and since < REFRESH_EVERY_S):
+        if not snapshot_due(since, gap, self.rollup.changed):
             return
         self.rollup.changed = False
         began = time.perf_counter()
@@ -220,25 +219,27 @@ def aggregate(
     publisher: SnapshotPublisher,
     redis: Redis,
     *,
+    crew: Crew,
     partitions: int,
     max_hz: float,
-    kind: type[Aggregator] = Aggregator,
     decoded: Decoded | None = None,
 ) -> Aggregator:
-    """Register the agent, its checkpoint table and its snapshot timer."""
-    agg = kind(app, metric, out, publisher, redis, partitions, decoded or Decoded())
-    agg.budget = BUDGETS.setdefault(id(app), Budget(agents=0))
-    agg.budget.agents += 1
+    """Register a metric's agent, its checkpoint table and its snapshot timer."""
+    agg = Aggregator(
+        app, metric, out, publisher, redis, partitions, decoded or Decoded(), crew.budget
+    )
+    register(app, agg, source, crew, max_hz=max_hz)
+    return agg
+
+
+def register(
+    app: faust.App, agg: Aggregator, source: faust.TopicT, crew: Crew, *, max_hz: float
+) -> None:
+    """Attach an aggregator to the app: its agent, its timers and the worker's crew."""
+    metric = agg.metric
+    crew.join()
+    rewinder = crew.rewinder
     topic = source.get_topic_name()
-    rewinder = REWINDERS.get(id(app))
-    if rewinder is None:
-        rewinder = REWINDERS[id(app)] = Rewinder()
-
-        async def rewind_again() -> None:
-            assert rewinder is not None
-            await rewinder.retry(app, topic)
-
-        app.timer(RESEEK_S, name="rewind-again")(rewind_again)
     agg.min_gap_s = 1.0 / max_hz
 
     async def fold(stream: faust.StreamT[bytes]) -> None:
@@ -275,4 +276,3 @@ def aggregate(
     app.timer(1.0 / max_hz, name=f"{metric.agent}-snapshot")(agg.publish)
     app.timer(CHECKPOINT_EVERY_S, name=f"{metric.agent}-checkpoint")(checkpoint_when_quiet)
     app.agent(source, name=metric.agent)(fold)
-    return agg

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+REFRESH_EVERY_S = 5.0  # republish unchanged state too: "last 5 minutes" moves with the clock
 COST_SHARE = 20  # checkpoints, and snapshots, each get at most 1/20 of a worker's time
 MAX_GAP_S = 10.0  # ... but run at least this often (a crash replays at most about this much)
 
@@ -26,4 +27,7 @@ class Budget:
         return max(floor_s, min(cost_s * COST_SHARE * self.agents, MAX_GAP_S))
 
 
-BUDGETS: dict[int, Budget] = {}  # id(app) -> the budget its agents share
+def snapshot_due(since_s: float, gap_s: float, changed: bool) -> bool:
+    """Whether a snapshot published ``since_s`` ago is due again: never within ``gap_s``,
+    then when the state changed, or after ``REFRESH_EVERY_S`` to let rolling views move."""
+    return since_s >= gap_s and (changed or since_s >= REFRESH_EVERY_S)

@@ -12,7 +12,7 @@ RESEEK_S = 2.0  # a partition still awaited this long after its seek is sought a
 
 
 class Rewinder:
-    """Seeks the worker's consumer back for states that found a gap (one per app).
+    """Seeks the worker's consumer back for states that found a gap (one per app, see ``Crew``).
 
     Several states may wait on one partition; the consumer is sought to the lowest offset
     any of them awaits, and seeking back is always safe (states skip what they hold). A
@@ -54,6 +54,3 @@ class Rewinder:
         for partition in partitions:
             self.awaited.pop(partition, None)
             self.sought.pop(partition, None)
-
-
-REWINDERS: dict[int, Rewinder] = {}  # id(app) -> its rewinder

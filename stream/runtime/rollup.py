@@ -117,6 +117,17 @@ class Rollup(Generic[S]):
             offsets, sources, state = decode_checkpoint(checkpoint, self.load)
             self.slots[key] = _Slot(state, offsets, sources)
 
+    def shared_state(self) -> S | None:
+        """The one state of a shared rollup (None until a partition is restored)."""
+        slot = self.slots.get(0)
+        return None if slot is None else slot.state
+
+    def mark_dirty(self, partition: int) -> None:
+        """Have the next checkpoint save ``partition``'s state though no message changed it."""
+        slot = self.slots.get(self.slot_of(partition))
+        if slot is not None:
+            slot.dirty = True
+
     def owns(self, partition: int) -> bool:
         return self.slot_of(partition) in self.slots
 
