@@ -37,12 +37,15 @@ lock: $(LOCK_TOOLS)/bin/pip-compile  ## Re-resolve requirements.lock from pyproj
 		--allow-unsafe --no-emit-find-links --no-emit-index-url $(LOCK_ARGS) \
 		-o requirements.lock pyproject.toml
 
-system:  ## Debian packages the product needs (redis-server, nginx; Java 17 and Maven are checked)
+system:  ## Debian packages the product needs (redis-server, nginx, promtool; Java 17 and Maven are checked)
 	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
 	@command -v mvn >/dev/null || { echo "Maven is required to fetch Kafka (apt-get install maven)"; exit 1; }
 	@command -v redis-server >/dev/null || { $(APT) update -qq && $(APT) install -y -qq redis-server >/dev/null; }
 	@# nginx: the integration tests run the collector behind a real reverse proxy.
 	@test -x /usr/sbin/nginx || command -v nginx >/dev/null || { $(APT) update -qq && $(APT) install -y -qq nginx >/dev/null; }
+	@# promtool: the integration tests pass every process's /metrics to `promtool check metrics`.
+	@# (Where systemd runs, Debian starts a Prometheus server on :9090; no test uses that port.)
+	@command -v promtool >/dev/null || { $(APT) update -qq && $(APT) install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 browser-deps:  ## Headless Chromium and its driver for the browser tests
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \

@@ -28,7 +28,7 @@ def _settings() -> Settings:
 
 
 def _check_port(settings: Settings, server: str) -> None:
-    """Fail with one line if ``server`` (collector, live) cannot listen (uvicorn would log six)."""
+    """Fail with one line if ``server`` (collector, live, worker_web) cannot listen."""
     host, port = getattr(settings, f"{server}_host"), getattr(settings, f"{server}_port")
     host_var, port_var = ENV[f"{server}_host"], ENV[f"{server}_port"]
     try:
@@ -115,12 +115,15 @@ def topics() -> None:
 )
 def worker(loglevel: str, kafka_wait: float) -> None:
     """Run the stream worker (the agents of DOJO_AGENTS) until interrupted."""
+    from stream.sinks.prometheus import MetricsPortError
     from stream.topics import TopicError
     from stream.worker import run_worker
 
+    settings = _settings()
+    _check_port(settings, "worker_web")  # its /metrics
     try:
-        run_worker(_settings(), loglevel=loglevel, kafka_wait_s=kafka_wait)
-    except TopicError as exc:
+        run_worker(settings, loglevel=loglevel, kafka_wait_s=kafka_wait)
+    except (TopicError, MetricsPortError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -33,7 +32,6 @@ from live_feed.throttle import Throttle
 from live_feed.unavailable import store_unavailable
 from live_feed.worker_health import WorkerHealth, judge
 from stream.logs import log_config
-from stream.metrics.funnel_config import DEFAULT_PATH as DEFAULT_FUNNELS
 from stream.models.keys import Keys
 from stream.runtime.progress import agent_times
 from stream.settings import Settings
@@ -46,7 +44,6 @@ def create_app(
     *,
     stall_timeout: float = 10.0,
     heartbeat: float = 15.0,
-    funnels_path: Path | str = DEFAULT_FUNNELS,
     offsets: OffsetReader | None = None,
     lag_every_s: float = LAG_EVERY_S,
     throttle: Throttle | None = None,
@@ -58,7 +55,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.funnels = FunnelListing.load(funnels_path)
+        app.state.funnels = FunnelListing.of(settings)  # the worker's funnels (DOJO_FUNNELS)
         redis = Redis.from_url(settings.redis_url)
         hub = Hub(
             redis,

@@ -10,7 +10,13 @@ from starlette.responses import JSONResponse, Response
 
 from live_feed.auth import refuse_unless_admin
 from live_feed.channels import read_snapshot
-from stream.metrics.funnel_config import FunnelConfigError, funnels_as_dict, load_funnels
+from stream.metrics.funnel_config import (
+    FunnelConfigError,
+    configured_path,
+    funnels_as_dict,
+    load_funnels,
+)
+from stream.settings import Settings
 
 VIEWPORTS = ("mobile", "tablet", "desktop")
 MAX_URL_CHARS = 2048  # the event contract's limit on urls
@@ -30,6 +36,11 @@ class FunnelListing:
             return cls(funnels_as_dict(load_funnels(path)), None)
         except FunnelConfigError as exc:
             return cls(None, str(exc))
+
+    @classmethod
+    def of(cls, settings: Settings) -> FunnelListing:
+        """The funnels the worker counts: the file of ``DOJO_FUNNELS``, or the shipped one."""
+        return cls.load(configured_path(settings.funnels_path))
 
 
 def _no_store(body: Any, status_code: int = 200) -> JSONResponse:

@@ -3,20 +3,46 @@
 Besides the feed's own counters it shows the worker as the live feed sees it: consumer lag
 per group and topic from Kafka (``lag``), and each agent's last fold and check-in from the
 workers' ``stream.runtime.progress`` hashes (``worker_health``). Counter names gain ``_total`` in
-the exposition, as Prometheus expects.
+the exposition, as Prometheus expects; the workers' totals, read from Redis, are counters too
+(``WorkerTotals``): Redis losing one reads as a counter reset, which ``rate()`` handles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
 from stream.models.keys import Keys
 from stream.runtime.progress import AgentTimes
 
 GroupTopic = tuple[str, str]
+
+
+class WorkerTotals(Collector):
+    """The workers' running totals as counters, set from Redis before each exposition."""
+
+    def __init__(self) -> None:
+        self.processed = 0.0
+        self.folded: dict[str, float] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "dojo_events_processed",
+            "Events the workers' validate stages judged (accepted or dead-lettered)",
+            value=self.processed,
+        )
+        folded = CounterMetricFamily(
+            "dojo_agent_messages_folded",
+            "Clean-topic messages each agent has folded into its state",
+            labels=["agent"],
+        )
+        for agent, value in sorted(self.folded.items()):
+            folded.add_metric([agent], value)
+        yield folded
 
 
 class LiveMetrics:
@@ -51,9 +77,8 @@ class LiveMetrics:
             "Token checks refused unseen (429) after too many failures",
             registry=r,
         )
-        self.events_processed = Gauge(
-            "dojo_events_processed", "Events processed by the workers", registry=r
-        )
+        self.totals = WorkerTotals()
+        r.register(self.totals)
         self.consumer_lag = Gauge(
             "dojo_consumer_lag",
             "Messages not yet committed by a worker group (absent while Kafka is unreadable)",
@@ -67,12 +92,6 @@ class LiveMetrics:
         )
         self.lag_read_failures = Counter(
             "dojo_consumer_lag_read_failures", "Failed reads of the lag from Kafka", registry=r
-        )
-        self.folded = Gauge(
-            "dojo_agent_messages_folded",
-            "Clean-topic messages each agent has folded into its state",
-            ["agent"],
-            registry=r,
         )
         self.last_fold = Gauge(
             "dojo_agent_last_fold_timestamp_seconds",
@@ -116,14 +135,13 @@ class LiveMetrics:
 
     async def render(self, redis: Redis, keys: Keys) -> bytes:
         """The Prometheus text exposition, after refreshing the workers' counters from Redis."""
-        value = _number(await redis.get(keys.events_processed))
-        if value is not None:
-            self.events_processed.set(value)
+        self.totals.processed = _number(await redis.get(keys.events_processed)) or 0.0
+        folded = {}
         for agent, raw in (await redis.hgetall(keys.folded)).items():
             value = _number(raw)
             if value is not None:
-                name = agent.decode() if isinstance(agent, bytes) else str(agent)
-                self.folded.labels(agent=name).set(value)
+                folded[agent.decode() if isinstance(agent, bytes) else str(agent)] = value
+        self.totals.folded = folded
         return bytes(generate_latest(self.registry))
 
 

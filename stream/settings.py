@@ -107,6 +107,7 @@ class Settings:
     max_clock_skew_s: int = 300
     max_event_age_h: int = 48
     live_max_hz: float = 10.0
+    worker_web_host: str = "127.0.0.1"  # where the worker serves /metrics
     worker_web_port: int = 6066
     agents: tuple[str, ...] = ("all",)
     funnels_path: str = ""  # empty: the funnels shipped in stream/metrics/funnels.yaml
@@ -249,6 +250,7 @@ ENV: dict[str, str] = {
     "max_clock_skew_s": "DOJO_MAX_CLOCK_SKEW_S",
     "max_event_age_h": "DOJO_MAX_EVENT_AGE_H",
     "live_max_hz": "DOJO_LIVE_MAX_HZ",
+    "worker_web_host": "DOJO_WORKER_WEB_HOST",
     "worker_web_port": "DOJO_WORKER_WEB_PORT",
     "agents": "DOJO_AGENTS",
     "funnels_path": "DOJO_FUNNELS",

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from stream.app import create_app, streams_enabled, validator
 from stream.logs import log_config
 from stream.settings import Settings
+from stream.sinks.prometheus import serve_metrics
 from stream.topics import PartitionMismatch, TopicError, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -78,13 +79,23 @@ GC_THRESHOLDS = (50_000, 20, 50)
 def run_worker(
     settings: Settings, *, loglevel: str = "warn", kafka_wait_s: float = STARTUP_DEADLINE_S
 ) -> None:
-    """Create missing topics and run every agent until a signal stops the worker.
+    """Serve /metrics, create missing topics and run every agent until a signal stops the worker.
 
     Raises ``TopicError`` if Kafka stays away for ``kafka_wait_s`` or the topics' partition
-    counts are not ``DOJO_PARTITIONS``.
+    counts are not ``DOJO_PARTITIONS``, ``MetricsPortError`` if /metrics cannot listen.
     """
     gc.set_threshold(*GC_THRESHOLDS)
     logging.config.dictConfig(log_config(loglevel))
+    # Served from the start, so a scrape sees a live worker even while it waits for Kafka.
+    server = serve_metrics(settings.worker_web_host, settings.worker_web_port)
+    try:
+        _run(settings, loglevel, kafka_wait_s)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _run(settings: Settings, loglevel: str, kafka_wait_s: float) -> None:
     # A subscription to a missing topic is never revisited by Faust's assignor, so the
     # topics must exist before the consumer joins the group.
     asyncio.run(wait_for_topics(settings, kafka_wait_s))

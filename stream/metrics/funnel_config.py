@@ -194,6 +194,11 @@ def parse_funnels(raw: Any, source: str = "<funnels>") -> list[Funnel]:
     return funnels
 
 
+def configured_path(setting: str) -> Path:
+    """The funnels file ``DOJO_FUNNELS`` names, or else the one shipped here (worker and feed)."""
+    return Path(setting) if setting else DEFAULT_PATH
+
+
 def load_funnels(path: Path | str = DEFAULT_PATH) -> list[Funnel]:
     """Read and validate the funnels in the YAML file at ``path``."""
     path = Path(path)

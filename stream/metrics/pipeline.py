@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from stream.models.keys import Keys
+from stream.sinks.prometheus import ACCEPTED, DEAD_LETTERED
 from stream.sinks.publish import SnapshotPublisher
 
 # KEYS: the totals hash, the processed counter. ARGV[1]: how many (field, total) pairs follow
@@ -91,11 +92,14 @@ class PipelineStats:
         self, clean: Sequence[dict[str, Any]], dead: Sequence[dict[str, Any]], scrubbed: int
     ) -> None:
         """Count one raw message's outcome."""
-        self._pending["valid"] += sum(len(batch["events"]) for batch in clean)
+        valid = sum(len(batch["events"]) for batch in clean)
+        ACCEPTED.inc(valid)  # this process's own counts, for the worker's /metrics
+        self._pending["valid"] += valid
         self._pending["dead_lettered"] += len(dead)
         self._pending["scrubbed"] += scrubbed
         for letter in dead:
             self._pending["reason:" + letter["reason"]] += 1
+            DEAD_LETTERED.labels(reason=letter["reason"]).inc()
             minute = letter["received_at"] - letter["received_at"] % MINUTE_MS
             if letter["reason"] != "bot":
                 self._minutes[minute, "dead"] += 1

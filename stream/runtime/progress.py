@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from stream.models.keys import Keys
+from stream.sinks.prometheus import FOLDED, LAST_FOLD
 
 FLUSH_EVERY_S = 0.25  # one Redis write per agent at most this often
 
@@ -49,11 +50,15 @@ class Progress:
         self.pending = 0
         self.flushed_at = clock()
         self.folded_at = wall()  # "idle since": a fresh agent is not behind yet
+        # This process's own counts, for the worker's /metrics (present at 0 from the start).
+        self.folded_here = FOLDED.labels(agent=agent)
+        self.last_fold_here = LAST_FOLD.labels(agent=agent)
 
     def add(self, messages: int) -> None:
         self.pending += messages
         if messages:
             self.folded_at = self.wall()
+            self.folded_here.inc(messages)
 
     async def flush(self, *, force: bool = False) -> None:
         """Check in and add what was counted, if due (or ``force``); kept if Redis fails."""
@@ -61,6 +66,7 @@ class Progress:
             return
         count, self.pending = self.pending, 0
         self.flushed_at = self.clock()
+        self.last_fold_here.set(self.folded_at)
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 if count:

@@ -147,6 +147,7 @@ def stack_settings(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> Sett
         data_dir=tmp_path / "data",
         collector_port=free_port(),
         live_port=free_port(),
+        worker_web_port=free_port(),
         rate_limit_per_minute=100_000,
     )
     asyncio.run(ensure_topics(settings))
@@ -161,6 +162,8 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
     procs: list[Proc] = []
 
     def launch(args: list[str], settings: Settings) -> Proc:
+        if args[0] == "worker":  # each worker serves its own /metrics: two cannot share a port
+            settings = replace(settings, worker_web_port=free_port())
         proc = Proc(args, settings, tmp_path / f"{args[0]}-{len(procs)}.log").start()
         procs.append(proc)
         return proc

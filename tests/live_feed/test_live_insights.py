@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import redis
 from starlette.testclient import TestClient
 
 from live_feed import create_app
+from stream.agents.track_funnels import track_funnels
 from stream.metrics.funnel_config import funnels_as_dict, load_funnels
-from stream.settings import Settings
+from stream.metrics.funnels import FunnelsState
+from stream.settings import ENV, Settings
 from tests.live_feed.conftest import KEYS
 
 
@@ -84,7 +87,8 @@ def client_with(settings: Settings, rdb: redis.Redis) -> Iterator[Callable[[Path
     opened: list[TestClient] = []
 
     def make(path: Path) -> TestClient:
-        test_client = TestClient(create_app(settings, heartbeat=0.1, funnels_path=path))
+        configured = dataclasses.replace(settings, funnels_path=str(path))
+        test_client = TestClient(create_app(configured, heartbeat=0.1))
         opened.append(test_client.__enter__())
         return test_client
 
@@ -106,3 +110,28 @@ def test_funnels_from_another_file_and_a_broken_one(
     refused = client_with(broken).get("/api/funnels", headers=auth)
     assert refused.status_code == 503
     assert "broken.yaml" in refused.json()["detail"]
+
+
+def test_funnels_listed_are_the_ones_the_worker_counts(
+    tmp_path: Path, settings: Settings, rdb: redis.Redis, auth: dict[str, str]
+) -> None:
+    custom = tmp_path / "club funnels ☃.yaml"  # spaces and non-ASCII in the path
+    custom.write_text(
+        "funnels:\n"
+        "  - name: 'enrol <script>'\n"
+        "    window_minutes: 5\n"
+        "    steps:\n"
+        "      - {name: camp, url: /camps/*}\n"
+        "      - {name: sent, event: form_submit, props: {form_id: enrol}}\n",
+        encoding="utf-8",
+    )
+    env = {"DOJO_REDIS_URL": settings.redis_url, ENV["funnels_path"]: str(custom)}
+    configured = dataclasses.replace(Settings.from_env(env), admin_token=settings.admin_token)
+    with TestClient(create_app(configured, heartbeat=0.1)) as client:
+        listed = client.get("/api/funnels", headers=auth).json()
+    assert listed == funnels_as_dict(load_funnels(custom))
+    assert [f["name"] for f in listed["funnels"]] == ["enrol <script>"]
+    assert listed != funnels_as_dict(load_funnels())  # not the shipped file
+    counted = track_funnels(configured).new()
+    assert isinstance(counted, FunnelsState)
+    assert [f["name"] for f in counted.snapshot(0)["funnels"]] == ["enrol <script>"]

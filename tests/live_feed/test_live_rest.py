@@ -67,6 +67,10 @@ def test_metrics_parse_and_mirror_worker_stats(client: TestClient, rdb: redis.Re
     ):
         assert name in families
     assert families["dojo_events_processed"].samples[0].value == 4242
+    # Running totals are counters (``rate()`` works on them), named with ``_total``.
+    assert families["dojo_events_processed"].type == "counter"
+    assert families["dojo_events_processed"].samples[0].name == "dojo_events_processed_total"
+    assert families["dojo_agent_messages_folded"].type == "counter"
     assert all(s.value != 17 for s in families["dojo_consumer_lag"].samples)
     folded = {s.labels["agent"]: s.value for s in families["dojo_agent_messages_folded"].samples}
     assert folded == {"count_traffic": 12, "learn_online": 9}

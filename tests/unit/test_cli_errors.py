@@ -57,6 +57,7 @@ def base(tmp_path: Path) -> Settings:
         topic_prefix="clierrors",
         collector_port=free_port(),
         live_port=free_port(),
+        worker_web_port=free_port(),
     )
 
 
@@ -77,7 +78,12 @@ def test_a_port_out_of_range_is_refused_at_once(base: Settings, port: str) -> No
 
 
 @pytest.mark.parametrize(
-    ("command", "variable"), [("collector", "DOJO_COLLECTOR_PORT"), ("live", "DOJO_LIVE_PORT")]
+    ("command", "variable"),
+    [
+        ("collector", "DOJO_COLLECTOR_PORT"),
+        ("live", "DOJO_LIVE_PORT"),
+        ("worker", "DOJO_WORKER_WEB_PORT"),
+    ],
 )
 def test_a_port_in_use_is_one_line(
     base: Settings, taken_port: int, command: str, variable: str
