@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,17 +25,12 @@ from pathlib import Path
 import httpx
 from redis.asyncio import Redis
 
+from infra.process import free_port
 from stream.learning.serving import store_for_visitors
 from stream.models.keys import Keys
 from stream.settings import Settings
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def seed(settings: Settings, visitors: list[str]) -> None:

@@ -1,11 +1,13 @@
-"""Child processes of a benchmark: start with settings, stop, and read their /proc figures."""
+"""Child processes of a benchmark: start with settings, stop, and read their /proc figures.
+
+``Child`` and ``free_port`` are the ones every process starter uses (``infra.process``).
+"""
 
 from __future__ import annotations
 
 import os
 import resource
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -14,17 +16,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.process import Child, free_port
 from stream.settings import Settings
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STOP_GRACE_S = 20.0
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -60,37 +56,6 @@ def wait_port(port: int, deadline_s: float, proc: subprocess.Popen[bytes] | None
 
 
 @dataclass
-class Child:
-    """One started process; ``stop`` ends it (TERM, then KILL after a grace period)."""
-
-    name: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-    def tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return ""
-
-
-@dataclass
 class Children:
     """Every process a benchmark started, stopped in reverse order."""
 
@@ -100,11 +65,7 @@ class Children:
     def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
         """Start ``argv`` with its output in a log file of the work directory."""
         log = self.workdir / f"{name}-{len(self.started)}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-            )
-        child = Child(name, proc, log)
+        child = Child.start(name, argv, log, env=env or {}, append=False)
         self.started.append(child)
         return child
 
@@ -115,13 +76,13 @@ class Children:
         )
 
     def stop(self, child: Child) -> None:
-        child.stop()
+        child.stop(grace_s=STOP_GRACE_S)
         if child in self.started:
             self.started.remove(child)
 
     def stop_all(self) -> None:
         while self.started:
-            self.started.pop().stop()
+            self.started.pop().stop(grace_s=STOP_GRACE_S)
 
     def cleanup(self) -> None:
         self.stop_all()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from pathlib import Path
 import httpx
 import redis
 
+from infra.process import Child
 from stream.models.keys import Keys
 from stream.settings import Settings
 from stream.topics import ensure_topics
@@ -26,34 +26,10 @@ from stream.topics import ensure_topics
 Echo = Callable[[str], None]
 
 
-class Child:
-    """One product process, its log file, and how to stop it."""
-
-    def __init__(self, name: str, args: list[str], log_dir: Path) -> None:
-        self.name = name
-        self.log = log_dir / f"{name}.log"
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "dojo_pulse.cli", *args],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def tail(self, lines: int = 15) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.alive():
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def start_child(name: str, args: list[str], log_dir: Path) -> Child:
+    """Start ``dojo-pulse <args>`` as the child ``name``, its output in ``<name>.log``."""
+    argv = [sys.executable, "-m", "dojo_pulse.cli", *args]
+    return Child.start(name, argv, log_dir / f"{name}.log")
 
 
 def wait_http(url: str, deadline_s: float, children: list[Child]) -> bool:
@@ -86,9 +62,9 @@ def run_everything(settings: Settings, *, rate: float, invalid_ratio: float, ech
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     children = [
-        Child("worker", ["worker"], log_dir),
-        Child("collector", ["collector"], log_dir),
-        Child("live", ["live"], log_dir),
+        start_child("worker", ["worker"], log_dir),
+        start_child("collector", ["collector"], log_dir),
+        start_child("live", ["live"], log_dir),
     ]
     collector_url = f"http://{settings.collector_host}:{settings.collector_port}"
     live_url = f"http://{settings.live_host}:{settings.live_port}"
@@ -143,7 +119,7 @@ class Traffic:
         args = ["simulate", "--rate", str(self.rate), "--duration", str(self.ROUND_S),
                 "--seed", str(self.seed), "--invalid-ratio", str(self.invalid_ratio),
                 "--quiet"]  # fmt: skip
-        return Child("simulator", args, self.log_dir)
+        return start_child("simulator", args, self.log_dir)
 
     def keep_going(self) -> bool:
         """Start the next round when one ends well; False if the simulator failed."""

@@ -1,9 +1,9 @@
-"""A background server process we own: its lock, pidfile, start, stop and log tail.
+"""A background server process we own: its lock, pidfile, stop and log tail.
 
-Kafka and Redis are started the same way: detached from the caller (so `infra up` can
-return), output into a log file, pid in a pidfile under the data dir. A pid is only
-"ours" while the process behind it still shows the marker we started it with, so a
-stale pidfile or a recycled pid never makes us signal a stranger.
+Kafka and Redis are started the same way (``infra.process.spawn``): detached from the
+caller (so `infra up` can return), output into a log file, pid in a pidfile under the data
+dir. A pid is only "ours" while the process behind it still shows the marker we started it
+with, so a stale pidfile or a recycled pid never makes us signal a stranger.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import fcntl
 import os
 import signal
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -104,22 +103,6 @@ def port_open(host: str, port: int, *, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
-
-
-def spawn(argv: Sequence[str], *, log: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in its own session, stdout/stderr appended to ``log``."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        # start_new_session: the server outlives the command that started it and does
-        # not receive the terminal's Ctrl-C.
-        return subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 def stop(pid: int, marker: str, *, grace: float) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from infra import daemon
+from infra import daemon, process
 from infra.daemon import Echo
 from infra.errors import InfraError
 from infra.java import find_java, find_maven
@@ -164,7 +164,7 @@ def up(settings: Settings, *, timeout: float = 90.0, echo: Echo = print) -> str:
         ]
         echo(f"kafka: starting {settings.kafka_version} on {settings.kafka}")
         started = time.monotonic()
-        proc = daemon.spawn(argv, log=logs / "stdout.log", cwd=base)
+        proc = process.spawn(argv, logs / "stdout.log", cwd=base, detach=True)
         daemon.write_pidfile(base / "kafka.pid", proc.pid)
         (base / "version").write_text(settings.kafka_version + "\n")
         try:

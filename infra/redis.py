@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import redis as redis_client
 from redis.exceptions import RedisError
 
-from infra import daemon
+from infra import daemon, process
 from infra.daemon import Echo
 from infra.errors import InfraError
 from stream.settings import Settings
@@ -83,7 +83,7 @@ def up(settings: Settings, *, timeout: float = 30.0, echo: Echo = print) -> str:
         conf.write_text(render_config(settings))
         echo(f"redis: starting on {host}:{port}")
         started = time.monotonic()
-        proc = daemon.spawn([binary, str(conf)], log=base / "redis.log", cwd=base)
+        proc = process.spawn([binary, str(conf)], base / "redis.log", cwd=base, detach=True)
         daemon.write_pidfile(base / "redis.pid", proc.pid)
         try:
             _wait_ready(settings, proc, proc.pid, started + timeout)

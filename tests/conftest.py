@@ -11,16 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from infra.process import free_port
 from stream.settings import Secret, Settings
 
 TEST_TOKEN = "test-admin-token-0123456789"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

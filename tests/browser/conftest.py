@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import pytest
 import redis
 import uvicorn
 
+from infra.process import free_port
 from live_feed import create_app
 from live_feed.app import uvicorn_options
 from stream.models.keys import Keys
@@ -23,13 +23,6 @@ from tests.live_feed.conftest import FixedOffsets
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -8,7 +8,6 @@ never see each other's data. Redis is the session's private server.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -26,9 +25,9 @@ import redis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 import infra.kafka
+from infra.process import Child, free_port
 from stream.settings import Settings
 from stream.topics import ensure_topics
-from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -40,35 +39,26 @@ class Proc:
         self.args = args
         self.settings = settings
         self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.child: Child | None = None
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes] | None:
+        return None if self.child is None else self.child.proc
 
     def start(self) -> Proc:
-        env = {**os.environ, **self.settings.to_env()}
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "dojo_pulse.cli", *self.args],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
+        argv = [sys.executable, "-m", "dojo_pulse.cli", *self.args]
+        self.child = Child.start(self.args[0], argv, self.log, env=self.settings.to_env())
         return self
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.child is not None and self.child.alive()
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
-        if self.alive():
-            assert self.proc is not None
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.child is not None:
+            self.child.stop(sig, grace_s=30)
 
     def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
+        return "" if self.child is None else self.child.output()
 
 
 def wait_for(check: Callable[[], bool], deadline_s: float, what: str) -> None:

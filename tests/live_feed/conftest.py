@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
@@ -16,6 +15,7 @@ from aiokafka.errors import KafkaConnectionError
 from starlette.applications import Starlette
 from starlette.testclient import TestClient, WebSocketTestSession
 
+from infra.process import free_port
 from live_feed import create_app
 from live_feed.app import uvicorn_options
 from stream.models.keys import Keys
@@ -145,10 +145,3 @@ async def live_server(live_app: Starlette, rdb: redis.Redis) -> AsyncIterator[st
     yield f"ws://127.0.0.1:{port}"
     server.should_exit = True
     await task
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections import Counter
@@ -19,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from dojo_pulse.simulation import Request, SimulationError, Truth, generate, run
+from infra.process import free_port
 from stream.ingest.contract import Rejection, validate_event
 from stream.settings import Settings
 
@@ -205,12 +205,6 @@ def test_generation_rejects_nonsense_arguments() -> None:
         generate(1, rate=10, duration_s=10, start_ms=START_MS, invalid_ratio=1.5)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class _Collector:
     """A tiny real collector: answers 503, then 429, then 400 once each, then 202."""
 
@@ -238,7 +232,7 @@ class _Collector:
 def collector() -> Iterator[tuple[_Collector, str]]:
     state = _Collector()
     app = Starlette(routes=[Route("/collect", state.collect, methods=["POST"])])
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -268,19 +262,19 @@ def test_run_over_http_retries_and_counts(collector: tuple[_Collector, str], tmp
 
 
 def test_run_without_a_collector_says_so() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(SimulationError, match="Cannot reach the collector"):
         run(Settings(), rate=10, duration_s=5, seed=1, fast=True, progress=False, collector_url=url)
 
 
 def test_run_without_kafka_says_so() -> None:
-    settings = Settings(kafka=f"127.0.0.1:{_free_port()}")
+    settings = Settings(kafka=f"127.0.0.1:{free_port()}")
     with pytest.raises(SimulationError, match="Cannot reach Kafka"):
         run(settings, rate=10, duration_s=5, seed=1, via="kafka", fast=True, progress=False)
 
 
 def test_paced_run_stops_at_the_first_failure() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     began = time.monotonic()
     with pytest.raises(SimulationError, match="Cannot reach the collector"):
         run(Settings(), rate=20, duration_s=120, seed=2, progress=False, collector_url=url)
