@@ -27,6 +27,7 @@ from stream.runtime.partials import other_partitions, share_again
 from stream.runtime.progress import Progress
 from stream.runtime.rollup import MetricState, Rollup
 from stream.runtime.unacked import Unacked
+from stream.sinks.prometheus import CHECKPOINT_SECONDS
 from stream.sinks.publish import SnapshotPublisher
 
 TAKE_MAX = 2000  # messages per take; a take is one pass over the batch and one state update
@@ -157,6 +158,7 @@ class Aggregator:
         # Acknowledge only now: Faust flushes the changelog before it commits offsets.
         for event in pending:
             await self.stream.ack(event)
+        CHECKPOINT_SECONDS.labels(agent=self.metric.agent).observe(time.perf_counter() - began)
 
     async def share_again(self) -> None:
         """Put this worker's checkpoints back in Redis if Redis lost them."""
