@@ -26,15 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stream.learning.learners import checkpoint, make_model, pop_idle, restore
+from stream.learning.scoring import engagement_score, page_kind
 from stream.metrics.visits import SESSION_TIMEOUT_MS
 from stream.sketches.windows import DAY_MS, MINUTE_MS
 
 GOALS = frozenset({"registration", "conversion"})
-SCORE_WEIGHTS = {
-    "pages": 0.35, "dwell_min": 0.25, "max_scroll": 1.0, "form_starts": 0.8,
-    "form_submits": 1.5, "downloads": 1.2, "returning": 0.5, "goals": 2.0,
-}  # fmt: skip
-_SCORE_SCALE = 3.0
 # Form submits sit one step before the registration they complete, so the model never sees them.
 _NOT_PREDICTORS = frozenset({"form_submits", "goals"})
 _ENTRY_KINDS = ("home", "events", "event", "resources", "resource", "blog", "post")
@@ -56,23 +52,6 @@ def _device_key(device: str) -> str:
 
 _COUNTED = {"page_view": "pages", "form_start": "form_starts", "form_submit": "form_submits",
             "resource_download": "downloads", "click": "clicks"}  # fmt: skip
-
-
-def page_kind(url: str) -> str:
-    """The kind of a site path: home, events, event, resources, resource, blog, post or other."""
-    parts = [p for p in url.split("?", 1)[0].split("/") if p]
-    if not parts:
-        return "home"
-    if parts[0] in ("events", "resources", "blog") and len(parts) == 1:
-        return parts[0]
-    singular = {"events": "event", "resources": "resource", "blog": "post"}
-    return singular.get(parts[0], "other")
-
-
-def engagement_score(counts: dict[str, float]) -> float:
-    """The documented 0-100 squashed weighted sum of engagement counts."""
-    z = sum(w * counts.get(name, 0.0) for name, w in SCORE_WEIGHTS.items())
-    return round(100.0 * (1.0 - math.exp(-max(z, 0.0) / _SCORE_SCALE)), 2)
 
 
 @dataclass(slots=True)

@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from stream.learning.engagement import page_kind
 from stream.learning.learners import checkpoint, make_model, pop_idle, restore
+from stream.learning.scoring import page_kind
 from stream.metrics.visits import SESSION_TIMEOUT_MS
 
 _AREA = {"events": "events", "event": "events", "resources": "resources",

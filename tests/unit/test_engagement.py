@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from stream.learning.engagement import Engagement, engagement_score, page_kind
+from stream.learning.engagement import Engagement
 from stream.learning.learners import check_resume
+from stream.learning.scoring import engagement_score, page_kind
 from tests.unit.visit_batches import MINUTE, T0, batch, event, page
 
 
