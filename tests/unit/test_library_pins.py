@@ -27,6 +27,18 @@ def test_adapter_was_written_for_the_installed_library(adapter: ModuleType) -> N
     )
 
 
+def test_the_fan_out_was_written_for_the_installed_uvicorn() -> None:
+    from live_feed import frame_protocol
+
+    installed = version(frame_protocol.LIBRARY)
+    assert installed == frame_protocol.WRITTEN_FOR, (
+        f"uvicorn is {installed}, live_feed/frame_protocol.py subclasses the internal"
+        f" WebSocketsSansIOProtocol of {frame_protocol.WRITTEN_FOR}: re-check the methods it"
+        " overrides and the attributes it reads, run tests/live_feed and python -m bench.fanout,"
+        " then raise WRITTEN_FOR (or move to the public send path if it is now within 1.5x)"
+    )
+
+
 def _trained() -> object:
     model = make_model("recommender")
     for n in range(200):
