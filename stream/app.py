@@ -7,14 +7,12 @@ worker starts.
 
 from __future__ import annotations
 
-from functools import partial
-
 import faust
 from redis.asyncio import Redis
 
 from stream.agents.count_forms import count_forms
 from stream.agents.count_traffic import count_traffic
-from stream.agents.learn_online import Learner
+from stream.agents.learn_online import learn_online
 from stream.agents.map_heatmaps import map_heatmaps
 from stream.agents.map_journeys import map_journeys
 from stream.agents.measure_vitals import measure_vitals
@@ -25,11 +23,9 @@ from stream.ingest.bundles import Decoded
 from stream.ingest.contract import Limits
 from stream.ingest.dedupe import RedisClaims
 from stream.ingest.reclaim import AcceptedFromKafka
-from stream.learning.items import item_paths
-from stream.learning.state import LearningState
 from stream.metrics.pipeline import PipelineStats
 from stream.models.keys import Keys
-from stream.runtime.aggregate import Metric, aggregate, register
+from stream.runtime.aggregate import Metric, aggregate
 from stream.runtime.crew import Crew
 from stream.settings import Settings
 from stream.sinks.publish import SnapshotPublisher
@@ -124,21 +120,7 @@ def create_app(settings: Settings) -> faust.App:
                 partitions=settings.partitions, max_hz=settings.live_max_hz, decoded=decoded,
             )  # fmt: skip
     if settings.agent_enabled("learning"):
-        items = item_paths(settings.item_paths)
-        learning = Metric(
-            LEARNER, "learning",
-            partial(LearningState, items), partial(LearningState.from_bytes, site_items=items),
-            shared=True,
-        )  # fmt: skip
-        scores = app.topic(
-            settings.topic("scores.engagement"), key_serializer="raw", value_serializer="raw"
-        )
-        alerts = app.topic(settings.topic("alerts"), key_serializer="raw", value_serializer="raw")
-        learner = Learner(
-            app, learning, scores, publisher, redis, settings.partitions, decoded, crew.budget,
-            alerts=alerts,
-        )  # fmt: skip
-        register(app, learner, events, crew, max_hz=1.0)
+        learn_online(app, settings, redis)  # one worker holds it; the others stand by
     if settings.agent_enabled("activity"):
         show_activity(app, events, publisher, max_hz=settings.live_max_hz, decoded=decoded)
     return app

@@ -107,6 +107,8 @@ class Settings:
     max_clock_skew_s: int = 300
     max_event_age_h: int = 48
     live_max_hz: float = 10.0
+    # A learner holder that dies unannounced (SIGKILL, lost host) is replaced after this long.
+    learn_session_timeout_s: float = 10.0
     worker_web_host: str = "127.0.0.1"  # where the worker serves /metrics
     worker_web_port: int = 6066
     agents: tuple[str, ...] = ("all",)
@@ -127,6 +129,15 @@ class Settings:
     def validate_group(self) -> str:
         """Consumer group of the validate stage (the metric agents use ``app_id``)."""
         return f"{self.app_id}.validate"
+
+    @property
+    def learn_group(self) -> str:
+        """Consumer group of learn_online: one member holds every partition (fail-over)."""
+        return f"{self.app_id}.learn"
+
+    @property
+    def topic_learn_checkpoints(self) -> str:
+        return self.topic("learn.checkpoints")
 
     @property
     def topic_raw(self) -> str:
@@ -193,6 +204,8 @@ class Settings:
             value = getattr(self, name)
             if not value or not all(c.isalnum() or c in "._-" for c in value):
                 raise SettingsError(f"{ENV[name]} must be letters, digits, '.', '_' or '-'")
+        if not 6 <= self.learn_session_timeout_s <= 1800:  # the broker's default bounds
+            raise SettingsError("DOJO_LEARN_SESSION_TIMEOUT_S must be from 6 to 1800")
         if self.live_max_hz <= 0:
             raise SettingsError("DOJO_LIVE_MAX_HZ must be positive")
         for name in PORTS:
@@ -250,6 +263,7 @@ ENV: dict[str, str] = {
     "max_clock_skew_s": "DOJO_MAX_CLOCK_SKEW_S",
     "max_event_age_h": "DOJO_MAX_EVENT_AGE_H",
     "live_max_hz": "DOJO_LIVE_MAX_HZ",
+    "learn_session_timeout_s": "DOJO_LEARN_SESSION_TIMEOUT_S",
     "worker_web_host": "DOJO_WORKER_WEB_HOST",
     "worker_web_port": "DOJO_WORKER_WEB_PORT",
     "agents": "DOJO_AGENTS",

@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from stream.settings import Settings
 
 HOUR_MS = 3_600_000
+MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024  # a held state's checkpoint is one message
 METRIC_CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps")
 # Every channel the live feed carries: the metrics, the recent events, the validate stage's
 # counters and the learner's four (``LearningState.snapshot``).
@@ -33,12 +34,16 @@ class TopicSpec:
     key: str
     carries: str
     partitions: int
-    retention_ms: int
+    retention_ms: int  # -1: kept for ever (with compaction: the newest per key)
     compact: bool = False
+    max_message_bytes: int = 0  # 0: the broker's default (about 1 MB)
 
     def config(self) -> dict[str, str]:
         policy = "compact,delete" if self.compact else "delete"
-        return {"retention.ms": str(self.retention_ms), "cleanup.policy": policy}
+        config = {"retention.ms": str(self.retention_ms), "cleanup.policy": policy}
+        if self.max_message_bytes:
+            config["max.message.bytes"] = str(self.max_message_bytes)
+        return config
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
@@ -57,6 +62,11 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         ),
         TopicSpec(settings.topic("scores.engagement"), "visitor id", "engagement", parts, keep),
         TopicSpec(settings.topic("alerts"), "alert kind", "anomaly and health alerts", 1, keep),
+        # The online models' checkpoint must outlive any quiet spell: compacted, never expired.
+        TopicSpec(
+            settings.topic_learn_checkpoints, "agent name", "learn_online checkpoints", 1, -1,
+            compact=True, max_message_bytes=MAX_CHECKPOINT_BYTES,
+        ),
     ]  # fmt: skip
     specs += [
         TopicSpec(

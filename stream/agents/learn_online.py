@@ -1,66 +1,72 @@
-"""learn_online: dojo.events -> engagement scores, recommendations, segments (river models).
+"""learn_online: every partition of dojo.events -> engagement scores, recommendations, segments.
 
-The learners share one checkpointed state per worker (``stream.learning.state``). About once a
-second the agent sends each session's newest engagement score to ``dojo.scores.engagement``
-and leaves the touched visitors' recommendations and segments in Redis for the site's API;
-its snapshot feeds three live channels.
+The river models do not merge, so ONE worker holds them at a time, reading every partition
+(``stream.runtime.holder``: group ``<app id>.learn``, fail-over when the holder dies). About
+once a second the holder sends each session's newest engagement score to
+``dojo.scores.engagement``, leaves the touched visitors' recommendations and segments in
+Redis for the site's API, and publishes four live channels.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
-from typing import Any
+from functools import partial
 
 import faust
 import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from stream.ingest.bundles import Decoded
+from stream.learning.items import item_paths
 from stream.learning.serving import store_for_visitors
 from stream.learning.state import LearningState
 from stream.metrics.pipeline import MINUTE_MS, dead_share
-from stream.runtime.aggregate import Aggregator, Metric, now_ms
+from stream.models.keys import Keys
+from stream.runtime.aggregate import now_ms
 from stream.runtime.budget import Budget
+from stream.runtime.checkpoint_log import CheckpointLog
+from stream.runtime.holder import Holder, hold
+from stream.runtime.progress import Progress
+from stream.settings import Settings
 from stream.sinks.publish import SnapshotPublisher
 
+log = logging.getLogger(__name__)
+
+AGENT = "learn_online"
 SERVE_EVERY_S = 1.0
 SCORES_EVERY_S = 1.0
 
 
-class Learner(Aggregator):
-    """The aggregator of the learning state: sends its outputs, fans its snapshot out."""
+class LearnerOutputs:
+    """What the held learning state sends: scores, served recommendations, snapshots, alerts."""
 
     def __init__(
-        self,
-        app: faust.App,
-        metric: Metric,
-        out: faust.TopicT,
+        self, settings: Settings, producer: AIOKafkaProducer, redis: Redis,
         publisher: SnapshotPublisher,
-        redis: Redis,
-        partitions: int,
-        decoded: Decoded,
-        budget: Budget,
-        *,
-        alerts: faust.TopicT,
-    ) -> None:
-        super().__init__(app, metric, out, publisher, redis, partitions, decoded, budget)
-        self.alerts = alerts  # where anomaly alerts go
+    ) -> None:  # fmt: skip
+        self.producer = producer
+        self.redis = redis
+        self.publisher = publisher
+        self.keys = publisher.keys
+        self.scores_topic = settings.topic("scores.engagement")
+        self.alerts_topic = settings.topic("alerts")
+        self.budget = Budget()
         self.last_served = self.last_scored = 0.0
         self.serve_cost = 0.0  # seconds the last refresh took
 
-    async def after_fold(self) -> None:
+    async def after_fold(self, state: LearningState) -> None:
         """Send the newest scores; store what the site's API will serve (both paced)."""
-        state: LearningState | None = self.rollup.shared_state()
-        if state is None:
-            return
         # Scores go out about once a second, each session's newest: in a backlog a session's
         # batches arrive within moments, and only its last score is worth a message.
         if time.monotonic() - self.last_scored >= SCORES_EVERY_S:
             self.last_scored = time.monotonic()
             for record in state.drain_scores():
-                await self.out.send(key=record["visitor_id"].encode(), value=orjson.dumps(record))
+                await self.producer.send(
+                    self.scores_topic, orjson.dumps(record), key=record["visitor_id"].encode()
+                )
         # Ranking the catalogue costs; refresh what the API serves about once a second, less
         # often when a backlog touches so many visitors that it would take more than its share.
         due = time.monotonic() - self.last_served >= self.budget.gap(self.serve_cost, SERVE_EVERY_S)
@@ -74,18 +80,18 @@ class Learner(Aggregator):
         self.serve_cost = time.perf_counter() - began
         self.last_served = time.monotonic()
 
-    async def emit(self, merged: Any, at: int) -> None:
-        """Judge the minutes that closed, send alerts, and publish one channel per learner."""
-        state: LearningState = merged
+    async def emit(self, state: LearningState, at: int) -> bool:
+        """Judge the minutes that closed, send alerts, publish one channel per learner.
+
+        True when the anomaly detector learned (the state needs a checkpoint)."""
         alerts = state.watch(at, await self._dead_shares(state, at))
-        if alerts:
-            self.rollup.mark_dirty(0)  # the detector learned: checkpoint it
-            for alert in alerts:
-                await self.alerts.send(key=alert["metric"].encode(), value=orjson.dumps(alert))
-        elif state.minutes.last_closed:
-            self.rollup.mark_dirty(0)
+        for alert in alerts:
+            await self.producer.send(
+                self.alerts_topic, orjson.dumps(alert), key=alert["metric"].encode()
+            )
         for channel, data in state.snapshot(at).items():
             await self.publisher.publish(channel, data, at)
+        return bool(alerts) or bool(state.minutes.last_closed)
 
     async def _dead_shares(self, state: LearningState, at: int) -> dict[int, float]:
         """Dead-lettered shares of the minutes about to close, from the ingest counters."""
@@ -103,3 +109,36 @@ class Learner(Aggregator):
         except (RedisError, OSError):
             return {}
         return {start: dead_share(row) for start, row in zip(starts, rows, strict=True)}
+
+
+def learn_online(app: faust.App, settings: Settings, redis: Redis) -> None:
+    """Run the learner's bid with ``app``'s worker; an unexpected error stops the worker."""
+    items = item_paths(settings.item_paths)
+    keys = Keys.of(settings)
+    publisher = SnapshotPublisher(redis, keys)
+
+    def make(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> Holder:
+        return Holder(
+            consumer,
+            settings.topic_events,
+            CheckpointLog(
+                settings.kafka, settings.topic_learn_checkpoints, AGENT.encode(), producer
+            ),
+            partial(LearningState, items),
+            partial(LearningState.from_bytes, site_items=items),
+            LearnerOutputs(settings, producer, redis, publisher),
+            Progress(redis, keys, AGENT),
+        )
+
+    async def learn() -> None:
+        try:
+            await hold(
+                settings.kafka, settings.learn_group, settings.topic_events,
+                settings.learn_session_timeout_s, make,
+            )  # fmt: skip
+        except Exception as exc:
+            log.exception("learn_online: stopped by an unexpected error")
+            await app.crash(exc)
+            raise
+
+    app.task(learn)

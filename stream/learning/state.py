@@ -3,9 +3,8 @@
 Engagement, recommendations and segments learn from the same batches in prequential order
 (each predicts or scores first, then learns). They are kept together so one checkpoint, with
 the offsets it covers, restores all three at the same point after a restart. Unlike the
-metric states these models do not merge, so a worker keeps ONE learning state for all the
-partitions it reads (see ``stream.runtime.rollup``'s shared mode); run the learning agent in one
-worker (``DOJO_AGENTS``) when the site needs more than one.
+metric states these models do not merge, so ONE learning state reads every partition, in
+one worker at a time (``stream.runtime.holder``), however many workers run.
 
 Besides its snapshot, each ``apply`` leaves outputs for the agent to send: engagement score
 records (for ``dojo.scores.engagement``) and the visitors whose recommendations or segment
