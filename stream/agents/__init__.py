@@ -8,8 +8,8 @@ The six metric agents (``count_traffic``, ``count_forms``, ``measure_vitals``,
 dead-letter topic; they never swallow programming errors. Nothing here runs at import time:
 ``stream.app.create_app`` calls them. Agents import the packages below them, never a web app.
 
-The validate stage (``validate_events.py``) is the one exception to "a Faust stream per
-agent": it attaches a task to the app that reads the raw topic with its own aiokafka
-consumer, so that its per-message cost is a loop's, not a stream's, and it commits only what
-Kafka holds.
+Two agents attach a task with an aiokafka consumer of their own instead of a Faust stream:
+the validate stage (``validate_events.py``) reads the raw topic, so that its per-message cost
+is a loop's and it commits only what Kafka holds; ``learn_online.py`` joins a group of its own
+whose assignor gives every partition to one worker, because models do not merge.
 """
