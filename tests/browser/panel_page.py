@@ -27,8 +27,18 @@ def publish(rdb: redis.Redis, channel: str, data: Any, ts: int) -> None:
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
     """Poll ``check`` until it holds; fail naming ``what`` at the deadline."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    def holds() -> bool:
+        # A page being replaced (the login form posts and the panel loads anew) can hand
+        # back an element of the old page: that is "not yet", not a failure.
+        try:
+            return check()
+        except (NoSuchElementException, StaleElementReferenceException):
+            return False
+
     deadline = time.monotonic() + timeout
-    while not check():
+    while not holds():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)  # polling the browser, not standing in for synchronisation
