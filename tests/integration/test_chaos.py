@@ -78,13 +78,13 @@ class Burst:
     statuses: Counter[int] = field(default_factory=Counter)
 
 
-def hostile_event(rng: random.Random, n: int, ts: int) -> dict[str, Any]:
+def hostile_event(n: int, ts: int) -> dict[str, Any]:
     name, value = BREAKS[n % len(BREAKS)]
     event: dict[str, Any] = {
         "event_id": f"chaos_{n:07d}",
         "type": "web_vital" if name == "props" and "name" in value else "page_view",
         "ts": ts,
-        "session_id": f"sess_chaos_{rng.randrange(10**6):06d}",
+        "session_id": f"sess_chaos_{n:07d}",  # unique: a letter's payload names its event
         "url": "/events",
         "props": {},
     }
@@ -99,7 +99,7 @@ def hostile_body(rng: random.Random, n: int, ts: int) -> tuple[bytes, int]:
         return rng.randbytes(rng.randrange(1, 200)), 0  # not JSON: 400
     if roll < 0.15:
         return b'{"events": [' + b"[" * 200 + b"]" * 200 + b"]}", 0  # too deep: 400
-    events = [hostile_event(rng, n * 4 + k, ts) for k in range(rng.randrange(1, 4))]
+    events = [hostile_event(n * 4 + k, ts) for k in range(rng.randrange(1, 4))]
     return orjson.dumps({"events": events}), len(events)
 
 
@@ -282,7 +282,11 @@ def test_every_number_survives_every_fault_in_one_run(
     # Dead letters: the simulator's faults, every hostile event, every re-sent id; no more.
     letters = list(letters_by_position(settings).values())
     hostile = [d for d in letters if "sess_chaos_" in d["payload"] and "check" not in d["payload"]]
-    assert len(hostile) == seen.accepted_events
+    # A request answered 503 may still have reached Kafka before its retry did (the producer's
+    # timeout is no proof of absence): its events then have two letters with one payload. Every
+    # accepted event has a letter, and no event that was refused (400) has one.
+    assert len({d["payload"] for d in hostile}) == seen.accepted_events
+    assert len(hostile) >= seen.accepted_events
     assert not any(d["reason"] == "invalid" for d in letters), "no check may fail to judge"
     resent = [d for d in letters if "sess_chaos_check" in d["payload"]]
     assert len(resent) == RESENT
