@@ -23,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from infra import daemon, process
+from infra.broker_log import loading_progress
 from infra.daemon import Echo
 from infra.errors import InfraError
 from infra.java import find_java, find_maven
@@ -37,6 +38,9 @@ FETCH_TIMEOUT_S = 900
 # The broker shuts down in a few seconds when healthy; a stuck one gets SIGKILL after this.
 STOP_GRACE_S = 30.0
 # Keeps the broker within a 2 GB box alongside Redis, the worker and the web apps.
+# A broker loading many partition logs is given more time while it moves, up to this.
+LOAD_CAP_S = 1200.0
+LOAD_STALL_S = 60.0  # no progress for this long: the start has failed
 JVM_FLAGS = ("-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true")
 
 
@@ -135,10 +139,10 @@ def up(settings: Settings, *, timeout: float = 90.0, echo: Echo = print) -> str:
     """Start the broker if needed and wait until it answers; say what was found or done."""
     base = home(settings)
     # A concurrent caller may hold the lock through a first download and a full start.
-    with daemon.locked(base / ".lock", timeout=FETCH_TIMEOUT_S + timeout + STOP_GRACE_S):
+    with daemon.locked(base / ".lock", timeout=FETCH_TIMEOUT_S + LOAD_CAP_S + STOP_GRACE_S):
         pid = daemon.read_pidfile(base / "kafka.pid")
         if daemon.is_ours(pid, _marker(settings)):
-            _wait_ready(settings, None, pid, time.monotonic() + timeout)
+            _wait_ready(settings, None, pid, time.monotonic() + timeout, echo)
             return "already running"
         (base / "kafka.pid").unlink(missing_ok=True)
         if _port_busy(settings):
@@ -168,7 +172,7 @@ def up(settings: Settings, *, timeout: float = 90.0, echo: Echo = print) -> str:
         daemon.write_pidfile(base / "kafka.pid", proc.pid)
         (base / "version").write_text(settings.kafka_version + "\n")
         try:
-            _wait_ready(settings, proc, proc.pid, started + timeout)
+            _wait_ready(settings, proc, proc.pid, started + timeout, echo)
         except InfraError:
             daemon.stop_recorded(
                 base / "kafka.pid", _marker(settings), name="kafka", grace=5.0, echo=echo
@@ -257,10 +261,20 @@ def _format(java: str, classpath: str, props: Path, log: Path) -> None:
 
 
 def _wait_ready(
-    settings: Settings, proc: subprocess.Popen[bytes] | None, pid: int | None, deadline: float
+    settings: Settings,
+    proc: subprocess.Popen[bytes] | None,
+    pid: int | None,
+    deadline: float,
+    echo: Echo = print,
 ) -> None:
-    """Poll until the broker answers; raise with its log if it exits or the deadline passes."""
+    """Poll until the broker answers; raise with its log if it exits or stops moving.
+
+    A broker still loading partition logs gets more time as long as it makes progress
+    (up to ``LOAD_CAP_S``); each step of progress is echoed.
+    """
     logs = [home(settings) / "logs" / "stdout.log", home(settings) / "logs" / "server.log"]
+    cap = time.monotonic() + LOAD_CAP_S
+    seen: tuple[int, int] | None = None
     while True:
         exited = proc.poll() is not None if proc else not daemon.is_ours(pid, _marker(settings))
         if exited:
@@ -270,6 +284,12 @@ def _wait_ready(
             settings, timeout=max(1.0, min(5.0, remaining))
         ):
             return
+        progress = loading_progress(logs[1])
+        if progress is not None and progress != seen:
+            if seen is None or progress[0] * 10 // progress[1] > seen[0] * 10 // seen[1]:
+                echo(f"kafka: loading partition logs {progress[0]}/{progress[1]}")
+            seen = progress
+            deadline = min(cap, max(deadline, time.monotonic() + LOAD_STALL_S))
         if time.monotonic() > deadline:
             raise InfraError(
                 f"the Kafka broker did not answer on {settings.kafka} before the deadline:\n"

@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 import infra.kafka
 from infra.process import Child, free_port
 from stream.settings import Settings
-from stream.topics import ensure_topics
+from stream.topics import drop_topics, ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -123,9 +123,24 @@ def private_kafka(tmp_path: Path) -> Iterator[PrivateKafka]:
     broker.stop()
 
 
+@pytest.fixture(scope="session")
+def spent_deployments(kafka_bootstrap: str) -> Iterator[list[Settings]]:
+    """Tests' deployments whose topics are deleted when the session ends (no process left)."""
+    spent: list[Settings] = []
+    yield spent
+    for settings in spent:
+        asyncio.run(drop_topics(settings))
+
+
 @pytest.fixture
-def stack_settings(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> Settings:
-    """Settings for one test: private topics, group, Redis and ports; topics created."""
+def stack_settings(
+    kafka_bootstrap: str, redis_url: str, tmp_path: Path, spent_deployments: list[Settings]
+) -> Settings:
+    """Settings for one test: private topics, group, Redis and ports; topics created.
+
+    The test's topics (its own and Faust's changelogs) are deleted when the session ends:
+    the shared broker loads every partition at start, and forgotten ones slow every start.
+    """
     run = uuid.uuid4().hex[:10]
     settings = replace(
         Settings(),
@@ -143,6 +158,7 @@ def stack_settings(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> Sett
     asyncio.run(ensure_topics(settings))
     # Redis is the session's; snapshots and counters of an earlier test must not leak in.
     redis.Redis.from_url(redis_url).flushdb()
+    spent_deployments.append(settings)
     return settings
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from infra import daemon, kafka, redis
+from infra.broker_log import loading_progress
 from infra.errors import InfraError
 from infra.java import find_java, find_maven, java_major
 from stream.settings import Settings
@@ -274,3 +275,46 @@ def test_redis_missing_without_a_way_to_install_it(
     monkeypatch.setenv("PATH", str(_bin_dir(tmp_path)))
     with pytest.raises(InfraError, match="redis-server not found"):
         redis.up(_settings(tmp_path), echo=lambda _: None)
+
+
+def test_loading_progress_reads_the_newest_count(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    assert loading_progress(log) is None  # no log yet
+    log.write_text("INFO starting\n")
+    assert loading_progress(log) is None  # nothing loaded yet
+    log.write_text(
+        "INFO Completed load of Log(...) (1/6758 completed in /x)\n"
+        "INFO Completed load of Log(...) (6249/6758 completed in /x)\n"
+    )
+    assert loading_progress(log) == (6249, 6758)
+
+
+def test_a_broker_that_keeps_loading_gets_more_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start past its first deadline goes on while the log shows progress, and fails once
+    progress stops; the caller is told how far the load got."""
+    settings = Settings(data_dir=tmp_path)
+    log = kafka.home(settings) / "logs" / "server.log"
+    log.parent.mkdir(parents=True)
+    clock = [0.0]
+    polls = [0]
+
+    def tick(_s: float) -> None:
+        clock[0] += 10.0
+        polls[0] += 1
+        if polls[0] <= 20:  # 200 s of steady progress, then none
+            log.write_text(f"x ({polls[0] * 100}/2000 completed in /x)\n")
+
+    monkeypatch.setattr(kafka.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(kafka.time, "sleep", tick)
+    monkeypatch.setattr(kafka.daemon, "is_ours", lambda _pid, _marker: True)
+    monkeypatch.setattr(kafka.daemon, "port_open", lambda _host, _port: False)
+    said: list[str] = []
+    with pytest.raises(InfraError, match="before the deadline"):
+        kafka._wait_ready(settings, None, 1, deadline=30.0, echo=said.append)
+    assert clock[0] >= 200 + kafka.LOAD_STALL_S  # kept waiting while it moved
+    assert clock[0] < 200 + kafka.LOAD_STALL_S + 30  # and not much longer once it stopped
+    assert said[0] == "kafka: loading partition logs 100/2000"
+    assert said[-1] == "kafka: loading partition logs 2000/2000"
+    assert len(said) <= 11  # a line per tenth, not per poll
