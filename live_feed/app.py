@@ -26,7 +26,7 @@ from live_feed.insights import FunnelListing, funnels, heatmap
 from live_feed.lag import EVERY_S as LAG_EVERY_S
 from live_feed.lag import KafkaOffsets, LagWatch, OffsetReader, worker_groups
 from live_feed.metrics import LiveMetrics
-from live_feed.panel import STATIC_DIR, SecurityHeaders, index, login, logout
+from live_feed.panel import STATIC_DIR, SecurityHeaders, config, index, login, logout
 from live_feed.session import Sessions
 from live_feed.throttle import Throttle
 from live_feed.unavailable import store_unavailable
@@ -90,6 +90,7 @@ def create_app(
             Route("/", index),
             Route("/login", login, methods=["POST"]),
             Route("/logout", logout, methods=["POST"]),
+            Route("/api/config", config),
             Route("/api/snapshot/{channel}", snapshot),
             Route("/api/heatmap", heatmap),
             Route("/api/funnels", funnels),

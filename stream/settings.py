@@ -12,6 +12,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date
 from pathlib import Path
 
 
@@ -120,6 +121,8 @@ class Settings:
         "/", "/events", "/events/*", "/resources", "/resources/*", "/blog", "/blog/*",
         "/about", "/contact", "/volunteer",
     )  # fmt: skip
+    term_start: str = ""  # the panel's "this term" (ISO dates); empty: the UK term around today
+    term_end: str = ""
 
     def topic(self, name: str) -> str:
         """Full topic name: ``topic("events.raw")`` is ``dojo.events.raw`` by default."""
@@ -221,6 +224,12 @@ class Settings:
             )
         if self.originless not in ("accept", "refuse"):
             raise SettingsError("DOJO_ORIGINLESS must be accept or refuse")
+        try:  # the panel's "this term": both dates, start first, or neither (the UK default)
+            term_ok = date.fromisoformat(self.term_start) < date.fromisoformat(self.term_end)
+        except ValueError:
+            term_ok = not (self.term_start or self.term_end)
+        if not term_ok:
+            raise SettingsError("DOJO_TERM_START and DOJO_TERM_END: two ISO dates, start first")
         if self.rate_limit_fail not in ("open", "closed"):
             raise SettingsError("DOJO_RATE_LIMIT_FAIL must be open or closed")
         for entry in self.trusted_proxies:
@@ -270,6 +279,8 @@ ENV: dict[str, str] = {
     "funnels_path": "DOJO_FUNNELS",
     "query_allow": "DOJO_QUERY_ALLOW",
     "item_paths": "DOJO_ITEM_PATHS",
+    "term_start": "DOJO_TERM_START",
+    "term_end": "DOJO_TERM_END",
 }
 
 
