@@ -81,7 +81,7 @@ export function renderEngagement(data) {
   renderAucChart(list(d.quality_over_time), q.baseline_auc);
   // Before any session is labelled the model has learned nothing: a converted session
   // reads 100 % and the rest a prior, so the column says so instead of a number.
-  const labelled = isNum(q.n) ? q.n : 0;
+  const labelled = isNum(q.n) && q.n > 0 ? q.n : 0;
   byId("p-convert-note").hidden = labelled > 0;
   setText("p-convert-note", `P(convert): not learned yet: ${num(labelled)} labelled sessions`);
   const sessions = list(d.active_sessions).map(obj).slice(0, SESSION_ROWS);
