@@ -25,6 +25,7 @@ FLOORS: dict[str, int] = {
     "stream.sinks": 2,
     "stream.metrics": 3,
     "stream.runtime": 3,
+    "stream.store": 3,
     "stream.learning": 4,
     "stream.agents": 5,
     "stream.app": 6,
