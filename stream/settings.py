@@ -66,6 +66,7 @@ AGENTS: dict[str, str] = {
     "map_heatmaps": "heatmaps",
     "learn_online": "learning",
     "show_activity": "activity",
+    "keep_history": "history",
 }
 _AGENT_OF = {short: agent for agent, short in AGENTS.items()} | {a: a for a in AGENTS}
 PORTS = ("kafka_controller_port", "collector_port", "live_port", "worker_web_port")
@@ -138,6 +139,11 @@ class Settings:
     def learn_group(self) -> str:
         """Consumer group of learn_online: one member holds every partition (fail-over)."""
         return f"{self.app_id}.learn"
+
+    @property
+    def history_group(self) -> str:
+        """Consumer group of keep_history: one member holds ``history.minutes`` (fail-over)."""
+        return f"{self.app_id}.history"
 
     @property
     def topic_learn_checkpoints(self) -> str:
