@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from dojo_pulse.history_cli import history
 from stream.settings import ENV, Settings, SettingsError
 
 
@@ -221,6 +222,8 @@ def run(rate: float, invalid_ratio: float) -> None:
 
     sys.exit(run_everything(_settings(), rate=rate, invalid_ratio=invalid_ratio, echo=click.echo))
 
+
+main.add_command(history)
 
 if __name__ == "__main__":
     main()

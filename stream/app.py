@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from stream.agents.count_forms import count_forms
 from stream.agents.count_traffic import count_traffic
+from stream.agents.keep_history import keep_history
 from stream.agents.learn_online import learn_online
 from stream.agents.map_heatmaps import map_heatmaps
 from stream.agents.map_journeys import map_journeys
@@ -57,7 +58,7 @@ def events_topic(app: faust.App, settings: Settings) -> faust.TopicT:
 
 def streams_enabled(settings: Settings) -> bool:
     """Whether any Faust agent runs (the validate stage alone needs no Faust app)."""
-    names = [metric.channel for metric in metrics(settings)] + ["learning", "activity"]
+    names = [metric.channel for metric in metrics(settings)] + ["learning", "activity", "history"]
     return any(settings.agent_enabled(name) for name in names)
 
 
@@ -123,4 +124,6 @@ def create_app(settings: Settings) -> faust.App:
         learn_online(app, settings, redis)  # one worker holds it; the others stand by
     if settings.agent_enabled("activity"):
         show_activity(app, events, publisher, max_hz=settings.live_max_hz, decoded=decoded)
+    if settings.agent_enabled("history"):
+        keep_history(app, settings, redis)  # one worker holds it; the others stand by
     return app

@@ -67,6 +67,7 @@ AGENTS: dict[str, str] = {
     "map_heatmaps": "heatmaps",
     "learn_online": "learning",
     "show_activity": "activity",
+    "keep_history": "history",
 }
 _AGENT_OF = {short: agent for agent, short in AGENTS.items()} | {a: a for a in AGENTS}
 PORTS = ("kafka_controller_port", "collector_port", "live_port", "worker_web_port")
@@ -121,6 +122,10 @@ class Settings:
         "/", "/events", "/events/*", "/resources", "/resources/*", "/blog", "/blog/*",
         "/about", "/contact", "/volunteer",
     )  # fmt: skip
+    database_url: Secret = field(default_factory=lambda: Secret(""))  # empty: SQLite in data_dir
+    history_minutes_days: int = 14  # retention of the store's rows (stream/store/history.py)
+    history_hours_days: int = 396  # 13 months: a term beside the same term a year ago
+    history_days_days: int = 0  # 0: kept
     term_start: str = ""  # the panel's "this term" (ISO dates); empty: the UK term around today
     term_end: str = ""
 
@@ -137,6 +142,11 @@ class Settings:
     def learn_group(self) -> str:
         """Consumer group of learn_online: one member holds every partition (fail-over)."""
         return f"{self.app_id}.learn"
+
+    @property
+    def history_group(self) -> str:
+        """Consumer group of keep_history: one member holds ``history.minutes`` (fail-over)."""
+        return f"{self.app_id}.history"
 
     @property
     def topic_learn_checkpoints(self) -> str:
@@ -279,6 +289,10 @@ ENV: dict[str, str] = {
     "funnels_path": "DOJO_FUNNELS",
     "query_allow": "DOJO_QUERY_ALLOW",
     "item_paths": "DOJO_ITEM_PATHS",
+    "database_url": "DOJO_DATABASE_URL",
+    "history_minutes_days": "DOJO_HISTORY_MINUTES_DAYS",
+    "history_hours_days": "DOJO_HISTORY_HOURS_DAYS",
+    "history_days_days": "DOJO_HISTORY_DAYS_DAYS",
     "term_start": "DOJO_TERM_START",
     "term_end": "DOJO_TERM_END",
 }
