@@ -2,7 +2,7 @@
 // beside the previous period's, a chart of its windows, a table, and a CSV download of the
 // same query. While a card loads it says so; when the API refuses, it shows the API's words.
 
-import { DASH, byId, el, isNum, num, obj } from "./dom.js";
+import { DASH, byId, el, isNum, list, num, obj } from "./dom.js";
 import { CARDS, funnelSteps } from "./history_cards.js";
 import { historyUrl } from "./range.js";
 
@@ -74,22 +74,32 @@ function destroyChart(id) {
   }
 }
 
+const SPAN_MS = { minute: 60000, hour: 3600000, day: 86400000 };
+
 // One line per series, and the previous period's first series dashed, shifted onto this one.
+// The API sends only windows that hold data: every other window of the range (up to now) is
+// drawn as 0 for a count, or as a gap where a series says null (a p75 of nothing is no 0).
 function drawChart(id, root, series, body, range) {
   destroyChart(id);
   if (typeof uPlot === "undefined" || !series.length) return;
-  const rows = Array.isArray(body.rows) ? body.rows.map(obj) : [];
-  const before = Array.isArray(obj(body.previous).rows) ? obj(body.previous).rows.map(obj) : [];
-  const shift = range.from - (isNum(obj(body.previous).from) ? body.previous.from : range.from);
+  const span = SPAN_MS[body.interval] ?? SPAN_MS[range.interval];
+  const from = isNum(body.from) ? body.from : range.from;
+  const to = Math.min(isNum(body.to) ? body.to : range.to, Date.now() - (Date.now() % span) + span);
+  const previous = obj(body.previous);
+  const shift = from - (isNum(previous.from) ? previous.from : from);
   const at = new Map();
+  for (let ms = from; ms < to && at.size < 10000; ms += span) {
+    at.set(ms, [...series.map(([, , fill]) => (fill === undefined ? 0 : fill)),
+      series[0][2] === undefined ? 0 : series[0][2]]);
+  }
   const put = (ms, index, value) => {
-    if (!isNum(ms)) return;
-    if (!at.has(ms)) at.set(ms, Array(series.length + 1).fill(null));
-    at.get(ms)[index] = isNum(value) ? value : null;
+    if (at.has(ms) && isNum(value)) at.get(ms)[index] = value;
   };
-  for (const row of rows) series.forEach(([key], i) => put(row.start, i, row[key]));
-  for (const row of before) put(isNum(row.start) ? row.start + shift : null, series.length, row[series[0][0]]);
-  const xs = [...at.keys()].sort((a, b) => a - b);
+  for (const row of list(body.rows).map(obj)) series.forEach(([key], i) => put(row.start, i, row[key]));
+  for (const row of list(previous.rows).map(obj)) {
+    if (isNum(row.start)) put(row.start + shift, series.length, row[series[0][0]]);
+  }
+  const xs = [...at.keys()];
   const data = [xs.map((x) => x / 1000), ...series.map((_, i) => xs.map((x) => at.get(x)[i]))];
   data.push(xs.map((x) => at.get(x)[series.length]));
   const axis = { stroke: "#5b6472", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#eef0f3" } };
@@ -101,6 +111,7 @@ function drawChart(id, root, series, body, range) {
       legend: { show: false },
       padding: [8, 12, 0, 0],
       cursor: { y: false },
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"), // the store's days are UTC days
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, (max ?? 1) * 1.15)] } },
       axes: [axis, { ...axis, size: 44 }],
       series: [
@@ -189,13 +200,12 @@ async function fillCard(spec, card, content, range, isCurrent) {
     heads.append(...spec.headlines(body, extra).map((h) => headline(h, body, range)));
     const chart = el("div", "chart history-chart");
     const parts = [heads];
-    const series = spec.series ?? [];
+    const stored = list(body.rows).length > 0;
+    const series = stored ? spec.series ?? [] : [];
+    if (!stored) parts.push(el("p", "empty", "Nothing stored for this range"));
     if (series.length) parts.push(legend(series, range), chart);
-    if (spec.table) parts.push(...spec.table(body, extra));
+    if (spec.table && stored) parts.push(...spec.table(body, extra));
     parts.push(allNumbers(body));
-    if (!Array.isArray(body.rows) || !body.rows.length) {
-      parts.splice(1, 0, el("p", "empty", "Nothing stored for this range"));
-    }
     content.replaceChildren(...parts);
     if (series.length) drawChart(spec.id, chart, series, body, range);
   } catch (err) {

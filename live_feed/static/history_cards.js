@@ -155,7 +155,7 @@ export const CARDS = {
     { id: "vitals", channel: "vitals", title: "Core Web Vitals",
       headlines: headlinesOf(...["LCP", "INP", "CLS"].map((m) => ({ label: `${m} p75`, key: `${m}.p75`,
         value: (t) => (isNum(t[`${m}.p75`]) ? t[`${m}.p75`] : null), format: (v) => vitalValue(m, v) }))),
-      series: [["LCP.p75", "LCP p75"]],
+      series: [["LCP.p75", "LCP p75", null]],
       table: vitalsTable },
     { id: "pipeline", channel: "pipeline", title: "Pipeline",
       headlines: headlinesOf(count("accepted", "accepted"), summed("dead-lettered", (k) => k.startsWith("dead."))),
