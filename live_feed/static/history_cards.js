@@ -6,6 +6,11 @@ import { DASH, duration, el, isNum, list, num, obj, pct } from "./dom.js";
 import { THRESHOLDS } from "./views.js";
 
 const TOP_ROWS = 10;
+const MAX_STEPS = 100; // a funnel's steps: anything beyond is no step (and no 10^8-row table)
+
+function stepOf(part) {
+  return /^\d{1,3}$/.test(part) && Number(part) < MAX_STEPS ? Number(part) : null;
+}
 
 const count = (label, key) => ({ label, key, value: (t) => (isNum(t[key]) ? t[key] : 0), format: num });
 
@@ -110,10 +115,11 @@ export function funnelSteps() {
 function funnelsTable(body, names) {
   const funnels = new Map();
   for (const [name, value] of Object.entries(obj(body.total))) {
-    const [funnel, step] = split(name);
-    if (!/^\d+$/.test(step) || !isNum(value)) continue;
+    const [funnel, part] = split(name);
+    const step = stepOf(part);
+    if (step === null || !isNum(value)) continue;
     if (!funnels.has(funnel)) funnels.set(funnel, []);
-    funnels.get(funnel)[Number(step)] = value;
+    funnels.get(funnel)[step] = value;
   }
   const parts = [];
   for (const [funnel, counts] of funnels) {
@@ -131,8 +137,9 @@ function funnelsTable(body, names) {
 function funnelHeadlines(body) {
   const last = new Map();
   for (const name of Object.keys(obj(body.total))) {
-    const [funnel, step] = split(name);
-    if (/^\d+$/.test(step)) last.set(funnel, Math.max(last.get(funnel) ?? 0, Number(step)));
+    const [funnel, part] = split(name);
+    const step = stepOf(part);
+    if (step !== null) last.set(funnel, Math.max(last.get(funnel) ?? 0, step));
   }
   return [...last].flatMap(([f, n]) => [count(`${f} entered`, `${f}.0`),
     ratio(`${f} completed`, `${f}.${n}`, `${f}.0`)]);

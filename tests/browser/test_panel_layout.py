@@ -43,6 +43,10 @@ def css(driver: Any, selector: str) -> list[Any]:
     return list(driver.find_elements(By.CSS_SELECTOR, selector))
 
 
+def shown(driver: Any, selector: str) -> bool:
+    return bool(css(driver, selector)[0].is_displayed())
+
+
 def rect(driver: Any, element_id: str) -> dict[str, float]:
     script = "return document.getElementById(arguments[0]).getBoundingClientRect().toJSON()"
     return dict(driver.execute_script(script, element_id))
@@ -61,8 +65,8 @@ def test_every_tab_fits_a_desktop_and_a_phone(
         resize(driver, width, height)
         for tab, (element_id, shows) in TABS.items():
             css(driver, f'.tabs [data-tab="{tab}"]')[0].click()  # fails if anything covers it
-            wait_for(lambda: css(driver, f"#view-{tab}")[0].is_displayed(), f"the {tab} tab")
-            wait_for(lambda: text(driver, element_id) == shows, f"the {tab} numbers")  # noqa: B023
+            wait_for(lambda: shown(driver, f"#view-{tab}"), f"the {tab} tab")
+            wait_for(lambda: text(driver, element_id) == shows, f"the {tab} numbers")
             assert_fits(driver, f"the {tab} tab at {width} px")
             shoot(driver, tmp_path, f"{tab}-{width}x{height}")
             # Tables scroll inside their card, which stays within the window.
@@ -84,11 +88,11 @@ def test_every_tab_fits_a_desktop_and_a_phone(
     from selenium.webdriver.support.ui import Select
 
     Select(controls[0]).select_by_value("today")
-    wait_for(lambda: css(driver, "#history-learning")[0].is_displayed(), "the past-range cards")
+    wait_for(lambda: shown(driver, "#history-learning"), "the past-range cards")
     Select(controls[0]).select_by_value("live")
-    wait_for(lambda: css(driver, "#view-learning")[0].is_displayed(), "live again")
+    wait_for(lambda: shown(driver, "#view-learning"), "live again")
     controls[-1].click()
-    wait_for(lambda: css(driver, "#login")[0].is_displayed(), "the sign-in form after sign-out")
+    wait_for(lambda: shown(driver, "#login"), "the sign-in form after sign-out")
     assert severe_errors(driver) == []
 
 
@@ -114,10 +118,10 @@ def test_learning_says_not_learned_yet_before_any_session_is_labelled(
     # Whatever ``n`` holds that is not a positive count is "nothing learned" too.
     for n in (None, "7", -3, [], {"n": 1}, True):
         publish(rdb, "engagement", {**engagement, "quality": {**quality, "n": n}}, now)
-        wait_for(lambda: css(driver, "#p-convert-note")[0].is_displayed(), f"the note for {n!r}")
+        wait_for(lambda: shown(driver, "#p-convert-note"), f"the note for {n!r}")
         assert "%" not in text(driver, "active-sessions")
     publish(rdb, "engagement", {"active_sessions": sessions}, now)  # no quality at all
-    wait_for(lambda: css(driver, "#p-convert-note")[0].is_displayed(), "the note, no quality")
+    wait_for(lambda: shown(driver, "#p-convert-note"), "the note, no quality")
 
     # Once sessions are labelled, the model's numbers are shown.
     learned = [{**sessions[0], "p_convert": 0.62}, sessions[1]]
