@@ -146,13 +146,13 @@ def test_seven_days_come_from_the_store_beside_the_previous_seven(
     fetched = driver.execute_script(FETCHED)
     assert any("/api/history/traffic?" in u and "interval=hour" in u and "compare=previous" in u
                for u in fetched)  # fmt: skip
-    for shown in (DESKTOP, PHONE):
-        resize(driver, *shown)
+    for size in (DESKTOP, PHONE):
+        resize(driver, *size)
         for tab in TABS:
             css(driver, f'.tabs [data-tab="{tab}"]')[0].click()
             wait_for(lambda: loaded(driver, tab), f"the {tab} cards")
-            assert_fits(driver, f"the {tab} tab, 7 days, at {shown[0]} px")
-            shoot(driver, tmp_path, f"{tab}-7-days-{shown[0]}x{shown[1]}")
+            assert_fits(driver, f"the {tab} tab, 7 days, at {size[0]} px")
+            shoot(driver, tmp_path, f"{tab}-7-days-{size[0]}x{size[1]}")
     assert headline(driver, "learning", "hit rate") == ("30%", "+50 % vs the previous 7 days")
     resize(driver, *DESKTOP)
     css(driver, '.tabs [data-tab="live"]')[0].click()

@@ -107,7 +107,8 @@ def test_learning_says_not_learned_yet_before_any_session_is_labelled(
     quality = {"auc": None, "logloss": None, "baseline_auc": None, "baseline_logloss": None}
     engagement = {"score_histogram": [0, 1, 0, 0, 1, 0, 0, 0, 1, 0], "active_sessions": sessions}
     publish(rdb, "engagement", {**engagement, "quality": {**quality, "n": 0}}, now)
-    log_in(driver, feed.url + "/#learning", token)
+    log_in(driver, feed.url + "/", token)
+    css(driver, '.tabs [data-tab="learning"]')[0].click()
 
     wait_for(lambda: "s-conv01" in text(driver, "active-sessions"), "the active sessions")
     assert text(driver, "p-convert-note") == "P(convert): not learned yet: 0 labelled sessions"
