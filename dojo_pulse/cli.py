@@ -189,10 +189,16 @@ def tail(channel: str, url: str | None) -> None:
     "--truth", type=click.Path(dir_okay=False, path_type=Path), help="Write ground truth JSON here."
 )
 @click.option("--fast", is_flag=True, help="Send as fast as possible instead of in real time.")
+@click.option(
+    "--start",
+    callback=lambda _ctx, _param, value: _start_ms(value),
+    help="Backfill the past from this time on a simulated clock (with --via kafka): an ISO "
+    "date or UTC datetime, or an age such as 7d or 36h. Example: --start 7d --duration 604800.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def simulate(
     rate: float, duration: float, seed: int, invalid_ratio: float, via: str,
-    truth: Path | None, fast: bool, quiet: bool,
+    truth: Path | None, fast: bool, start: int | None, quiet: bool,
 ) -> None:  # fmt: skip
     """Send realistic, deterministic traffic of the dojo site (with a ground-truth summary)."""
     from dojo_pulse.simulation import SimulationError, run
@@ -202,7 +208,7 @@ def simulate(
     try:
         summary = run(
             _settings(), rate=rate, duration_s=duration, seed=seed, invalid_ratio=invalid_ratio,
-            via=via, truth_path=truth, fast=fast, progress=not quiet,
+            via=via, truth_path=truth, fast=fast, progress=not quiet, start_ms=start,
         )  # fmt: skip
     except (SimulationError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -213,14 +219,29 @@ def simulate(
     )
 
 
+def _start_ms(value: str | None) -> int | None:
+    from dojo_pulse.simulation.clock import parse_start  # the simulator loads only when used
+
+    return None if value is None else parse_start(value)
+
+
 @main.command()
 @click.option("--rate", default=20.0, show_default=True, help="Simulated events per second.")
 @click.option("--invalid-ratio", default=0.02, show_default=True, help="Share of invalid events.")
-def run(rate: float, invalid_ratio: float) -> None:
+@click.option(
+    "--backfill-days",
+    default=7,
+    show_default=True,
+    type=click.IntRange(0, 400),
+    help="Simulate this many past days first (once per deployment), so history has data.",
+)
+def run(rate: float, invalid_ratio: float, backfill_days: int) -> None:
     """Run everything locally: Kafka, Redis, worker, collector, live panel and traffic."""
     from dojo_pulse.launch import run_everything
 
-    sys.exit(run_everything(_settings(), rate=rate, invalid_ratio=invalid_ratio, echo=click.echo))
+    settings, echo = _settings(), click.echo
+    sys.exit(run_everything(settings, rate=rate, invalid_ratio=invalid_ratio, echo=echo,
+                            backfill_days=backfill_days))  # fmt: skip
 
 
 main.add_command(history)

@@ -47,7 +47,9 @@ def wait_http(url: str, deadline_s: float, children: list[Child]) -> bool:
     return False
 
 
-def run_everything(settings: Settings, *, rate: float, invalid_ratio: float, echo: Echo) -> int:
+def run_everything(
+    settings: Settings, *, rate: float, invalid_ratio: float, echo: Echo, backfill_days: int = 0
+) -> int:
     """Start it all, report counts until Ctrl-C, stop the children; returns an exit code."""
     import infra
     from infra.errors import InfraError
@@ -76,6 +78,8 @@ def run_everything(settings: Settings, *, rate: float, invalid_ratio: float, ech
         for name, url in (("collector", collector_url), ("live feed", live_url)):
             if not wait_http(f"{url}/healthz", 60, children):
                 return _failed(children, f"the {name} did not become healthy", echo)
+        if not backfill(settings, backfill_days, log_dir, children, echo):
+            return _failed(children, "the backfill of simulated history failed", echo)
         traffic = Traffic(rate, invalid_ratio, log_dir)
         echo("")
         echo(f"  Live activity panel: {live_url}/")
@@ -95,6 +99,41 @@ def run_everything(settings: Settings, *, rate: float, invalid_ratio: float, ech
         for child in reversed(children):
             child.stop()
         signal.signal(signal.SIGTERM, previous)
+
+
+BACKFILL_RATE = 0.5  # events a second: a week is ~300,000 events, digested in a minute or so
+
+
+def backfill(
+    settings: Settings, days: int, log_dir: Path, children: list[Child], echo: Echo
+) -> bool:
+    """Once per deployment, simulate the last ``days`` days so history has something to show.
+
+    It runs before live traffic: each partition's event clock must see the past before the
+    present, or the past would arrive late and be counted as such.
+    """
+    marker = settings.data_dir / f"backfilled-{settings.topic_prefix}"
+    if days <= 0 or marker.exists():
+        return True
+    span = f"{days} day" + ("s" if days != 1 else "")
+    echo(f"backfilling {span} of simulated history (once; see {log_dir}/backfill.log) ...")
+    duration = days * 86_400 - 600  # ends ten minutes ago, clear of the live traffic
+    child = start_child(
+        "backfill",
+        ["simulate", "--start", f"{days}d", "--duration", str(duration), "--rate",
+         str(BACKFILL_RATE), "--via", "kafka", "--seed", "7", "--quiet"],
+        log_dir,
+    )  # fmt: skip
+    while child.alive():
+        if not all(c.alive() for c in children):
+            child.stop()
+            return False
+        time.sleep(0.5)
+    if child.proc.returncode != 0:
+        echo(child.tail())
+        return False
+    marker.write_text("history backfilled by `dojo-pulse run`\n")
+    return True
 
 
 def _interrupt(signum: int, frame: object) -> None:

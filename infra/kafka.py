@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import shutil
 import subprocess
 import time
 import uuid
@@ -26,77 +25,25 @@ from infra import daemon, process
 from infra.broker_log import loading_progress
 from infra.daemon import Echo
 from infra.errors import InfraError
-from infra.java import find_java, find_maven
+from infra.java import find_java
+from infra.kafka_jars import FETCH_TIMEOUT_S, fetch
 from stream.settings import Settings
 
 HERE = Path(__file__).resolve().parent
-POM = HERE / "pom.xml"
 LOG4J = HERE / "log4j2.properties"
 
-# Maven needs ~20 s on a good line; a slow mirror gets generous time before we give up.
-FETCH_TIMEOUT_S = 900
 # The broker shuts down in a few seconds when healthy; a stuck one gets SIGKILL after this.
 STOP_GRACE_S = 30.0
-# Keeps the broker within a 2 GB box alongside Redis, the worker and the web apps.
 # A broker loading many partition logs is given more time while it moves, up to this.
 LOAD_CAP_S = 1200.0
 LOAD_STALL_S = 60.0  # no progress for this long: the start has failed
+# Keeps the broker within a 2 GB box alongside Redis, the worker and the web apps.
 JVM_FLAGS = ("-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true")
 
 
 def home(settings: Settings) -> Path:
     """The broker's directory under the data dir."""
     return settings.data_dir / "kafka"
-
-
-def libs_dir(settings: Settings) -> Path:
-    """Where the broker jars for ``settings.kafka_version`` are cached."""
-    return settings.cache_dir / f"kafka-{settings.kafka_version}" / "libs"
-
-
-def fetch(settings: Settings, *, echo: Echo = print) -> Path:
-    """Download the broker jars once into the cache dir; return the libs directory."""
-    libs = libs_dir(settings)
-    marker = libs.parent / "complete"
-    if marker.exists():
-        return libs
-    with daemon.locked(libs.parent / ".lock", timeout=FETCH_TIMEOUT_S):
-        if marker.exists():  # fetched by a concurrent call while we waited
-            return libs
-        find_java()
-        mvn = find_maven()
-        echo(f"kafka: downloading Apache Kafka {settings.kafka_version} jars (once) ...")
-        partial = libs.with_name("libs.partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        argv = [
-            mvn,
-            "-q",
-            "-B",
-            "-f",
-            str(POM),
-            f"-Dkafka.version={settings.kafka_version}",
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={partial}",
-        ]
-        try:
-            done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=FETCH_TIMEOUT_S, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise InfraError(f"download failed: {exc}") from None
-        jars = list(partial.glob("kafka_2.13-*.jar")) if partial.is_dir() else []
-        if done.returncode != 0 or not jars:
-            output = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
-            raise InfraError(
-                f"download failed: mvn exited {done.returncode} fetching Kafka "
-                f"{settings.kafka_version} from Maven Central\n{output or '(no output)'}"
-            )
-        shutil.rmtree(libs, ignore_errors=True)
-        partial.replace(libs)
-        # Written last: a crash mid-download leaves no marker, so the next call retries.
-        marker.write_text(settings.kafka_version + "\n")
-        echo(f"kafka: jars cached in {libs}")
-    return libs
 
 
 def render_properties(settings: Settings, storage: Path) -> str:

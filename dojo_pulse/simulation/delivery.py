@@ -136,8 +136,10 @@ async def _via_http(
 
 async def _via_kafka(
     settings: Settings, requests: Sequence[Request], fast: bool, bar: tqdm[Any],
-    counts: Counter[str],
+    counts: Counter[str], start_ms: int | None = None,
 ) -> None:  # fmt: skip
+    """Produce raw batches; with ``start_ms`` (a backfill) each is received at its own
+    simulated time, so the past arrives as it would have then."""
     from aiokafka import AIOKafkaProducer
     from aiokafka.errors import KafkaError
 
@@ -155,8 +157,11 @@ async def _via_kafka(
     pending: list[asyncio.Future[Any]] = []
 
     async def send(request: Request) -> None:
+        received_at = (
+            int(time.time() * 1000) if start_ms is None else start_ms + round(request.at_s * 1000)
+        )
         raw = RawBatch(
-            received_at=int(time.time() * 1000), visitor_id=request.visitor_id,
+            received_at=received_at, visitor_id=request.visitor_id,
             device=request.device, bot=request.bot, site=settings.site_id,
             events=request.body["events"],
         )  # fmt: skip
@@ -183,15 +188,29 @@ async def _via_kafka(
 def run(
     settings: Settings, *, rate: float, duration_s: float, seed: int, invalid_ratio: float = 0.0,
     via: str = "http", truth_path: Path | None = None, fast: bool = False, progress: bool = True,
-    collector_url: str | None = None,
+    collector_url: str | None = None, start_ms: int | None = None,
 ) -> Truth:  # fmt: skip
-    """Generate traffic and deliver it (paced in real time unless ``fast``); return its truth."""
+    """Generate traffic and deliver it (paced in real time unless ``fast``); return its truth.
+
+    ``start_ms``: a backfill of the past on a simulated clock (straight to Kafka, as fast as
+    possible, each batch received at its simulated time); it must end before now.
+    """
     if via not in ("http", "kafka"):
         raise ValueError(f"via must be 'http' or 'kafka', got {via!r}")
     now_ms = int(time.time() * 1000)
+    backfill = start_ms is not None
+    if start_ms is not None:
+        if via != "kafka":
+            raise ValueError("a backfill (--start) goes straight to Kafka: use --via kafka")
+        if start_ms + duration_s * 1000 > now_ms:
+            raise ValueError("a backfill (--start) must end before now: start earlier or shorten")
+        fast = True
     # When sent as fast as possible the whole window lies in the recent past, so no event
     # arrives "from the future"; when paced, event times track the wall clock.
-    start_ms = now_ms - int(duration_s * 1000) if fast else now_ms
+    elif fast:
+        start_ms = now_ms - int(duration_s * 1000)
+    else:
+        start_ms = now_ms
     requests, truth = generate(seed, rate=rate, duration_s=duration_s, start_ms=start_ms,
                                invalid_ratio=invalid_ratio)  # fmt: skip
     total = sum(len(r.body["events"]) for r in requests)
@@ -200,7 +219,7 @@ def run(
         if via == "http":
             coro = _via_http(settings, requests, collector_url, fast, bar, counts)
         else:
-            coro = _via_kafka(settings, requests, fast, bar, counts)
+            coro = _via_kafka(settings, requests, fast, bar, counts, start_ms if backfill else None)
         asyncio.run(coro)
     truth.delivery.update(counts)
     if truth_path is not None:

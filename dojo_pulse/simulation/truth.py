@@ -12,6 +12,7 @@ form is the field touched last before ``form_abandon``.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +31,11 @@ _FIELD_ACTIONS = ("focus", "change", "error", "blur")
 PASSIVE = frozenset({"page_view", "page_leave", "web_vital", "scroll"})
 _FUNNEL_KINDS = frozenset({"page_view", "form_start", "form_submit"})
 _SILENT = frozenset({"scroll", "page_leave"})  # counted in by_type only
+DAY_MS = 86_400_000
+
+
+def _iso_day(day_ms: int) -> str:
+    return datetime.fromtimestamp(day_ms / 1000, UTC).date().isoformat()
 
 
 def _has_pii(text: str) -> bool:
@@ -90,6 +96,9 @@ class Truth:
         self.first_ts: int | None = None
         self.last_ts: int | None = None
         self.delivery: Counter[str] = Counter()  # filled by ``run``: sent, retries, http_4xx...
+        # Per UTC day of the event time: what history must show for that day.
+        self.daily_views: Counter[int] = Counter()
+        self.daily_visitors: defaultdict[int, set[str]] = defaultdict(set)
 
     def dead_letter(self, reason: str, n: int = 1) -> None:
         """Count ``n`` items the validator must reject with ``reason``."""
@@ -121,7 +130,7 @@ class Truth:
             if kind in _SILENT:
                 continue
             if kind == "page_view":
-                self._page_view(url, referrer, previous if views else None)
+                self._page_view(url, referrer, previous if views else None, event["ts"], visitor_id)
                 previous = url
                 views += 1
                 continue
@@ -149,14 +158,22 @@ class Truth:
         for i in range(step):
             self.funnel[i] += 1
 
-    def _page_view(self, url: str, referrer: str, previous: str | None) -> None:
+    def _page_view(
+        self, url: str, referrer: str, previous: str | None, ts: int, visitor_id: str
+    ) -> None:
         self.page_views[url] += 1
+        self._by_day(ts, visitor_id)
         if previous is None:
             self.entry_pages[url] += 1
             if referrer:
                 self.referrer_hosts[urlsplit(referrer).hostname or ""] += 1
         else:
             self.transitions[f"{previous} -> {url}"] += 1
+
+    def _by_day(self, ts: int, visitor_id: str) -> None:
+        day = ts - ts % DAY_MS
+        self.daily_views[day] += 1
+        self.daily_visitors[day].add(visitor_id)
 
     def _span(self, first: int, last: int) -> None:
         self.first_ts = first if self.first_ts is None else min(self.first_ts, first)
@@ -238,6 +255,10 @@ class Truth:
             "pii_scrubbed": self.pii_scrubbed,
             "time_span": {"first_ts": self.first_ts, "last_ts": self.last_ts},
             "delivery": dict(sorted(self.delivery.items())),
+            "by_day": {
+                _iso_day(day): {"page_views": n, "visitors": len(self.daily_visitors[day])}
+                for day, n in sorted(self.daily_views.items())
+            },
         }
 
     def write(self, path: Path) -> None:

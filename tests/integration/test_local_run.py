@@ -36,10 +36,13 @@ def running(pid: int) -> bool:
 
 
 def test_sigterm_stops_every_child(stack_settings: Settings, start: Callable[..., Proc]) -> None:
-    run = start(["run", "--rate", "5"], stack_settings)
+    run = start(["run", "--rate", "5", "--backfill-days", "1"], stack_settings)
     assert run.proc is not None
-    wait_for(lambda: "Live activity panel" in run.output() or not run.alive(), 180, "the panel")
+    wait_for(lambda: "Live activity panel" in run.output() or not run.alive(), 240, "the panel")
     assert run.alive(), run.output()
+    # History's backfill ran first, once: a second run of this deployment skips it.
+    assert "backfilling 1 day of simulated history" in run.output()
+    assert (stack_settings.data_dir / f"backfilled-{stack_settings.topic_prefix}").exists()
     children = children_of(run.proc.pid)
     assert len(children) >= 3, run.output()  # worker, collector, live feed (and the traffic)
     # What a service manager or `kill` sends, not Ctrl-C: the children must not be orphaned.

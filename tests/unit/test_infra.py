@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import daemon, kafka, redis
+from infra import daemon, kafka, kafka_jars, redis
 from infra.broker_log import loading_progress
 from infra.errors import InfraError
 from infra.java import find_java, find_maven, java_major
@@ -224,7 +224,7 @@ def test_no_java_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(InfraError, match=r"Java 17\+ not found"):
         kafka.up(settings, echo=lambda _: None)
     with pytest.raises(InfraError, match=r"Java 17\+ not found"):
-        kafka.fetch(settings, echo=lambda _: None)
+        kafka_jars.fetch(settings, echo=lambda _: None)
 
 
 def test_java_too_old(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -240,7 +240,7 @@ def test_maven_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InfraError, match="Maven not found"):
         find_maven()
     with pytest.raises(InfraError, match="Maven not found"):
-        kafka.fetch(_settings(tmp_path), echo=lambda _: None)
+        kafka_jars.fetch(_settings(tmp_path), echo=lambda _: None)
 
 
 def test_failed_download_leaves_no_cache_marker(
@@ -251,20 +251,20 @@ def test_failed_download_leaves_no_cache_marker(
     monkeypatch.setenv("PATH", str(_bin_dir(tmp_path, java=java17, mvn=mvn)))
     settings = _settings(tmp_path, kafka_version="9.9.9")
     with pytest.raises(InfraError, match=r"download failed: (.|\n)*Could not resolve"):
-        kafka.fetch(settings, echo=lambda _: None)
-    assert not (kafka.libs_dir(settings).parent / "complete").exists()
-    assert not kafka.libs_dir(settings).exists()
+        kafka_jars.fetch(settings, echo=lambda _: None)
+    assert not (kafka_jars.libs_dir(settings).parent / "complete").exists()
+    assert not kafka_jars.libs_dir(settings).exists()
 
 
 def test_fetch_is_a_no_op_once_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = _settings(tmp_path)
-    libs = kafka.libs_dir(settings)
+    libs = kafka_jars.libs_dir(settings)
     libs.mkdir(parents=True)
     (libs.parent / "complete").write_text(settings.kafka_version)
     # No java and no mvn on PATH: any attempt to download would raise.
     monkeypatch.setenv("PATH", str(_bin_dir(tmp_path)))
     lines: list[str] = []
-    assert kafka.fetch(settings, echo=lines.append) == libs
+    assert kafka_jars.fetch(settings, echo=lines.append) == libs
     assert lines == []
 
 

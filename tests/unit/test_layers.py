@@ -138,3 +138,22 @@ def test_the_checker_sees_an_upward_import() -> None:
     )
     assert unit_of("stream.metrics.traffic") == "stream.metrics"
     assert unit_of("stream.settings") == "stream.settings"
+
+
+MAX_LINES = 300  # a module longer than this holds more than one concept: split it
+MAX_STREAM_TOP_LEVEL = 12  # stream/ keeps its concepts in packages, not in one room
+
+
+def test_no_product_module_is_over_300_lines() -> None:
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if (lines := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert not long, f"split these modules (lines): {long}"
+
+
+def test_stream_has_at_most_a_dozen_top_level_modules() -> None:
+    top = sorted(p.name for p in (ROOT / "stream").glob("*.py") if p.name != "__init__.py")
+    assert len(top) <= MAX_STREAM_TOP_LEVEL, top
