@@ -11,7 +11,7 @@ from stream.history.query import MAX_WINDOWS, Query, QueryError, asks_for_csv, p
 
 DAY = 86_400_000
 NOW = 1_714_521_600_000  # 2024-05-01T00:00Z
-HOSTILE_TEXT = ["", " ", "null", "true", "[]", "{}", "-", "x" * 10_000, "١٢٣", "２０２４-05-01",
+HOSTILE_TEXT = ["", " ", "null", "true", "[]", "{}", "-", "x" * 10_000, "١٢٣", "\uff12\uff10\uff12\uff14-05-01",
                 "2024-05-01\x00", "\ud800", "0x10", "1e3", "NaN", "Infinity", "🙂"]  # fmt: skip
 
 
