@@ -93,6 +93,7 @@ class Settings:
     partitions: int = 4
     retention_hours: int = 168
     dlq_retention_hours: int = 720
+    history_minutes_days: int = 14  # minute rows of history: the store and history.minutes
     app_id: str = "dojo-pulse"
     data_dir: Path = field(default_factory=_default_home)
     cache_dir: Path = field(default_factory=_default_cache)
@@ -209,6 +210,8 @@ class Settings:
             raise SettingsError("DOJO_REDIS_URL must start with redis://, rediss:// or unix://")
         if self.partitions < 1:
             raise SettingsError("DOJO_PARTITIONS must be at least 1")
+        if self.history_minutes_days < 1:
+            raise SettingsError("DOJO_HISTORY_MINUTES_DAYS must be at least 1")
         # Both name the deployment in topics and Redis keys (stream.models.keys): no ":".
         for name in ("topic_prefix", "app_id"):
             value = getattr(self, name)
@@ -258,6 +261,7 @@ ENV: dict[str, str] = {
     "partitions": "DOJO_PARTITIONS",
     "retention_hours": "DOJO_RETENTION_HOURS",
     "dlq_retention_hours": "DOJO_DLQ_RETENTION_HOURS",
+    "history_minutes_days": "DOJO_HISTORY_MINUTES_DAYS",
     "app_id": "DOJO_APP_ID",
     "data_dir": "DOJO_DATA_DIR",
     "cache_dir": "DOJO_CACHE_DIR",
