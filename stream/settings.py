@@ -123,7 +123,6 @@ class Settings:
         "/about", "/contact", "/volunteer",
     )  # fmt: skip
     database_url: Secret = field(default_factory=lambda: Secret(""))  # empty: SQLite in data_dir
-    history_minutes_days: int = 14  # retention of the store's rows (stream/store/history.py)
     history_hours_days: int = 396  # 13 months: a term beside the same term a year ago
     history_days_days: int = 0  # 0: kept
 
@@ -285,7 +284,6 @@ ENV: dict[str, str] = {
     "query_allow": "DOJO_QUERY_ALLOW",
     "item_paths": "DOJO_ITEM_PATHS",
     "database_url": "DOJO_DATABASE_URL",
-    "history_minutes_days": "DOJO_HISTORY_MINUTES_DAYS",
     "history_hours_days": "DOJO_HISTORY_HOURS_DAYS",
     "history_days_days": "DOJO_HISTORY_DAYS_DAYS",
 }
