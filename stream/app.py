@@ -28,6 +28,7 @@ from stream.metrics.pipeline import PipelineStats
 from stream.models.keys import Keys
 from stream.runtime.aggregate import Metric, aggregate
 from stream.runtime.crew import Crew
+from stream.runtime.minutes_out import TOPIC as MINUTES_TOPIC
 from stream.settings import Settings
 from stream.sinks.publish import SnapshotPublisher
 
@@ -107,6 +108,7 @@ def create_app(settings: Settings) -> faust.App:
     redis = Redis.from_url(settings.redis_url)
     publisher = SnapshotPublisher(redis, Keys.of(settings))
     crew = Crew(app, events)  # the folding agents' shared budget and rewinder
+    history = app.topic(settings.topic(MINUTES_TOPIC), key_serializer="raw", value_serializer="raw")
     if settings.agent_enabled("validate"):
         validator(settings, redis).attach(app)
     for metric in metrics(settings):
@@ -119,6 +121,7 @@ def create_app(settings: Settings) -> faust.App:
             aggregate(
                 app, metric, events, out, publisher, redis, crew=crew,
                 partitions=settings.partitions, max_hz=settings.live_max_hz, decoded=decoded,
+                history=history,
             )  # fmt: skip
     if settings.agent_enabled("learning"):
         learn_online(app, settings, redis)  # one worker holds it; the others stand by

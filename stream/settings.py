@@ -94,6 +94,7 @@ class Settings:
     partitions: int = 4
     retention_hours: int = 168
     dlq_retention_hours: int = 720
+    history_minutes_days: int = 14  # minute rows of history: the store and history.minutes
     app_id: str = "dojo-pulse"
     data_dir: Path = field(default_factory=_default_home)
     cache_dir: Path = field(default_factory=_default_cache)
@@ -123,7 +124,6 @@ class Settings:
         "/about", "/contact", "/volunteer",
     )  # fmt: skip
     database_url: Secret = field(default_factory=lambda: Secret(""))  # empty: SQLite in data_dir
-    history_minutes_days: int = 14  # retention of the store's rows (stream/store/history.py)
     history_hours_days: int = 396  # 13 months: a term beside the same term a year ago
     history_days_days: int = 0  # 0: kept
     term_start: str = ""  # the panel's "this term" (ISO dates); empty: the UK term around today
@@ -212,6 +212,8 @@ class Settings:
             raise SettingsError("DOJO_REDIS_URL must start with redis://, rediss:// or unix://")
         if self.partitions < 1:
             raise SettingsError("DOJO_PARTITIONS must be at least 1")
+        if self.history_minutes_days < 1:
+            raise SettingsError("DOJO_HISTORY_MINUTES_DAYS must be at least 1")
         # Both name the deployment in topics and Redis keys (stream.models.keys): no ":".
         for name in ("topic_prefix", "app_id"):
             value = getattr(self, name)
@@ -267,6 +269,7 @@ ENV: dict[str, str] = {
     "partitions": "DOJO_PARTITIONS",
     "retention_hours": "DOJO_RETENTION_HOURS",
     "dlq_retention_hours": "DOJO_DLQ_RETENTION_HOURS",
+    "history_minutes_days": "DOJO_HISTORY_MINUTES_DAYS",
     "app_id": "DOJO_APP_ID",
     "data_dir": "DOJO_DATA_DIR",
     "cache_dir": "DOJO_CACHE_DIR",
@@ -290,7 +293,6 @@ ENV: dict[str, str] = {
     "query_allow": "DOJO_QUERY_ALLOW",
     "item_paths": "DOJO_ITEM_PATHS",
     "database_url": "DOJO_DATABASE_URL",
-    "history_minutes_days": "DOJO_HISTORY_MINUTES_DAYS",
     "history_hours_days": "DOJO_HISTORY_HOURS_DAYS",
     "history_days_days": "DOJO_HISTORY_DAYS_DAYS",
     "term_start": "DOJO_TERM_START",

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from stream.history.historian import AGENT, Historian, keep
 from stream.models.keys import Keys
+from stream.runtime.minutes_out import TOPIC as MINUTES_TOPIC
 from stream.runtime.progress import Progress
 from stream.settings import Settings
 from stream.store import StoreError, open_store
@@ -30,7 +31,7 @@ def keep_history(app: faust.App, settings: Settings, redis: Redis) -> None:
     """Run the historian's bid with ``app``'s worker; a store it cannot use stops the worker."""
     progress = Progress(redis, Keys.of(settings), AGENT)
     retention = Retention.from_settings(settings)
-    topic = settings.topic("history.minutes")
+    topic = settings.topic(MINUTES_TOPIC)
 
     async def keep_minutes() -> None:
         try:

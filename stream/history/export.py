@@ -47,16 +47,18 @@ def render(engine: sqlalchemy.Engine, query: Query) -> Rendered:
     return Rendered(orjson.dumps(body), "application/json")
 
 
-def answer(engine: sqlalchemy.Engine, query: Query) -> dict[str, Any]:
-    """The JSON body of ``query``."""
-    rows, total = period(engine, query)
+def answer(
+    engine: sqlalchemy.Engine, query: Query, chunk_windows: int = CHUNK_WINDOWS
+) -> dict[str, Any]:
+    """The JSON body of ``query`` (the store read ``chunk_windows`` windows at a time)."""
+    rows, total = period(engine, query, chunk_windows)
     body: dict[str, Any] = {
         "channel": query.channel, "interval": query.interval, "from": query.start,
         "to": query.end, "rows": rows, "total": total,
     }  # fmt: skip
     if query.compare:
         before = query.previous()
-        rows_before, total_before = period(engine, before)
+        rows_before, total_before = period(engine, before, chunk_windows)
         body["previous"] = {
             "from": before.start, "to": before.end, "rows": rows_before, "total": total_before,
         }  # fmt: skip
@@ -64,11 +66,13 @@ def answer(engine: sqlalchemy.Engine, query: Query) -> dict[str, Any]:
     return body
 
 
-def period(engine: sqlalchemy.Engine, query: Query) -> tuple[list[dict[str, Any]], Numbers]:
+def period(
+    engine: sqlalchemy.Engine, query: Query, chunk_windows: int
+) -> tuple[list[dict[str, Any]], Numbers]:
     """The rows of ``query``'s windows that hold data, and the summary of their merge."""
     rows: list[dict[str, Any]] = []
     total = Tally()
-    step = CHUNK_WINDOWS * query.span_ms
+    step = chunk_windows * query.span_ms
     for first in range(query.start, query.end, step):
         for start, tally in read(
             engine, query.channel, query.interval, first, min(first + step, query.end)
