@@ -15,36 +15,12 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 
+# Re-exported (mypy's explicit form): ``from stream.settings import Secret`` is the usual spelling.
+from stream.secret import Secret as Secret  # noqa: PLC0414
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value that cannot be used."""
-
-
-class Secret:
-    """A string that never shows itself in ``repr``/``str`` (and so never in logs)."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The secret value, for the one place that must compare or send it."""
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('********')" if self._value else "Secret('')"
-
-    __str__ = __repr__
 
 
 def _default_home() -> Path:

@@ -15,6 +15,7 @@ PACKAGES = ("stream", "collector", "live_feed", "infra", "dojo_pulse")
 # Floor of each unit, lowest first. A unit may import its own modules and any unit on a
 # lower floor; units on one floor do not import each other.
 FLOORS: dict[str, int] = {
+    "stream.secret": -1,  # the value type of secret settings, beneath the settings
     "stream.settings": 0,
     "stream.logs": 0,
     "stream.sketches": 0,
