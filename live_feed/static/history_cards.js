@@ -182,8 +182,9 @@ export const CARDS = {
   ],
   learning: [
     { id: "learning", channel: "learning", title: "Model quality", wide: true,
-      headlines: headlinesOf(ratio("hit rate", "hits", "shown"), count("recommendations checked", "shown"),
-        count("labelled sessions", "labelled")),
+      headlines: headlinesOf(ratio("hit rate", "hits", "shown"),
+        ratio("baseline hit rate", "baseline_hits", "shown"), count("recommendations checked", "shown"),
+        count("labelled sessions", "labelled"), ratio("conversion rate", "conversions", "labelled")),
       series: [["hits", "hits"], ["shown", "checked"]] },
   ],
 };
