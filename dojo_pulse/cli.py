@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from dojo_pulse.history_cli import history
 from stream.settings import ENV, Settings, SettingsError
 
 
@@ -87,6 +88,41 @@ def infra_status() -> None:
         state = "running" if item.get("running") else "stopped"
         owner = " (started by dojo-pulse)" if item.get("ours") else ""
         click.echo(f"{item['name']:<6} {state}{owner}  {item.get('address', '')}")
+
+
+@main.group()
+def db() -> None:
+    """Migrate and inspect the SQL store (DOJO_DATABASE_URL; default SQLite in DOJO_DATA_DIR).
+
+    The worker and the live feed migrate the store when they start; these commands do it
+    beforehand, e.g. before a release rolls out to several live-feed replicas.
+    """
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the store to this release (an empty one is created); print its revision."""
+    from stream.store import StoreError, migrate, open_store
+
+    try:
+        engine = open_store(_settings())
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(migrate.current(engine))
+    engine.dispose()
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the store's revision ("empty" if never migrated); migrates nothing."""
+    from stream.store import StoreError, migrate, open_store
+
+    try:
+        engine = open_store(_settings(), upgrade=False)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(migrate.current(engine) or "empty")
+    engine.dispose()
 
 
 @main.command()
@@ -242,6 +278,8 @@ def run(rate: float, invalid_ratio: float, backfill_days: int) -> None:
     sys.exit(run_everything(settings, rate=rate, invalid_ratio=invalid_ratio, echo=echo,
                             backfill_days=backfill_days))  # fmt: skip
 
+
+main.add_command(history)
 
 if __name__ == "__main__":
     main()

@@ -21,12 +21,13 @@ from live_feed.auth import Gate, refuse_unless_admin, refuse_unless_metrics_read
 from live_feed.channels import is_channel, read_snapshot_raw
 from live_feed.feed import live_endpoint
 from live_feed.frame_protocol import FrameProtocol
+from live_feed.history import HistoryStore, history, history_channels
 from live_feed.hub import Hub
 from live_feed.insights import FunnelListing, funnels, heatmap
 from live_feed.lag import EVERY_S as LAG_EVERY_S
 from live_feed.lag import KafkaOffsets, LagWatch, OffsetReader, worker_groups
 from live_feed.metrics import LiveMetrics
-from live_feed.panel import STATIC_DIR, SecurityHeaders, index, login, logout
+from live_feed.panel import STATIC_DIR, SecurityHeaders, config, index, login, logout
 from live_feed.session import Sessions
 from live_feed.throttle import Throttle
 from live_feed.unavailable import store_unavailable
@@ -84,15 +85,19 @@ def create_app(
             await lag.stop()
             await hub.stop()
             await redis.aclose()
+            app.state.history.close()
 
     app = Starlette(
         routes=[
             Route("/", index),
             Route("/login", login, methods=["POST"]),
             Route("/logout", logout, methods=["POST"]),
+            Route("/api/config", config),
             Route("/api/snapshot/{channel}", snapshot),
             Route("/api/heatmap", heatmap),
             Route("/api/funnels", funnels),
+            Route("/api/history", history_channels),
+            Route("/api/history/{channel}", history),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             WebSocketRoute("/ws/live", live_endpoint),
@@ -105,6 +110,7 @@ def create_app(
     app.state.settings = settings
     app.state.keys = Keys.of(settings)
     app.state.metrics = LiveMetrics()
+    app.state.history = HistoryStore(settings)  # opened on the first history request
     return app
 
 

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs
 
 from redis.exceptions import RedisError
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from live_feed.auth import Gate, client_of
+from live_feed.auth import Gate, client_of, refuse_unless_admin
 from live_feed.session import COOKIE
+from live_feed.term import school_term
+from stream.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_FORM_BYTES = 4096
@@ -32,6 +41,16 @@ SECURITY_HEADERS = [
 async def index(request: Request) -> Response:
     """The panel page; it shows a token form itself when the feed refuses it."""
     return FileResponse(STATIC_DIR / "index.html", headers={"cache-control": "no-store"})
+
+
+async def config(request: Request) -> Response:
+    """``GET /api/config``: what the panel takes from the settings (the dates of "this term")."""
+    if (refused := await refuse_unless_admin(request)) is not None:
+        return refused
+    settings: Settings = request.app.state.settings
+    first, last = school_term(datetime.now(UTC).date(), settings.term_start, settings.term_end)
+    body = {"term": {"start": first.isoformat(), "end": last.isoformat()}}
+    return JSONResponse(body, headers={"cache-control": "no-store"})
 
 
 async def login(request: Request) -> Response:

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from stream.agents.count_forms import count_forms
 from stream.agents.count_traffic import count_traffic
+from stream.agents.keep_history import keep_history
 from stream.agents.learn_online import learn_online
 from stream.agents.map_heatmaps import map_heatmaps
 from stream.agents.map_journeys import map_journeys
@@ -27,6 +28,7 @@ from stream.metrics.pipeline import PipelineStats
 from stream.models.keys import Keys
 from stream.runtime.aggregate import Metric, aggregate
 from stream.runtime.crew import Crew
+from stream.runtime.minutes_out import TOPIC as MINUTES_TOPIC
 from stream.settings import Settings
 from stream.sinks.publish import SnapshotPublisher
 
@@ -57,7 +59,7 @@ def events_topic(app: faust.App, settings: Settings) -> faust.TopicT:
 
 def streams_enabled(settings: Settings) -> bool:
     """Whether any Faust agent runs (the validate stage alone needs no Faust app)."""
-    names = [metric.channel for metric in metrics(settings)] + ["learning", "activity"]
+    names = [metric.channel for metric in metrics(settings)] + ["learning", "activity", "history"]
     return any(settings.agent_enabled(name) for name in names)
 
 
@@ -106,6 +108,7 @@ def create_app(settings: Settings) -> faust.App:
     redis = Redis.from_url(settings.redis_url)
     publisher = SnapshotPublisher(redis, Keys.of(settings))
     crew = Crew(app, events)  # the folding agents' shared budget and rewinder
+    history = app.topic(settings.topic(MINUTES_TOPIC), key_serializer="raw", value_serializer="raw")
     if settings.agent_enabled("validate"):
         validator(settings, redis).attach(app)
     for metric in metrics(settings):
@@ -118,9 +121,12 @@ def create_app(settings: Settings) -> faust.App:
             aggregate(
                 app, metric, events, out, publisher, redis, crew=crew,
                 partitions=settings.partitions, max_hz=settings.live_max_hz, decoded=decoded,
+                history=history,
             )  # fmt: skip
     if settings.agent_enabled("learning"):
         learn_online(app, settings, redis)  # one worker holds it; the others stand by
     if settings.agent_enabled("activity"):
         show_activity(app, events, publisher, max_hz=settings.live_max_hz, decoded=decoded)
+    if settings.agent_enabled("history"):
+        keep_history(app, settings, redis)  # one worker holds it; the others stand by
     return app

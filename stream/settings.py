@@ -12,38 +12,15 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date
 from pathlib import Path
+
+# Re-exported (mypy's explicit form): ``from stream.settings import Secret`` is the usual spelling.
+from stream.secret import Secret as Secret  # noqa: PLC0414
 
 
 class SettingsError(ValueError):
     """An environment variable holds a value that cannot be used."""
-
-
-class Secret:
-    """A string that never shows itself in ``repr``/``str`` (and so never in logs)."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The secret value, for the one place that must compare or send it."""
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('********')" if self._value else "Secret('')"
-
-    __str__ = __repr__
 
 
 def _default_home() -> Path:
@@ -66,6 +43,7 @@ AGENTS: dict[str, str] = {
     "map_heatmaps": "heatmaps",
     "learn_online": "learning",
     "show_activity": "activity",
+    "keep_history": "history",
 }
 _AGENT_OF = {short: agent for agent, short in AGENTS.items()} | {a: a for a in AGENTS}
 PORTS = ("kafka_controller_port", "collector_port", "live_port", "worker_web_port")
@@ -92,6 +70,7 @@ class Settings:
     partitions: int = 4
     retention_hours: int = 168
     dlq_retention_hours: int = 720
+    history_minutes_days: int = 14  # minute rows of history: the store and history.minutes
     app_id: str = "dojo-pulse"
     data_dir: Path = field(default_factory=_default_home)
     cache_dir: Path = field(default_factory=_default_cache)
@@ -120,6 +99,11 @@ class Settings:
         "/", "/events", "/events/*", "/resources", "/resources/*", "/blog", "/blog/*",
         "/about", "/contact", "/volunteer",
     )  # fmt: skip
+    database_url: Secret = field(default_factory=lambda: Secret(""))  # empty: SQLite in data_dir
+    history_hours_days: int = 396  # 13 months: a term beside the same term a year ago
+    history_days_days: int = 0  # 0: kept
+    term_start: str = ""  # the panel's "this term" (ISO dates); empty: the UK term around today
+    term_end: str = ""
 
     def topic(self, name: str) -> str:
         """Full topic name: ``topic("events.raw")`` is ``dojo.events.raw`` by default."""
@@ -134,6 +118,11 @@ class Settings:
     def learn_group(self) -> str:
         """Consumer group of learn_online: one member holds every partition (fail-over)."""
         return f"{self.app_id}.learn"
+
+    @property
+    def history_group(self) -> str:
+        """Consumer group of keep_history: one member holds ``history.minutes`` (fail-over)."""
+        return f"{self.app_id}.history"
 
     @property
     def topic_learn_checkpoints(self) -> str:
@@ -199,6 +188,8 @@ class Settings:
             raise SettingsError("DOJO_REDIS_URL must start with redis://, rediss:// or unix://")
         if self.partitions < 1:
             raise SettingsError("DOJO_PARTITIONS must be at least 1")
+        if self.history_minutes_days < 1:
+            raise SettingsError("DOJO_HISTORY_MINUTES_DAYS must be at least 1")
         # Both name the deployment in topics and Redis keys (stream.models.keys): no ":".
         for name in ("topic_prefix", "app_id"):
             value = getattr(self, name)
@@ -221,6 +212,12 @@ class Settings:
             )
         if self.originless not in ("accept", "refuse"):
             raise SettingsError("DOJO_ORIGINLESS must be accept or refuse")
+        try:  # the panel's "this term": both dates, start first, or neither (the UK default)
+            term_ok = date.fromisoformat(self.term_start) < date.fromisoformat(self.term_end)
+        except ValueError:
+            term_ok = not (self.term_start or self.term_end)
+        if not term_ok:
+            raise SettingsError("DOJO_TERM_START and DOJO_TERM_END: two ISO dates, start first")
         if self.rate_limit_fail not in ("open", "closed"):
             raise SettingsError("DOJO_RATE_LIMIT_FAIL must be open or closed")
         for entry in self.trusted_proxies:
@@ -248,6 +245,7 @@ ENV: dict[str, str] = {
     "partitions": "DOJO_PARTITIONS",
     "retention_hours": "DOJO_RETENTION_HOURS",
     "dlq_retention_hours": "DOJO_DLQ_RETENTION_HOURS",
+    "history_minutes_days": "DOJO_HISTORY_MINUTES_DAYS",
     "app_id": "DOJO_APP_ID",
     "data_dir": "DOJO_DATA_DIR",
     "cache_dir": "DOJO_CACHE_DIR",
@@ -270,6 +268,11 @@ ENV: dict[str, str] = {
     "funnels_path": "DOJO_FUNNELS",
     "query_allow": "DOJO_QUERY_ALLOW",
     "item_paths": "DOJO_ITEM_PATHS",
+    "database_url": "DOJO_DATABASE_URL",
+    "history_hours_days": "DOJO_HISTORY_HOURS_DAYS",
+    "history_days_days": "DOJO_HISTORY_DAYS_DAYS",
+    "term_start": "DOJO_TERM_START",
+    "term_end": "DOJO_TERM_END",
 }
 
 

@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from stream.settings import Settings
 
 HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
 MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024  # a held state's checkpoint is one message
 METRIC_CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps")
 # Every channel the live feed carries: the metrics, the recent events, the validate stage's
@@ -66,6 +67,14 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(
             settings.topic_learn_checkpoints, "agent name", "learn_online checkpoints", 1, -1,
             compact=True, max_message_bytes=MAX_CHECKPOINT_BYTES,
+        ),
+        # Closed minutes for the historian: compacted (a minute sent again replaces itself)
+        # and deleted once older than the store keeps minutes.
+        TopicSpec(
+            settings.topic("history.minutes"), "channel|minute start|part",
+            "closed-minute tallies of every channel", 1,
+            settings.history_minutes_days * DAY_MS, compact=True,
+            max_message_bytes=MAX_CHECKPOINT_BYTES,
         ),
     ]  # fmt: skip
     specs += [

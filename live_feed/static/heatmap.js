@@ -9,8 +9,19 @@ const HEIGHT = 420;
 const WIDTHS = { mobile: 200, tablet: 300, desktop: 400 };
 const REACH = ["25", "50", "75", "100"];
 
+const REACH_ROOM = 72 + 18; // the scroll-reach column beside the page and the gap before it
+
 let pages = [];
 let chosen = { url: null, viewport: null };
+let drawnWidth = null;
+
+// The page's drawn size: its viewport's width, scaled down (proportions kept) to fit the card.
+function pageSize(viewport) {
+  const w = WIDTHS[viewport] ?? WIDTHS.desktop;
+  const room = (byId("heatmap-box").parentElement?.clientWidth || 0) - REACH_ROOM;
+  const scale = room > 0 && room < w ? room / w : 1;
+  return [Math.floor(w * scale), Math.floor(HEIGHT * scale)];
+}
 
 function sizeCanvas(canvas, w, h) {
   const dpr = window.devicePixelRatio || 1;
@@ -175,15 +186,16 @@ function draw() {
   fillSelect(byId("heatmap-url"), urls, chosen.url);
   fillSelect(byId("heatmap-viewport"), available.length ? available : ["desktop"], chosen.viewport);
   const page = obj(forUrl.find((p) => p.viewport === chosen.viewport));
-  const w = WIDTHS[chosen.viewport] ?? WIDTHS.desktop;
-  const wire = sizeCanvas(byId("heatmap-page"), w, HEIGHT);
-  drawWireframe(wire, w, HEIGHT, chosen.viewport);
-  const heat = sizeCanvas(byId("heatmap-heat"), w, HEIGHT);
-  drawDensity(heat, w, HEIGHT, page.grid);
+  const [w, h] = pageSize(chosen.viewport);
+  drawnWidth = w;
+  const wire = sizeCanvas(byId("heatmap-page"), w, h);
+  drawWireframe(wire, w, h, chosen.viewport);
+  const heat = sizeCanvas(byId("heatmap-heat"), w, h);
+  drawDensity(heat, w, h, page.grid);
   const rage = list(page.rage).map(obj);
   const dead = list(page.dead).map(obj);
-  drawSpots(heat, w, HEIGHT, rage, dead);
-  drawReach(obj(page.scroll_reach), HEIGHT);
+  drawSpots(heat, w, h, rage, dead);
+  drawReach(obj(page.scroll_reach), h);
   byId("heatmap-box").dataset.url = String(page.url ?? "");
   setText("heatmap-clicks", num(page.clicks));
   setText("heatmap-views", num(page.views));
@@ -202,6 +214,10 @@ export function renderHeatmaps(data) {
 }
 
 export function setupHeatmapSelectors() {
+  // A phone, a rotated one, or the tab first shown: the page is drawn again at its new size.
+  new ResizeObserver(() => {
+    if (drawnWidth !== null && pageSize(chosen.viewport)[0] !== drawnWidth) draw();
+  }).observe(byId("heatmap-box").parentElement);
   byId("heatmap-url").addEventListener("change", (event) => {
     chosen = { url: event.target.value, viewport: chosen.viewport };
     draw();

@@ -6,16 +6,19 @@ import { byId, isNum, list, num, obj, setText, svg } from "./dom.js";
 import { renderBars } from "./views.js";
 
 const MAX_LINKS = 16;
+// Drawn at the card's own width (the viewBox is in CSS pixels), so the 12 px labels stay
+// 12 px on a phone instead of shrinking with the picture (only below MIN_WIDTH do they).
 const WIDTH = 760;
+const MIN_WIDTH = 300;
 const HEIGHT = 300;
 const NODE_W = 10;
 const GAP = 10;
-const LABEL_CHARS = 26;
-const LABEL_SPACE = 170; // room right of the last column for a clipped label
+const CHAR_PX = 7; // about one character of the 12 px label font
+const LABEL_SPACE = 170; // room right of the last column for a clipped label (at full width)
 const PALETTE = ["#2f6fde", "#8e6ae6", "#20b1c4", "#0c9d61", "#e2a300", "#d95f8a"];
 
-function clip(text) {
-  return text.length > LABEL_CHARS ? `${text.slice(0, LABEL_CHARS - 1)}…` : text;
+function clip(text, chars) {
+  return text.length > chars ? `${text.slice(0, chars - 1)}…` : text;
 }
 
 // Back-edges found by a depth-first walk from the busiest entry pages, heaviest links
@@ -61,7 +64,8 @@ function layers(names, forward) {
   return depth;
 }
 
-export function sankeyLayout(transitions, entries) {
+export function sankeyLayout(transitions, entries, width = WIDTH) {
+  const labelSpace = Math.round(LABEL_SPACE * Math.min(1, width / WIDTH));
   const links = transitions
     .filter((t) => typeof t.from === "string" && typeof t.to === "string" && t.from !== t.to)
     .filter((t) => isNum(t.count) && t.count > 0)
@@ -86,7 +90,10 @@ export function sankeyLayout(transitions, entries) {
   const scale = Math.min(
     ...columns.map((col) => (HEIGHT - GAP * (col.length - 1)) / col.reduce((s, n) => s + n.value, 0)),
   );
-  const step = columns.length > 1 ? (WIDTH - NODE_W - LABEL_SPACE) / (columns.length - 1) : 0;
+  const step = columns.length > 1 ? (width - NODE_W - labelSpace) / (columns.length - 1) : 0;
+  // A label may run up to the next column (or, in the last, to the edge): clipped to fit.
+  const room = columns.length > 1 ? Math.min(step, labelSpace) : width - NODE_W;
+  const chars = Math.max(6, Math.floor((room - NODE_W) / CHAR_PX));
   columns.forEach((col, c) => {
     col.sort((a, b) => b.value - a.value);
     const total = col.reduce((s, n) => s + n.value * scale, 0) + GAP * (col.length - 1);
@@ -106,12 +113,32 @@ export function sankeyLayout(transitions, entries) {
     l.y1 = l.target.y + l.target.ty + (l.count * scale) / 2;
     l.target.ty += l.count * scale;
   }
-  return { nodes: [...nodes.values()], links: placed, scale, hidden: links.length - kept.length };
+  return { nodes: [...nodes.values()], links: placed, scale, hidden: links.length - kept.length,
+    width, chars };
+}
+
+let drawn = null; // the last data drawn, redrawn when the card changes width
+let watching = false;
+
+function sankeyWidth(root) {
+  const box = root.parentElement?.clientWidth || WIDTH;
+  return Math.max(MIN_WIDTH, Math.min(WIDTH, box - 8));
 }
 
 function drawSankey(transitions, entries) {
   const root = byId("journeys-sankey");
-  const layout = sankeyLayout(transitions, entries);
+  drawn = [transitions, entries];
+  if (!watching && typeof ResizeObserver !== "undefined") {
+    watching = true;
+    let last = sankeyWidth(root);
+    new ResizeObserver(() => {
+      const now = sankeyWidth(root);
+      if (now === last || drawn === null) return;
+      last = now;
+      drawSankey(...drawn);
+    }).observe(root.parentElement);
+  }
+  const layout = sankeyLayout(transitions, entries, sankeyWidth(root));
   if (!layout.links.length) {
     root.replaceChildren();
     byId("sankey-empty").hidden = false;
@@ -143,7 +170,7 @@ function drawSankey(transitions, entries) {
     const rect = svg("rect", { x: n.x, y: n.y, width: NODE_W, height: n.h, rx: 2,
       fill: PALETTE[n.col % PALETTE.length] });
     const label = svg("text", { x: n.x + NODE_W + 5, y: n.y + n.h / 2, "dominant-baseline": "middle" });
-    label.textContent = clip(n.name);
+    label.textContent = clip(n.name, layout.chars);
     const count = svg("tspan", { class: "count", dx: 5 });
     count.textContent = num(n.value);
     label.append(count);
@@ -152,7 +179,8 @@ function drawSankey(transitions, entries) {
     group.append(rect, label, title);
     nodes.append(group);
   }
-  root.setAttribute("viewBox", `-4 -4 ${WIDTH + 8} ${HEIGHT + 8}`);
+  root.setAttribute("viewBox", `-4 -4 ${layout.width + 8} ${HEIGHT + 8}`);
+  root.setAttribute("width", String(layout.width + 8));
   root.replaceChildren(links, nodes);
   return layout;
 }

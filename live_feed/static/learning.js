@@ -79,6 +79,11 @@ export function renderEngagement(data) {
   setText("logloss-baseline", fixed(q.baseline_logloss, 3));
   setText("quality-n", num(q.n));
   renderAucChart(list(d.quality_over_time), q.baseline_auc);
+  // Before any session is labelled the model has learned nothing: a converted session
+  // reads 100 % and the rest a prior, so the column says so instead of a number.
+  const labelled = isNum(q.n) && q.n > 0 ? q.n : 0;
+  byId("p-convert-note").hidden = labelled > 0;
+  setText("p-convert-note", `P(convert): not learned yet: ${num(labelled)} labelled sessions`);
   const sessions = list(d.active_sessions).map(obj).slice(0, SESSION_ROWS);
   const rows = sessions.map((s) => {
     const tr = el("tr");
@@ -88,7 +93,8 @@ export function renderEngagement(data) {
     fill.style.width = `${Math.min(100, Math.max(0, Number(s.score) || 0))}%`;
     meter.append(fill);
     score.append(meter, el("span", "meter-label", fixed(s.score, 0)));
-    tr.append(el("td", "mono", s.session ?? DASH), score, el("td", "n", pct(s.p_convert)));
+    const p = labelled > 0 ? pct(s.p_convert) : "not learned yet";
+    tr.append(el("td", "mono", s.session ?? DASH), score, el("td", "n p-convert", p));
     return tr;
   });
   if (!rows.length) {

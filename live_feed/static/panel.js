@@ -12,6 +12,8 @@ import { renderJourneys } from "./journeys.js";
 import { renderHeatmaps, setupHeatmapSelectors } from "./heatmap.js";
 import { renderEngagement, renderRecommendations, renderSegments } from "./learning.js";
 import { stopWatchingWorker, watchWorker } from "./worker.js";
+import { currentRange, onRangeChange, setupRange } from "./range.js";
+import { forgetHistory, showHistory } from "./history.js";
 
 const RENDER = {
   traffic: renderTraffic,
@@ -50,9 +52,15 @@ function showLogin(failed) {
 }
 
 // The open tab lives in the URL fragment, so a reload or a shared link opens the same view.
+// In "live" a tab shows the WebSocket's numbers; in a past range its cards from the store.
 function showTab(name) {
   const tab = TABS.includes(name) ? name : "live";
-  for (const other of TABS) document.getElementById(`view-${other}`).hidden = other !== tab;
+  const range = currentRange();
+  for (const other of TABS) {
+    document.getElementById(`view-${other}`).hidden = other !== tab || range !== null;
+    document.getElementById(`history-${other}`).hidden = other !== tab || range === null;
+  }
+  if (range !== null) showHistory(tab, range);
   for (const button of document.querySelectorAll(".tabs [data-tab]")) {
     button.setAttribute("aria-selected", String(button.dataset.tab === tab));
   }
@@ -68,6 +76,11 @@ function setupTabs() {
     document.getElementById("alerts-card").scrollIntoView({ behavior: "smooth", block: "start" });
   });
   window.addEventListener("hashchange", () => showTab(location.hash.slice(1)));
+  onRangeChange((range) => {
+    forgetHistory(); // a range picked again loads again: "today" has moved on
+    document.getElementById("range-title").textContent = range === null ? "live activity" : range.label;
+    showTab(location.hash.slice(1));
+  });
   showTab(location.hash.slice(1));
 }
 
@@ -117,6 +130,7 @@ if (new URLSearchParams(location.search).get("login") === "failed") {
   history.replaceState(null, "", "/");
   showLogin(true);
 } else {
+  setupRange();
   setupTabs();
   setupFunnelDevices();
   setupHeatmapSelectors();

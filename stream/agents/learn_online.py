@@ -29,6 +29,8 @@ from stream.runtime.aggregate import now_ms
 from stream.runtime.budget import Budget
 from stream.runtime.checkpoint_log import CheckpointLog
 from stream.runtime.holder import Holder, hold
+from stream.runtime.minutes_out import TOPIC as MINUTES_TOPIC
+from stream.runtime.minutes_out import minute_record
 from stream.runtime.progress import Progress
 from stream.settings import Settings
 from stream.sinks.publish import SnapshotPublisher
@@ -53,6 +55,7 @@ class LearnerOutputs:
         self.keys = publisher.keys
         self.scores_topic = settings.topic("scores.engagement")
         self.alerts_topic = settings.topic("alerts")
+        self.history_topic = settings.topic(MINUTES_TOPIC)
         self.budget = Budget()
         self.last_served = self.last_scored = 0.0
         self.serve_cost = 0.0  # seconds the last refresh took
@@ -91,6 +94,9 @@ class LearnerOutputs:
             )
         for channel, data in state.snapshot(at).items():
             await self.publisher.publish(channel, data, at)
+        for start, tally in state.quality.drain():  # one learner: part 0
+            key, value = minute_record("learning", start, 0, tally)
+            await self.producer.send(self.history_topic, value, key=key)
         return bool(alerts) or bool(state.minutes.last_closed)
 
     async def _dead_shares(self, state: LearningState, at: int) -> dict[int, float]:

@@ -36,6 +36,8 @@ from stream.ingest.contract import Limits
 from stream.ingest.dedupe import Claims, ConfirmedClaims
 from stream.ingest.screen import Position, assemble, screen
 from stream.metrics.pipeline import PipelineStats
+from stream.runtime.minutes_out import TOPIC as MINUTES_TOPIC
+from stream.runtime.minutes_out import minute_record
 from stream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,8 @@ async def judge(
         batches += clean
         out.letters += [(d["session_id"].encode(), orjson.dumps(d)) for d in dead]
         if stats is not None:
-            stats.add(clean, dead, one.scrubbed)
+            source = (one.position.partition, one.position.offset, one.received_at)
+            stats.add(clean, dead, one.scrubbed, source)
     out.bundles = pack(batches, partitions)
     return out
 
@@ -101,6 +104,11 @@ class Validator:
     claims: ConfirmedClaims
     stats: PipelineStats
     limits: Limits
+
+    @property
+    def history_topic(self) -> str:
+        """Where the stage's closed minutes go (part: the raw partition)."""
+        return self.settings.topic(MINUTES_TOPIC)
 
     def attach(self, app: faust.App) -> None:
         """Run with ``app``'s worker; an unexpected error stops the worker, loudly."""
@@ -192,4 +200,7 @@ class Validator:
         except (CommitFailedError, IllegalStateError):
             # The partitions moved during the take; their new owner reads it again.
             log.warning("validate: a rebalance took this take's partitions; not committed")
+        for part, start, tally in self.stats.drain_minutes():
+            key, value = minute_record("pipeline", start, part, tally)
+            await producer.send(self.history_topic, value, key=key)
         await self.stats.flush()

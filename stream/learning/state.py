@@ -8,7 +8,8 @@ one worker at a time (``stream.runtime.holder``), however many workers run.
 
 Besides its snapshot, each ``apply`` leaves outputs for the agent to send: engagement score
 records (for ``dojo.scores.engagement``) and the visitors whose recommendations or segment
-changed (for the site's API, through ``stream.learning.serving``).
+changed (for the site's API, through ``stream.learning.serving``). Model quality is counted
+per minute of the learner's event clock for history (``stream.learning.quality_minutes``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from stream.learning.engagement import Engagement
 from stream.learning.items import SITE_ITEMS, ItemPaths
 from stream.learning.learners import unpickle
 from stream.learning.minute_features import MinuteFeatures
+from stream.learning.quality_minutes import QualityMinutes
 from stream.learning.recommend import Recommender
 from stream.learning.segments import Segments
 
@@ -39,6 +41,7 @@ class LearningState:
         self.segments = Segments()
         self.anomalies = Anomalies()
         self.minutes = MinuteFeatures()
+        self.quality = QualityMinutes()
         self.recent_alerts: list[dict[str, Any]] = []
         self.scores: list[dict[str, Any]] = []
         self.touched: set[str] = set()
@@ -51,6 +54,14 @@ class LearningState:
         self.segments.apply(data, now_ms)
         self.minutes.add(data)
         self.touched.add(data["visitor_id"])
+        if data["events"]:
+            self.quality.observe(data["events"][-1]["ts"], data["received_at"], self.totals())
+
+    def totals(self) -> dict[str, int]:
+        """The learners' running quality counts (names of the ``learning`` history channel)."""
+        rec, eng = self.recommender, self.engagement
+        return {"shown": rec.checks, "hits": rec.hits, "baseline_hits": rec.baseline_hits,
+                "labelled": eng.labelled, "conversions": eng.conversions}  # fmt: skip
 
     def watch(self, now_ms: int, dlq_shares: Mapping[int, float]) -> list[dict[str, Any]]:
         """Judge every newly closed minute; the alerts raised (also kept for the snapshot).
@@ -106,7 +117,7 @@ class LearningState:
             self.recommender.to_bytes(),
             self.segments.to_bytes(),
             self.anomalies.to_bytes(),
-            pickle.dumps((self.minutes, self.recent_alerts)),
+            pickle.dumps((self.minutes, self.recent_alerts, self.quality)),
         )
         return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -120,5 +131,7 @@ class LearningState:
         out.recommender.use_items(site_items)
         out.segments = Segments.from_bytes(segments)
         out.anomalies = Anomalies.from_bytes(anomalies)
-        out.minutes, out.recent_alerts = unpickle(rest)
+        # Checkpoints from before quality minutes hold two items here.
+        out.minutes, out.recent_alerts, *quality = unpickle(rest)
+        out.quality = quality[0] if quality else QualityMinutes()
         return out

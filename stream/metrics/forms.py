@@ -1,7 +1,8 @@
 """Form funnels of one partition: starts, submits, abandons, timing and field drop-off.
 
 Counts are exact and belong to the UTC day of each event's ``ts``; the last hour is kept per
-minute as well. Time to complete is ``form_submit.props.duration_ms`` when sent, else the
+minute as well, on the partition's event clock (an event whose minute has closed counts for
+its day only). Time to complete is ``form_submit.props.duration_ms`` when sent, else the
 submit ``ts`` minus the latest ``form_start`` ``ts`` of the same session and form. The
 drop-off field of an abandon is the last field that session touched in that form, earlier
 attempts included (abandons with no field touched count in ``abandons`` only). Progress of
@@ -14,67 +15,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from stream.metrics.form_counts import MAX_FIELDS, FormCounts
+from stream.metrics.minutes import Marks, advance, closed, stale
 from stream.metrics.visits import SESSION_TIMEOUT_MS
 from stream.sketches import codec
-from stream.sketches.codec import from_text, to_text
-from stream.sketches.counters import OTHER, bump, merge_counts
+from stream.sketches.counters import OTHER, bump
 from stream.sketches.quantiles import LIBRARY as QUANTILES_LIBRARY
 from stream.sketches.quantiles import Quantiles
+from stream.sketches.tally import Tally
 from stream.sketches.windows import (
     DAY_MS,
+    DEFAULT_LATENESS_MS,
     HOUR_MS,
     MINUTE_MS,
+    EventClock,
     day_start,
     recent_windows,
     window_start,
 )
 
 MAX_FORMS = 200
-MAX_FIELDS = 100
 ACTIONS = ("focus", "blur", "change", "error")
 _ACTION_INDEX = {name: i for i, name in enumerate(ACTIONS)}
 _FORM_EVENTS = frozenset({"form_start", "form_submit", "form_abandon", "form_field"})
 _FUNNEL = {"form_start": 0, "form_submit": 1, "form_abandon": 2}
-
-
-@dataclass(slots=True)
-class _Form:
-    starts: int = 0
-    submits: int = 0
-    abandons: int = 0
-    durations: Quantiles = field(default_factory=Quantiles)
-    dropoff: dict[str, int] = field(default_factory=dict)
-    fields: dict[str, list[int]] = field(default_factory=dict)
-
-    def merged(self, other: _Form) -> _Form:
-        fields = {name: list(counts) for name, counts in self.fields.items()}
-        for name, counts in other.fields.items():
-            mine = fields.get(name)
-            if mine is None and len(fields) >= MAX_FIELDS:
-                mine = fields.setdefault(OTHER, [0, 0, 0, 0])
-            if mine is None:
-                fields[name] = list(counts)
-            else:
-                for i, n in enumerate(counts):
-                    mine[i] += n
-        return _Form(
-            self.starts + other.starts,
-            self.submits + other.submits,
-            self.abandons + other.abandons,
-            self.durations.merge(other.durations),
-            merge_counts(self.dropoff, other.dropoff, MAX_FIELDS),
-            fields,
-        )
-
-    def encode(self) -> list[Any]:
-        sketch = to_text(self.durations.to_bytes())
-        return [self.starts, self.submits, self.abandons, sketch, self.dropoff, self.fields]
-
-    @classmethod
-    def decode(cls, row: list[Any]) -> _Form:
-        starts, submits, abandons, sketch, dropoff, fields = row
-        durations = Quantiles.from_bytes(from_text(sketch))
-        return cls(starts, submits, abandons, durations, dropoff, fields)
 
 
 @dataclass(slots=True)
@@ -91,12 +55,14 @@ def _quantile_ms(sketch: Quantiles, q: float) -> int | None:
 class FormsState:
     """Mergeable, serialisable form analytics of one partition."""
 
-    def __init__(self) -> None:
-        self.days: dict[int, dict[str, _Form]] = {}
+    def __init__(self, lateness_ms: int = DEFAULT_LATENESS_MS) -> None:
+        self.days: dict[int, dict[str, FormCounts]] = {}
         self.minutes: dict[int, dict[str, list[int]]] = {}  # minute -> form -> funnel counts
         self.progress: dict[str, _Progress] = {}
+        self.clock = EventClock(MINUTE_MS, lateness_ms)
+        self.marks = Marks()
 
-    def _form(self, day: int, form_id: str) -> _Form:
+    def _form(self, day: int, form_id: str) -> FormCounts:
         forms = self.days.get(day)
         if forms is None:
             forms = self.days[day] = {}
@@ -106,13 +72,14 @@ class FormsState:
                 form_id = OTHER
             form = forms.get(form_id)
             if form is None:
-                form = forms[form_id] = _Form()
+                form = forms[form_id] = FormCounts()
         return form
 
     def apply(self, batch: Mapping[str, Any], now_ms: int) -> None:
         """Fold the form events of one ``EventBatch`` dict into the aggregates."""
         progress: _Progress | None = None
-        for e in batch["events"]:
+        events = batch["events"]
+        for e in events:
             etype = e["type"]
             if etype not in _FORM_EVENTS:
                 continue
@@ -132,8 +99,7 @@ class FormsState:
                 counts[_ACTION_INDEX[props["action"]]] += 1
                 progress.forms.setdefault(form_id, [None, ""])[1] = name
                 continue
-            minute = self.minutes.setdefault(ts - ts % MINUTE_MS, {})
-            minute.setdefault(form_id, [0, 0, 0])[_FUNNEL[etype]] += 1
+            self._minute(ts, form_id, _FUNNEL[etype])
             seen = progress.forms.setdefault(form_id, [None, ""])
             if etype == "form_start":
                 form.starts += 1
@@ -151,6 +117,18 @@ class FormsState:
                 form.abandons += 1
                 if seen[1]:
                     bump(form.dropoff, seen[1], 1, MAX_FIELDS)
+        if events:  # every event moves the clock, so quiet forms' minutes close too
+            advance(self.clock, events[-1]["ts"], batch["received_at"])
+
+    def _minute(self, ts: int, form_id: str, step: int) -> None:
+        start = ts - ts % MINUTE_MS
+        if self.clock.is_closed(start):
+            return  # late: counted for its day only
+        minute = self.minutes.setdefault(start, {})
+        if form_id not in minute and len(minute) >= MAX_FORMS:
+            form_id = OTHER
+        minute.setdefault(form_id, [0, 0, 0])[step] += 1
+        self.marks.touch(start)
 
     def _progress(self, batch: Mapping[str, Any]) -> _Progress:
         sid, received = batch["session_id"], batch["received_at"]
@@ -198,17 +176,19 @@ class FormsState:
         today = day_start(now_ms)
         for day in [d for d in self.days if d < today - DAY_MS]:
             del self.days[day]
-        oldest = window_start(now_ms) - HOUR_MS
-        for start in [m for m in self.minutes if m < oldest]:
+        old = stale(self.clock, self.minutes, window_start(now_ms) - HOUR_MS, now_ms)
+        for start in old:
             del self.minutes[start]
+        self.marks.forget(old)
         idle = now_ms - SESSION_TIMEOUT_MS
         for sid in [k for k, p in self.progress.items() if p.last_seen <= idle]:
             del self.progress[sid]
 
     def merge(self, other: FormsState, *, sessions: bool = True) -> FormsState:
         """A new state of both partitions (``sessions=False`` skips progress: display only)."""
-        out = FormsState()
-        empty = _Form()
+        out = FormsState(self.clock.lateness_ms)
+        out.clock = self.clock.merge(other.clock)
+        empty = FormCounts()
         out.days = {d: {k: f.merged(empty) for k, f in fs.items()} for d, fs in self.days.items()}
         out.minutes = {m: {k: list(c) for k, c in fs.items()} for m, fs in self.minutes.items()}
         if sessions:
@@ -220,7 +200,7 @@ class FormsState:
             mine = out.days.setdefault(day, {})
             for form_id, form in forms.items():
                 key = form_id if form_id in mine or len(mine) < MAX_FORMS else OTHER
-                mine[key] = mine[key].merged(form) if key in mine else form.merged(_Form())
+                mine[key] = mine[key].merged(form) if key in mine else form.merged(FormCounts())
         for start, counts in other.minutes.items():
             minute = out.minutes.setdefault(start, {})
             for form_id, funnel in counts.items():
@@ -233,6 +213,21 @@ class FormsState:
             mine_p.forms.update({k: list(v) for k, v in p.forms.items()})
         return out
 
+    def minute_tally(self, start: int) -> Tally | None:
+        """What history keeps of the minute at ``start`` (None when it holds nothing)."""
+        minute = self.minutes.get(start)
+        if minute is None:
+            return None
+        counts: dict[str, float] = {}
+        for form_id, funnel in minute.items():
+            for name, n in zip(("starts", "submits", "abandons"), funnel, strict=True):
+                counts[f"{form_id}.{name}"] = n
+        return Tally(counts)
+
+    def closed_minutes(self) -> list[int]:
+        """Starts of the minutes held that are closed on the event clock, oldest first."""
+        return closed(self.clock, self.minutes)
+
     def to_bytes(self) -> bytes:
         """A checkpoint (``stream.sketches.codec``); durations hold ddsketch's bins."""
         raw = {
@@ -241,19 +236,27 @@ class FormsState:
             },
             "minutes": {str(m): counts for m, counts in self.minutes.items()},
             "progress": {sid: [p.last_seen, p.forms] for sid, p in self.progress.items()},
+            "clock": self.clock.to_list(),
         }
-        return codec.encode("forms", 1, raw, libraries=(QUANTILES_LIBRARY,))
+        return codec.encode("forms", 2, raw, libraries=(QUANTILES_LIBRARY,))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FormsState:
         """Rebuild a state written by ``to_bytes`` (or by the codec-less format before it)."""
-        return codec.decode("forms", data, {1: cls._read_v1})
+        return codec.decode("forms", data, {1: cls._read_v1, 2: cls._read_v2})
+
+    @classmethod
+    def _read_v2(cls, raw: dict[str, Any]) -> FormsState:
+        out = cls._read_v1(raw)
+        out.clock = EventClock.from_list(raw["clock"])
+        return out
 
     @classmethod
     def _read_v1(cls, raw: dict[str, Any]) -> FormsState:
+        # v1 had no clock: its minutes read as open until events move a new one past them.
         out = cls()
         out.days = {
-            int(d): {k: _Form.decode(row) for k, row in forms.items()}
+            int(d): {k: FormCounts.decode(row) for k, row in forms.items()}
             for d, forms in raw["days"].items()
         }
         out.minutes = {int(m): counts for m, counts in raw["minutes"].items()}

@@ -23,21 +23,24 @@ Definitions (per UTC day of the event's ``ts``, per page url and viewport class)
   caused them). A click is settled by the first later event more than ``DEAD_AFTER_MS``
   after it, or as dead when its session has been idle for 30 minutes (``expire``).
 
-The pages of a day are capped by activity (``heatmap_pages``).
+The pages of a day are capped by activity (``heatmap_pages``). Per minute, for history, the
+state counts clicks, scrolls and rage bursts (``heatmap_minutes``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from stream.metrics.heatmap_minutes import HeatMinutes
 from stream.metrics.heatmap_pages import MAX_PAGES, OTHER, THRESHOLDS, DayPages, Page, grid_cell
+from stream.metrics.heatmap_tabs import Tab
 from stream.metrics.visits import SESSION_TIMEOUT_MS
 from stream.sketches import codec
-from stream.sketches.windows import DAY_MS, day_start
+from stream.sketches.tally import Tally
+from stream.sketches.windows import DAY_MS, DEFAULT_LATENESS_MS, MINUTE_MS, EventClock, day_start
 
 RAGE_CLICKS = 3
 RAGE_WINDOW_MS = 1000
@@ -66,32 +69,13 @@ def _level(depth: float) -> int:
     return sum(1 for t in THRESHOLDS if depth >= t)
 
 
-@dataclass(slots=True)
-class _Tab:
-    """What one live session needs for heatmaps."""
-
-    last_seen: int
-    viewport: str = ""  # class of its latest click
-    url: str | None = None  # page of its current view
-    view: list[Any] | None = None  # [day, key, level reached] of the current view
-    click_url: str = ""
-    recent: list[list[float]] = field(default_factory=list)  # [ts, x, y] within the window
-    burst: list[float] | None = None  # [last ts, first x, first y] of the current burst
-    pending: list[list[Any]] = field(default_factory=list)  # [ts, day, key, cell]
-
-    def encode(self) -> list[Any]:
-        return [
-            self.last_seen, self.viewport, self.url, self.view, self.click_url,
-            self.recent, self.burst, self.pending,
-        ]  # fmt: skip
-
-
 class HeatmapsState:
     """Mergeable, serialisable click heatmaps of one partition."""
 
-    def __init__(self, max_pages: int = MAX_PAGES) -> None:
+    def __init__(self, max_pages: int = MAX_PAGES, lateness_ms: int = DEFAULT_LATENESS_MS) -> None:
         self.pages = DayPages(max_pages)
-        self.tabs: dict[str, _Tab] = {}
+        self.tabs: dict[str, Tab] = {}
+        self.per_minute = HeatMinutes(EventClock(MINUTE_MS, lateness_ms))
 
     @property
     def max_pages(self) -> int:
@@ -103,7 +87,7 @@ class HeatmapsState:
         """UTC day -> ``viewport<tab>url`` -> its counts."""
         return self.pages.days
 
-    def _settle(self, tab: _Tab, kind: str, ts: int) -> None:
+    def _settle(self, tab: Tab, kind: str, ts: int) -> None:
         keep = []
         answered = kind in RESPONSES
         for click in tab.pending:
@@ -118,13 +102,14 @@ class HeatmapsState:
         if page is not None:
             page.dead[click[3]] = page.dead.get(click[3], 0) + 1
 
-    def _click(self, tab: _Tab, ts: int, url: str, props: Mapping[str, Any]) -> None:
+    def _click(self, tab: Tab, ts: int, url: str, props: Mapping[str, Any]) -> None:
         x, y = float(props["x"]), float(props["y"])
         tab.viewport = viewport = viewport_class(props["viewport_w"])
         day, key, cell = ts - ts % DAY_MS, viewport + SEP + url, grid_cell(x, y)
         page = self.pages.page(day, key)
         page.clicks += 1
         page.grid[cell] += 1
+        self.per_minute.click(ts, url)
         if tab.click_url != url:
             tab.click_url, tab.recent, tab.burst = url, [], None
         recent = [c for c in tab.recent if ts - c[0] <= RAGE_WINDOW_MS] if tab.recent else []
@@ -142,6 +127,7 @@ class HeatmapsState:
                 first = near[0]
                 spot = grid_cell(first[1], first[2])
                 page.rage[spot] = page.rage.get(spot, 0) + 1
+                self.per_minute.rage(ts)
                 tab.burst = [ts, first[1], first[2]]
             else:
                 tab.burst = None
@@ -153,13 +139,13 @@ class HeatmapsState:
         if len(tab.pending) > MAX_PENDING:
             self._dead(tab.pending.pop(0))
 
-    def _view(self, tab: _Tab, device: str, ts: int, url: str) -> None:
+    def _view(self, tab: Tab, device: str, ts: int, url: str) -> None:
         viewport = tab.viewport or _DEVICE_VIEWPORT.get(device, "desktop")
         day, key = ts - ts % DAY_MS, viewport + SEP + url
         self.pages.page(day, key).views += 1
         tab.url, tab.view = url, [day, key, 0]
 
-    def _scroll(self, tab: _Tab, url: str, depth: float) -> None:
+    def _scroll(self, tab: Tab, url: str, depth: float) -> None:
         view = tab.view
         if view is None or tab.url != url:
             return
@@ -176,7 +162,7 @@ class HeatmapsState:
         sid, received = batch["session_id"], batch["received_at"]
         tab = self.tabs.get(sid)
         if tab is None:
-            tab = self.tabs[sid] = _Tab(received)
+            tab = self.tabs[sid] = Tab(received)
         elif received > tab.last_seen:
             tab.last_seen = received
         responses = RESPONSES
@@ -192,8 +178,11 @@ class HeatmapsState:
                 self._view(tab, batch["device"], ts, e["url"])
             elif kind == "scroll":
                 self._scroll(tab, e["url"], e["props"]["depth"])
+                self.per_minute.scroll(ts)
             elif kind == "page_leave":
                 self._scroll(tab, e["url"], e["props"]["scroll_depth"])
+        if batch["events"]:  # every event moves the clock, so minutes close without clicks
+            self.per_minute.advance(batch["events"][-1]["ts"], received)
 
     def _day(self, now_ms: int | None) -> dict[str, Page]:
         if now_ms is None:
@@ -233,10 +222,20 @@ class HeatmapsState:
         # Days far in the future come from clocks that are wrong; they would never age.
         for day in [d for d in self.days if not today - DAY_MS <= d <= today + DAY_MS]:
             self.pages.forget(day)
+        self.per_minute.expire(now_ms)
+
+    def minute_tally(self, start: int) -> Tally | None:
+        """What history keeps of the minute at ``start`` (None when it holds nothing)."""
+        return self.per_minute.tally(start)
+
+    def closed_minutes(self) -> list[int]:
+        """Starts of the minutes held that are closed on the event clock, oldest first."""
+        return self.per_minute.closed()
 
     def merge(self, other: HeatmapsState, *, sessions: bool = True) -> HeatmapsState:
         """A new state of both partitions (``sessions=False`` skips live tabs: display only)."""
         out = HeatmapsState(max(self.max_pages, other.max_pages))
+        out.per_minute = self.per_minute.merge(other.per_minute)
         for source in (self, other):
             for day, pages in source.days.items():
                 held = out.days.setdefault(day, {})
@@ -248,7 +247,7 @@ class HeatmapsState:
             if sessions:
                 # A session lives on one partition, so the tabs of two partitions never overlap.
                 raw = orjson.loads(orjson.dumps({s: t.encode() for s, t in source.tabs.items()}))
-                out.tabs.update({sid: _Tab(*row) for sid, row in raw.items()})
+                out.tabs.update({sid: Tab(*row) for sid, row in raw.items()})
         out.pages.trim()
         return out
 
@@ -260,20 +259,28 @@ class HeatmapsState:
                 str(d): {k: p.encode() for k, p in pages.items()} for d, pages in self.days.items()
             },
             "tabs": {sid: t.encode() for sid, t in self.tabs.items()},
+            "per_minute": self.per_minute.encode(),
         }
-        return codec.encode("heatmaps", 1, raw)
+        return codec.encode("heatmaps", 2, raw)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> HeatmapsState:
         """Rebuild a state written by ``to_bytes`` (or by the codec-less format before it)."""
-        return codec.decode("heatmaps", data, {1: cls._read_v1})
+        return codec.decode("heatmaps", data, {1: cls._read_v1, 2: cls._read_v2})
+
+    @classmethod
+    def _read_v2(cls, raw: dict[str, Any]) -> HeatmapsState:
+        out = cls._read_v1(raw)
+        out.per_minute = HeatMinutes.decode(raw["per_minute"])
+        return out
 
     @classmethod
     def _read_v1(cls, raw: dict[str, Any]) -> HeatmapsState:
+        # v1 kept no minutes and no clock.
         out = cls(raw["max_pages"])
         out.pages.days = {
             int(d): {k: Page.decode(row) for k, row in pages.items()}
             for d, pages in raw["days"].items()
         }
-        out.tabs = {sid: _Tab(*row) for sid, row in raw["tabs"].items()}
+        out.tabs = {sid: Tab(*row) for sid, row in raw["tabs"].items()}
         return out

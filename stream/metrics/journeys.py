@@ -15,23 +15,32 @@ which is sending order because a session's batches stay on one partition in orde
   ``ts`` of its last page view. Sessions without page views are not journeys.
 
 Counts belong to the UTC day and the 1-minute window of those times; "last hour" sums the
-60 minute windows up to ``now``. Distinct keys are capped per window (``counters.bump``);
-what falls beyond a cap is counted under ``overflow`` so totals stay exact.
+60 minute windows up to ``now``. Minutes follow the partition's event clock: a page view
+whose minute has closed counts for its day only; a session ending later adds its exit to
+its last view's minute while that minute is held (changing a closed minute, which is then
+sent to history again), and to its day only once the minute is gone.
+
+Distinct keys are capped per window (``counters.bump``); what falls beyond a cap is counted
+under ``overflow`` so totals stay exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
+from stream.metrics.journey_counts import KINDS, Counts, Walk, sum_counts
+from stream.metrics.minutes import Marks, advance, closed, stale
 from stream.metrics.visits import SESSION_TIMEOUT_MS
 from stream.sketches import codec
-from stream.sketches.counters import OTHER, bump, merge_counts, top
+from stream.sketches.counters import OTHER, bump, top
+from stream.sketches.tally import Tally
 from stream.sketches.windows import (
     DAY_MS,
+    DEFAULT_LATENESS_MS,
     HOUR_MS,
     MINUTE_MS,
+    EventClock,
     day_start,
     recent_windows,
     window_start,
@@ -43,69 +52,7 @@ DAY_CAP = 5000
 MINUTE_CAP = 500
 TOP_TRANSITIONS = 50
 TOP_K = 10
-_KINDS = ("transitions", "entries", "exits", "paths", "loops")
-
-
-@dataclass(slots=True)
-class _Counts:
-    """Journey counters of one window (a minute or a day)."""
-
-    transitions: dict[str, int] = field(default_factory=dict)
-    entries: dict[str, int] = field(default_factory=dict)
-    exits: dict[str, int] = field(default_factory=dict)
-    paths: dict[str, int] = field(default_factory=dict)
-    loops: dict[str, int] = field(default_factory=dict)
-    ended: int = 0  # sessions that ended here
-    views: int = 0  # page views of those sessions
-
-    def merged(self, other: _Counts, cap: int) -> _Counts:
-        return _Counts(
-            merge_counts(self.transitions, other.transitions, cap),
-            merge_counts(self.entries, other.entries, cap),
-            merge_counts(self.exits, other.exits, cap),
-            merge_counts(self.paths, other.paths, cap),
-            merge_counts(self.loops, other.loops, cap),
-            self.ended + other.ended,
-            self.views + other.views,
-        )
-
-    def encode(self) -> list[Any]:
-        return [*(getattr(self, k) for k in _KINDS), self.ended, self.views]
-
-    @classmethod
-    def decode(cls, row: list[Any]) -> _Counts:
-        return cls(*row)
-
-
-@dataclass(slots=True)
-class _Walk:
-    """What a live session's journey needs to remember."""
-
-    last_seen: int  # server time of its latest batch
-    views: int = 0
-    last_ts: int = 0  # ts of its latest page view
-    path: list[str] = field(default_factory=list)  # first PATH_PAGES urls
-    prev: str = ""
-    prev2: str = ""
-
-    def encode(self) -> list[Any]:
-        return [self.last_seen, self.views, self.last_ts, self.path, self.prev, self.prev2]
-
-
-def _sum(counts: Iterable[_Counts], cap: int) -> _Counts:
-    totals: dict[str, dict[str, int]] = {kind: {} for kind in _KINDS}
-    ended = views = 0
-    for c in counts:
-        for kind, total in totals.items():
-            for key, n in getattr(c, kind).items():
-                total[key] = total.get(key, 0) + n
-        ended += c.ended
-        views += c.views
-    # Summed uncapped first, then trimmed once: one sort instead of one per window.
-    transitions, entries, exits, paths, loops = (
-        merge_counts(totals[kind], {}, cap) for kind in _KINDS
-    )
-    return _Counts(transitions, entries, exits, paths, loops, ended, views)
+_TOTALS = ("entries", "exits", "transitions", "loops")  # a minute's history: totals only
 
 
 def _split(key: str) -> list[str]:
@@ -115,27 +62,41 @@ def _split(key: str) -> list[str]:
 class JourneysState:
     """Mergeable, serialisable journey aggregates of one partition."""
 
-    def __init__(self, day_cap: int = DAY_CAP, minute_cap: int = MINUTE_CAP) -> None:
+    def __init__(
+        self, day_cap: int = DAY_CAP, minute_cap: int = MINUTE_CAP,
+        lateness_ms: int = DEFAULT_LATENESS_MS,
+    ) -> None:  # fmt: skip
         self.day_cap = day_cap
         self.minute_cap = minute_cap
-        self.days: dict[int, _Counts] = {}
-        self.minutes: dict[int, _Counts] = {}
-        self.walks: dict[str, _Walk] = {}
+        self.clock = EventClock(MINUTE_MS, lateness_ms)
+        self.marks = Marks()
+        self.days: dict[int, Counts] = {}
+        self.minutes: dict[int, Counts] = {}
+        self.walks: dict[str, Walk] = {}
         self.walks_left_out = 0  # live walks a display merge counted but did not copy
 
-    def _windows(self, ts: int) -> tuple[_Counts, _Counts]:
+    def _windows(self, ts: int, *, ending: bool = False) -> tuple[Counts, Counts | None]:
+        """The day and minute of ``ts``; no minute for a view in a closed one (late).
+
+        An ending session adds to its minute only while it is held: one made again now
+        would hold nothing but the exit, and replace the whole minute in history.
+        """
         day, minute = ts - ts % DAY_MS, ts - ts % MINUTE_MS
         d = self.days.get(day)
         if d is None:
-            d = self.days[day] = _Counts()
+            d = self.days[day] = Counts()
         m = self.minutes.get(minute)
-        if m is None:
-            m = self.minutes[minute] = _Counts()
+        if m is None and not ending and not self.clock.is_closed(minute):
+            m = self.minutes[minute] = Counts()
+        elif m is not None and not ending and self.clock.is_closed(minute):
+            m = None
+        if m is not None:
+            self.marks.touch(minute)
         return d, m
 
     def apply(self, batch: Mapping[str, Any], now_ms: int) -> None:
         """Fold the page views of one ``EventBatch`` dict into the journeys."""
-        walk: _Walk | None = None
+        walk: Walk | None = None
         dcap, mcap = self.day_cap, self.minute_cap
         for e in batch["events"]:
             if e["type"] != "page_view":
@@ -144,9 +105,10 @@ class JourneysState:
                 sid = batch["session_id"]
                 walk = self.walks.get(sid)
                 if walk is None:
-                    walk = self.walks[sid] = _Walk(batch["received_at"])
+                    walk = self.walks[sid] = Walk(batch["received_at"])
             url, ts = e["url"], e["ts"]
             day, minute = self._windows(ts)
+            minute = minute or Counts()  # a late view's minute: counted, then dropped
             if walk.views == 0:
                 bump(day.entries, url, 1, dcap)
                 bump(minute.entries, url, 1, mcap)
@@ -168,12 +130,15 @@ class JourneysState:
             walk = self.walks.get(batch["session_id"])
         if walk is not None and batch["received_at"] > walk.last_seen:
             walk.last_seen = batch["received_at"]
+        if batch["events"]:  # every event moves the clock, so minutes close without views
+            advance(self.clock, batch["events"][-1]["ts"], batch["received_at"])
 
-    def _end(self, walk: _Walk) -> None:
-        day, minute = self._windows(walk.last_ts)
+    def _end(self, walk: Walk) -> None:
+        day, minute = self._windows(walk.last_ts, ending=True)
         path = " > ".join(walk.path)
         exit_url = walk.prev
-        for counts, cap in ((day, self.day_cap), (minute, self.minute_cap)):
+        windows = [(day, self.day_cap)] + ([(minute, self.minute_cap)] if minute else [])
+        for counts, cap in windows:
             bump(counts.exits, exit_url, 1, cap)
             bump(counts.paths, path, 1, cap)
             counts.ended += 1
@@ -184,15 +149,16 @@ class JourneysState:
         idle = now_ms - SESSION_TIMEOUT_MS
         for sid in [k for k, w in self.walks.items() if w.last_seen <= idle]:
             self._end(self.walks.pop(sid))
-        oldest = window_start(now_ms) - HOUR_MS
-        today = day_start(now_ms)
-        # Windows far in the future come from clocks that are wrong; they would never age.
-        for start in [m for m in self.minutes if not oldest <= m <= now_ms + DAY_MS]:
+        old = stale(self.clock, self.minutes, window_start(now_ms) - HOUR_MS, now_ms)
+        for start in old:
             del self.minutes[start]
+        self.marks.forget(old)
+        today = day_start(now_ms)
+        # Days far in the future come from clocks that are wrong; they would never age.
         for start in [d for d in self.days if not today - DAY_MS <= d <= today + DAY_MS]:
             del self.days[start]
 
-    def _report(self, c: _Counts, k: int, k_transitions: int) -> dict[str, Any]:
+    def _report(self, c: Counts, k: int, k_transitions: int) -> dict[str, Any]:
         transitions = [
             {"from": a, "to": b, "count": n}
             for a, b, n in (
@@ -213,13 +179,13 @@ class JourneysState:
             "loops": loops,
             "avg_path_length": c.views / c.ended if c.ended else 0.0,
             "sessions_ended": c.ended,
-            "overflow": {kind: getattr(c, kind).get(OTHER, 0) for kind in _KINDS},
+            "overflow": {kind: getattr(c, kind).get(OTHER, 0) for kind in KINDS},
         }
 
     def snapshot(self, now_ms: int) -> dict[str, Any]:
         """Today's (UTC) journeys and a smaller last-hour view, as of ``now_ms``."""
-        today = self.days.get(day_start(now_ms)) or _Counts()
-        hour = _sum(
+        today = self.days.get(day_start(now_ms)) or Counts()
+        hour = sum_counts(
             (self.minutes[m] for m in recent_windows(now_ms, 60) if m in self.minutes),
             self.day_cap,
         )
@@ -231,9 +197,11 @@ class JourneysState:
     def merge(self, other: JourneysState, *, sessions: bool = True) -> JourneysState:
         """A new state of both partitions (``sessions=False`` skips live walks: display only)."""
         out = JourneysState(
-            max(self.day_cap, other.day_cap), max(self.minute_cap, other.minute_cap)
-        )
-        empty = _Counts()
+            max(self.day_cap, other.day_cap), max(self.minute_cap, other.minute_cap),
+            self.clock.lateness_ms,
+        )  # fmt: skip
+        out.clock = self.clock.merge(other.clock)
+        empty = Counts()
         for mine, theirs, target, cap in (
             (self.days, other.days, out.days, out.day_cap),
             (self.minutes, other.minutes, out.minutes, out.minute_cap),
@@ -243,7 +211,7 @@ class JourneysState:
         if sessions:
             # A session lives on one partition, so the walks of two partitions never overlap.
             for walks in (self.walks, other.walks):
-                out.walks.update({sid: _Walk(*w.encode()) for sid, w in walks.items()})
+                out.walks.update({sid: Walk(*w.encode()) for sid, w in walks.items()})
             for w in out.walks.values():
                 w.path = list(w.path)  # encode() shares the list; the copy must not
         else:
@@ -252,6 +220,19 @@ class JourneysState:
             )
         return out
 
+    def minute_tally(self, start: int) -> Tally | None:
+        """What history keeps of the minute at ``start``: totals (None when it holds nothing)."""
+        c = self.minutes.get(start)
+        if c is None:
+            return None
+        counts: dict[str, float] = {k: sum(getattr(c, k).values()) for k in _TOTALS}
+        counts.update(sessions_ended=c.ended, path_views=c.views)
+        return Tally(counts)
+
+    def closed_minutes(self) -> list[int]:
+        """Starts of the minutes held that are closed on the event clock, oldest first."""
+        return closed(self.clock, self.minutes)
+
     def to_bytes(self) -> bytes:
         """A checkpoint (``stream.sketches.codec``)."""
         raw = {
@@ -259,20 +240,28 @@ class JourneysState:
             "days": {str(k): c.encode() for k, c in self.days.items()},
             "minutes": {str(k): c.encode() for k, c in self.minutes.items()},
             "walks": {sid: w.encode() for sid, w in self.walks.items()},
+            "clock": self.clock.to_list(),
         }
-        return codec.encode("journeys", 1, raw)
+        return codec.encode("journeys", 2, raw)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> JourneysState:
         """Rebuild a state written by ``to_bytes`` (or by the codec-less format before it)."""
-        return codec.decode("journeys", data, {1: cls._read_v1})
+        return codec.decode("journeys", data, {1: cls._read_v1, 2: cls._read_v2})
+
+    @classmethod
+    def _read_v2(cls, raw: dict[str, Any]) -> JourneysState:
+        out = cls._read_v1(raw)
+        out.clock = EventClock.from_list(raw["clock"])
+        return out
 
     @classmethod
     def _read_v1(cls, raw: dict[str, Any]) -> JourneysState:
+        # v1 had no clock: its minutes read as open until events move a new one past them.
         out = cls(*raw["caps"])
-        out.days = {int(k): _Counts.decode(row) for k, row in raw["days"].items()}
-        out.minutes = {int(k): _Counts.decode(row) for k, row in raw["minutes"].items()}
-        out.walks = {sid: _Walk(*row) for sid, row in raw["walks"].items()}
+        out.days = {int(k): Counts.decode(row) for k, row in raw["days"].items()}
+        out.minutes = {int(k): Counts.decode(row) for k, row in raw["minutes"].items()}
+        out.walks = {sid: Walk(*row) for sid, row in raw["walks"].items()}
         return out
 
 

@@ -11,6 +11,9 @@ writes back the totals this worker last read, then adds its counts; the minute c
 this worker made in the last hours are added back too. With one worker the totals stay
 exact; with several, increments other workers made between this worker's last read and
 the loss are missing (at most a take each).
+
+Per closed minute and raw partition the counts also go to history
+(``stream.metrics.pipeline_minutes``), through ``drain_minutes``.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from stream.metrics.pipeline_minutes import PipelineMinutes
 from stream.models.keys import Keys
 from stream.sinks.prometheus import ACCEPTED, DEAD_LETTERED
 from stream.sinks.publish import SnapshotPublisher
+from stream.sketches.tally import Tally
 
 # KEYS: the totals hash, the processed counter. ARGV[1]: how many (field, total) pairs follow
 # to restore if the hash is gone; then those pairs; then the events processed now; then the
@@ -87,12 +92,20 @@ class PipelineStats:
         self._last_publish = 0.0
         self._rate_mark = (clock(), 0)
         self.events_per_s = 0.0
+        self.minutes = PipelineMinutes()
+
+    def drain_minutes(self) -> list[tuple[int, int, Tally]]:
+        """(raw partition, minute start, tally) of the minutes closed since the last call."""
+        return self.minutes.drain()
 
     def add(
-        self, clean: Sequence[dict[str, Any]], dead: Sequence[dict[str, Any]], scrubbed: int
-    ) -> None:
-        """Count one raw message's outcome."""
+        self, clean: Sequence[dict[str, Any]], dead: Sequence[dict[str, Any]], scrubbed: int,
+        source: tuple[int, int, int] | None = None,
+    ) -> None:  # fmt: skip
+        """Count one raw message's outcome; ``source``: its (partition, offset, received_at)."""
         valid = sum(len(batch["events"]) for batch in clean)
+        if source is not None:
+            self.minutes.add(*source, valid, [letter["reason"] for letter in dead])
         ACCEPTED.inc(valid)  # this process's own counts, for the worker's /metrics
         self._pending["valid"] += valid
         self._pending["dead_lettered"] += len(dead)

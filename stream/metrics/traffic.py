@@ -4,7 +4,9 @@ Minute windows follow event time (``stream.sketches.windows``); an event whose m
 counted as ``late`` and left out of the minute, but still counts for its day, pages and
 session. Day figures belong to the UTC day of each event's ``ts``; per-session facts
 (device, entry page and its external referrer host, bounce) belong to the day the session
-was first seen. The entry page is the session's first ``page_view``.
+was first seen. The entry page is the session's first ``page_view``. A minute also
+counts the sessions whose first event falls in it and which of them bounce now (a later
+page view can undo a bounce of a closed minute: the minute changes, and is sent again).
 
 Bounce rule: a session bounces while it has exactly one ``page_view`` and no event other
 than ``page_view``, ``page_leave``, ``web_vital`` or ``scroll``; ``bounce_rate`` is bounced
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from stream.metrics.minutes import Marks, closed, stale
 from stream.metrics.traffic_tallies import Day, Minute
 from stream.metrics.visits import (
     PASSIVE,
@@ -27,7 +30,8 @@ from stream.metrics.visits import (
     site_host,
 )
 from stream.sketches import codec
-from stream.sketches.counters import bump, top
+from stream.sketches.counters import OTHER, bump, top
+from stream.sketches.tally import Tally
 from stream.sketches.uniques import LIBRARY as UNIQUES_LIBRARY
 from stream.sketches.uniques import Uniques, fingerprint
 from stream.sketches.windows import (
@@ -60,6 +64,7 @@ class TrafficState:
         self.minutes: dict[int, Minute] = {}
         self.days: dict[int, Day] = {}
         self.sessions: dict[str, Visit] = {}
+        self.marks = Marks()
 
     def _day(self, start: int) -> Day:
         day = self.days.get(start)
@@ -72,6 +77,11 @@ class TrafficState:
         s = self.sessions.get(sid)
         if s is None:
             s = self.sessions[sid] = Visit(sid, visitor, day_start(first_ts), 0)
+            start = window_start(first_ts)
+            if not self.clock.is_closed(start):
+                s.minute = start
+                self.minutes.setdefault(start, Minute()).started += 1
+                self.marks.touch(start)
             home = self._day(s.day)
             home.started += 1
             device = batch["device"]
@@ -105,7 +115,7 @@ class TrafficState:
         hv, hs, cap, days, minutes = s.hv, s.hs, self.max_urls, self.days, self.minutes
         day_key = first_ts - first_ts % DAY_MS
         day = days.get(day_key) or self._day(day_key)
-        admit = self.clock.admit
+        admit, touch = self.clock.admit, self.marks.touch
         minute: Minute | None = None
         for e in events:
             ts = e["ts"]
@@ -123,6 +133,7 @@ class TrafficState:
                 minute = minutes.get(m)
                 if minute is None:
                     minute = minutes[m] = Minute()
+                touch(m)
                 if m != s.minute_seen:
                     s.minute_seen = m
                     minute.visitors.add(hv)
@@ -137,7 +148,7 @@ class TrafficState:
                 else:
                     bump(pages, url, 1, cap)
                 if minute is not None:
-                    minute.views += 1
+                    minute.view(url if url in pages else OTHER)
                 s.views += 1
                 if not s.entered:
                     self._enter(s, e)
@@ -150,6 +161,9 @@ class TrafficState:
         s.bounce = not s.bounce
         if (home := self.days.get(s.day)) is not None:
             home.bounces += 1 if s.bounce else -1
+        if (minute := self.minutes.get(s.minute)) is not None:
+            minute.bounces += 1 if s.bounce else -1
+            self.marks.touch(s.minute)
 
     def _span(self, starts: Iterable[int]) -> dict[str, int]:
         views = 0
@@ -193,24 +207,18 @@ class TrafficState:
         """Per-minute records of the last hour that saw events, oldest first."""
         out = []
         for start in recent_windows(now_ms, 60):
-            minute = self.minutes.get(start)
-            if minute is not None:
-                out.append(
-                    {
-                        "window_start": start,
-                        "window_end": start + MINUTE_MS,
-                        "views": minute.views,
-                        "visitors": minute.visitors.count(),
-                        "sessions": minute.sessions.count(),
-                        "closed": self.clock.is_closed(start),
-                    }
-                )
+            if (m := self.minutes.get(start)) is not None:
+                out.append({"window_start": start, "window_end": start + MINUTE_MS,
+                            "views": m.views, "visitors": m.visitors.count(),
+                            "sessions": m.sessions.count(),
+                            "closed": self.clock.is_closed(start)})  # fmt: skip
         return out
 
     def expire(self, now_ms: int) -> None:
-        """Forget idle sessions, minutes before today-1h and days before yesterday."""
+        """Forget idle sessions, closed minutes before today-1h and days before yesterday."""
         today = day_start(now_ms)
-        old_minutes = [m for m in self.minutes if m < today - HOUR_MS]
+        old_minutes = stale(self.clock, self.minutes, today - HOUR_MS, now_ms)
+        self.marks.forget(old_minutes)
         old_days = [d for d in self.days if d < today - DAY_MS]
         for start in old_minutes:
             del self.minutes[start]
@@ -222,6 +230,15 @@ class TrafficState:
         if old_minutes or old_days:
             for s in self.sessions.values():
                 s.forget_cache()
+
+    def minute_tally(self, start: int) -> Tally | None:
+        """What history keeps of the minute at ``start`` (None when it holds nothing)."""
+        minute = self.minutes.get(start)
+        return None if minute is None else minute.tally()
+
+    def closed_minutes(self) -> list[int]:
+        """Starts of the minutes held that are closed on the event clock, oldest first."""
+        return closed(self.clock, self.minutes)
 
     def merge(self, other: TrafficState, *, sessions: bool = True) -> TrafficState:
         """A new state holding both partitions' aggregates (``sessions=False``: for display).
@@ -253,19 +270,20 @@ class TrafficState:
             "hosts": sorted(self.site_hosts),
             "max_urls": self.max_urls,
             "clock": self.clock.to_list(),
-            "minutes": {str(k): m.encode() for k, m in self.minutes.items()},
+            "minutes": {str(k): m.encode_window() for k, m in self.minutes.items()},
             "days": {str(k): d.encode() for k, d in self.days.items()},
             "sessions": {sid: s.encode() for sid, s in self.sessions.items()},
         }
-        return codec.encode("traffic", 1, raw, libraries=(UNIQUES_LIBRARY,))
+        return codec.encode("traffic", 2, raw, libraries=(UNIQUES_LIBRARY,))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TrafficState:
         """Rebuild a state written by ``to_bytes`` (or by the codec-less format before it)."""
-        return codec.decode("traffic", data, {1: cls._read_v1})
+        # v1 rows lack a minute's session facts and a visit's minute; the rows say which.
+        return codec.decode("traffic", data, {1: cls._read, 2: cls._read})
 
     @classmethod
-    def _read_v1(cls, raw: dict[str, Any]) -> TrafficState:
+    def _read(cls, raw: dict[str, Any]) -> TrafficState:
         clock = EventClock.from_list(raw["clock"])
         out = cls(raw["hosts"], clock.lateness_ms, raw["max_urls"])
         out.clock = clock

@@ -43,6 +43,7 @@ class Visit:
     views: int = 0
     interacted: bool = False
     entered: bool = False  # its first page view (entry page and referrer) is counted
+    minute: int = -1  # minute window of its first event (-1: late, or restored from v1)
     bounce: bool = False  # whether the day's bounce count currently includes this visit
     hv: int = field(init=False, default=0)
     hs: int = field(init=False, default=0)
@@ -73,12 +74,12 @@ class Visit:
 
     def encode(self) -> list[Any]:
         """Plain values for a checkpoint."""
-        flags = [self.views, self.interacted, self.entered]
+        flags = [self.views, self.interacted, self.entered, self.minute]
         return [self.day, self.last_seen, self.visitor, *flags]
 
     @classmethod
     def decode(cls, session_id: str, row: list[Any]) -> Visit:
-        """Rebuild a visit written by ``encode``."""
+        """Rebuild a visit written by ``encode`` (v1 rows have no minute)."""
         day, last_seen, visitor, *flags = row
         return cls(session_id, visitor, day, last_seen, *flags)
 
@@ -86,6 +87,8 @@ class Visit:
 def merge_visits(a: Visit, b: Visit) -> Visit:
     """One visit from two records of the same session (a session split across partitions)."""
     newer = b if b.last_seen >= a.last_seen else a
+    first = a if a.day <= b.day else b
     flags = [a.views + b.views, a.interacted or b.interacted, a.entered or b.entered]
+    flags.append(first.minute)
     row = [min(a.day, b.day), newer.last_seen, newer.visitor, *flags]
     return Visit.decode(a.session_id, row)

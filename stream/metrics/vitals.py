@@ -3,7 +3,9 @@
 Each ``web_vital`` event counts for the UTC day of its ``ts``, site-wide and for its page.
 Classes follow the published thresholds (``THRESHOLDS``): a value is *good* when it is
 at most the first threshold, *poor* when it is above the second, else *ni*. Quantiles come
-from a DDSketch (1 % relative accuracy); shares and ``n`` are exact.
+from a DDSketch (1 % relative accuracy); shares and ``n`` are exact. For history the last
+hour is kept per minute too, site-wide, on the partition's event clock (a value whose minute
+has closed counts for its day only).
 """
 
 from __future__ import annotations
@@ -12,13 +14,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from stream.metrics.minutes import Marks, advance, closed, stale
 from stream.sketches import codec
 from stream.sketches.codec import from_text, to_text
 from stream.sketches.counters import OTHER
 from stream.sketches.quantiles import LIBRARY as QUANTILES_LIBRARY
 from stream.sketches.quantiles import Quantiles
-from stream.sketches.windows import DAY_MS, day_start
+from stream.sketches.tally import Tally
+from stream.sketches.windows import (
+    DAY_MS,
+    DEFAULT_LATENESS_MS,
+    HOUR_MS,
+    MINUTE_MS,
+    EventClock,
+    day_start,
+    window_start,
+)
 
+# A class's name in history tallies (``ni`` reads as "needs improvement" there).
+TALLY_CLASSES = {"good": "good", "ni": "needs", "poor": "poor"}
 # metric -> (good up to, poor above); web.dev/articles/vitals thresholds, ms except CLS.
 THRESHOLDS: dict[str, tuple[float, float]] = {
     "LCP": (2500.0, 4000.0),
@@ -103,14 +117,18 @@ def _metrics_stats(metrics: _Metrics) -> dict[str, Any]:
 class VitalsState:
     """Mergeable, serialisable Web Vitals distributions of one partition."""
 
-    def __init__(self, max_pages: int = MAX_PAGES) -> None:
+    def __init__(self, max_pages: int = MAX_PAGES, lateness_ms: int = DEFAULT_LATENESS_MS) -> None:
         self.max_pages = max_pages
         self.site: dict[int, _Metrics] = {}  # day -> metric -> distribution
         self.pages: dict[int, dict[str, _Metrics]] = {}  # day -> url -> metric -> distribution
+        self.minutes: dict[int, _Metrics] = {}  # minute -> metric -> distribution
+        self.clock = EventClock(MINUTE_MS, lateness_ms)
+        self.marks = Marks()
 
     def apply(self, batch: Mapping[str, Any], now_ms: int) -> None:
         """Fold the ``web_vital`` events of one ``EventBatch`` dict into the distributions."""
-        for e in batch["events"]:
+        events = batch["events"]
+        for e in events:
             if e["type"] != "web_vital":
                 continue
             props = e["props"]
@@ -125,6 +143,7 @@ class VitalsState:
             if dist is None:
                 dist = site[metric] = _Dist()
             dist.add(metric, value)
+            self._minute(ts - ts % MINUTE_MS, metric, value)
             pages = self.pages[day]
             url = e["url"]
             page = pages.get(url)
@@ -135,6 +154,20 @@ class VitalsState:
             if dist is None:
                 dist = page[metric] = _Dist()
             dist.add(metric, value)
+        if events:  # every event moves the clock, so minutes close without more vitals
+            advance(self.clock, events[-1]["ts"], batch["received_at"])
+
+    def _minute(self, start: int, metric: str, value: float) -> None:
+        if self.clock.is_closed(start):
+            return  # late: counted for its day only
+        minute = self.minutes.get(start)
+        if minute is None:
+            minute = self.minutes[start] = {}
+        dist = minute.get(metric)
+        if dist is None:
+            dist = minute[metric] = _Dist()
+        dist.add(metric, value)
+        self.marks.touch(start)
 
     def snapshot(self, now_ms: int) -> dict[str, Any]:
         """Today's (UTC) site-wide and per-page stats; the 20 pages with most samples."""
@@ -153,15 +186,39 @@ class VitalsState:
         }
 
     def expire(self, now_ms: int) -> None:
-        """Forget days before yesterday."""
+        """Forget days before yesterday and closed minutes before the last hour."""
         oldest = day_start(now_ms) - DAY_MS
         for day in [d for d in self.site if d < oldest]:
             del self.site[day]
             self.pages.pop(day, None)
+        old = stale(self.clock, self.minutes, window_start(now_ms) - HOUR_MS, now_ms)
+        for start in old:
+            del self.minutes[start]
+        self.marks.forget(old)
+
+    def minute_tally(self, start: int) -> Tally | None:
+        """What history keeps of the minute at ``start`` (None when it holds nothing)."""
+        minute = self.minutes.get(start)
+        if minute is None:
+            return None
+        out = Tally()
+        for metric, dist in minute.items():
+            out.quantiles[metric] = dist.sketch.copy()
+            for kind, name in TALLY_CLASSES.items():
+                out.counts[f"{metric}.{name}"] = getattr(dist, kind)
+        return out
+
+    def closed_minutes(self) -> list[int]:
+        """Starts of the minutes held that are closed on the event clock, oldest first."""
+        return closed(self.clock, self.minutes)
 
     def merge(self, other: VitalsState, *, sessions: bool = True) -> VitalsState:
         """A new state of both partitions (no per-session facts: ``sessions`` is uniformity)."""
-        out = VitalsState(max(self.max_pages, other.max_pages))
+        out = VitalsState(max(self.max_pages, other.max_pages), self.clock.lateness_ms)
+        out.clock = self.clock.merge(other.clock)
+        for start in self.minutes.keys() | other.minutes.keys():
+            mine_m, theirs_m = self.minutes.get(start, {}), other.minutes.get(start, {})
+            out.minutes[start] = _merge_metrics(mine_m, theirs_m)
         for day in self.site.keys() | other.site.keys():
             out.site[day] = _merge_metrics(self.site.get(day, {}), other.site.get(day, {}))
             mine, theirs = self.pages.get(day, {}), other.pages.get(day, {})
@@ -185,16 +242,29 @@ class VitalsState:
                 str(day): {url: encode(metrics) for url, metrics in pages.items()}
                 for day, pages in self.pages.items()
             },
+            "minutes": {str(start): encode(metrics) for start, metrics in self.minutes.items()},
+            "clock": self.clock.to_list(),
         }
-        return codec.encode("vitals", 1, raw, libraries=(QUANTILES_LIBRARY,))
+        return codec.encode("vitals", 2, raw, libraries=(QUANTILES_LIBRARY,))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> VitalsState:
         """Rebuild a state written by ``to_bytes`` (or by the codec-less format before it)."""
-        return codec.decode("vitals", data, {1: cls._read_v1})
+        return codec.decode("vitals", data, {1: cls._read_v1, 2: cls._read_v2})
+
+    @classmethod
+    def _read_v2(cls, raw: dict[str, Any]) -> VitalsState:
+        out = cls._read_v1(raw)
+        out.minutes = {
+            int(start): {m: _Dist.decode(row) for m, row in metrics.items()}
+            for start, metrics in raw["minutes"].items()
+        }
+        out.clock = EventClock.from_list(raw["clock"])
+        return out
 
     @classmethod
     def _read_v1(cls, raw: dict[str, Any]) -> VitalsState:
+        # v1 kept no minutes and no clock.
 
         def decode(metrics: dict[str, Any]) -> _Metrics:
             return {m: _Dist.decode(row) for m, row in metrics.items()}

@@ -3,7 +3,9 @@
 One factory serves every mergeable metric (traffic, forms, vitals, ...): the agent folds
 bundles of session batches into a ``Rollup``, checkpoints it about once a second into a
 Faust table's changelog (and Redis, for other workers' merges), and acknowledges messages
-only after their checkpoint, so a restart neither loses nor double-counts a message.
+only after their checkpoint, so a restart neither loses nor double-counts a message. With
+each checkpoint it sends the minutes that closed (or changed after closing) to
+``history.minutes`` (``stream.runtime.minutes_out``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from redis.exceptions import RedisError
 from stream.ingest.bundles import Decoded
 from stream.runtime.budget import Budget, snapshot_due
 from stream.runtime.crew import Crew
+from stream.runtime.minutes_out import MinuteSource, MinutesOut, Record
 from stream.runtime.partials import other_partitions, share_again
 from stream.runtime.progress import Progress
 from stream.runtime.rollup import MetricState, Rollup
@@ -66,8 +69,11 @@ class Aggregator:
         partitions: int,
         decoded: Decoded,
         budget: Budget,
+        history: faust.TopicT | None = None,
     ) -> None:
         self.metric = metric
+        self.history = history  # None: no minute records (a test that only folds)
+        self.minutes_out = MinutesOut(metric.channel)
         self.decoded = decoded
         self.out = out
         self.publisher = publisher
@@ -141,7 +147,13 @@ class Aggregator:
         # Encode and take the pending events in one step (no await in between): the
         # checkpoint then holds exactly the events about to be acknowledged.
         began = time.perf_counter()
-        saved = self.rollup.checkpoints(now_ms())
+        records: list[Record] = []
+
+        def closing(slot: int, state: Any) -> None:
+            if self.history is not None and isinstance(state, MinuteSource):
+                records.extend(self.minutes_out.collect(slot, state))
+
+        saved = self.rollup.checkpoints(now_ms(), closing)
         # Big states checkpoint less often (a crash then replays more, still counting every
         # message once).
         self.rollup.checkpoint_every_s = self.budget.gap(
@@ -155,6 +167,9 @@ class Aggregator:
             # Only other workers' snapshots read these; the changelog is the truth.
             with contextlib.suppress(RedisError, OSError):
                 await self.redis.hset(self.redis_key, mapping={str(p): blob for p, blob in saved})
+        if self.history is not None:
+            for key, value in records:
+                await self.history.send(key=key, value=value)
         # Acknowledge only now: Faust flushes the changelog before it commits offsets.
         for event in pending:
             await self.stream.ack(event)
@@ -175,6 +190,7 @@ class Aggregator:
         """
         self.rollup.revoke(partitions)
         self.unacked.revoke(partitions)
+        self.minutes_out.forget(partitions)
 
     async def publish(self) -> None:
         """Publish the merged snapshot if it changed (or to let rolling views move).
@@ -225,11 +241,13 @@ def aggregate(
     partitions: int,
     max_hz: float,
     decoded: Decoded | None = None,
+    history: faust.TopicT | None = None,
 ) -> Aggregator:
     """Register a metric's agent, its checkpoint table and its snapshot timer."""
     agg = Aggregator(
-        app, metric, out, publisher, redis, partitions, decoded or Decoded(), crew.budget
-    )
+        app, metric, out, publisher, redis, partitions, decoded or Decoded(), crew.budget,
+        history,
+    )  # fmt: skip
     register(app, agg, source, crew, max_hz=max_hz)
     return agg
 

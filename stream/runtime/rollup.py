@@ -174,12 +174,20 @@ class Rollup(Generic[S]):
         """Whether a checkpoint is due (about once per ``checkpoint_every_s``)."""
         return self.clock() - self._last_checkpoint >= self.checkpoint_every_s
 
-    def checkpoints(self, now_ms: int) -> list[tuple[int, bytes]]:
-        """Expire and encode every changed partition; marks them clean."""
+    def checkpoints(
+        self, now_ms: int, closing: Callable[[int, S], None] | None = None
+    ) -> list[tuple[int, bytes]]:
+        """Expire and encode every changed partition; marks them clean.
+
+        ``closing`` sees each changed state just before it expires: what expiring drops
+        must be read first (``stream.runtime.minutes_out``).
+        """
         self._last_checkpoint = self.clock()
         out = []
         for partition, slot in self.slots.items():
             if slot.dirty:
+                if closing is not None:
+                    closing(partition, slot.state)
                 slot.state.expire(now_ms)
                 out.append((partition, encode_checkpoint(slot.offsets, slot.sources, slot.state)))
                 slot.dirty = False

@@ -58,6 +58,42 @@ CHECKPOINT_SECONDS = Histogram(
     registry=REGISTRY,
 )
 
+# The historian (``stream.history.historian``): what it wrote, skipped and pruned, and how far
+# behind the closed minutes it is. Reasons are the fixed words of ``stream.history.records``.
+HISTORY_ROWS = Counter(
+    "dojo_worker_history_rows_written",
+    "Closed-minute rows the historian of this process wrote to the store",
+    registry=REGISTRY,
+)
+HISTORY_SKIPPED = Counter(
+    "dojo_worker_history_records_skipped",
+    "history.minutes records the historian skipped, by reason (never stored)",
+    ["reason"],
+    registry=REGISTRY,
+)
+HISTORY_BEHIND = Gauge(
+    "dojo_worker_history_behind_messages",
+    "history.minutes records not written to the store yet (the historian's lag)",
+    registry=REGISTRY,
+)
+HISTORY_NEWEST = Gauge(
+    "dojo_worker_history_newest_minute_timestamp_seconds",
+    "Start of the newest closed minute the historian of this process wrote",
+    registry=REGISTRY,
+)
+HISTORY_WRITE_SECONDS = Histogram(
+    "dojo_worker_history_write_seconds",
+    "Time to write one batch of closed minutes (and recompute their hours and days)",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    registry=REGISTRY,
+)
+HISTORY_PRUNED = Counter(
+    "dojo_worker_history_rows_pruned",
+    "Store rows the historian of this process deleted by retention, by window size",
+    ["size"],
+    registry=REGISTRY,
+)
+
 
 class MetricsPortError(OSError):
     """The metrics server could not listen; the message says what to do."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -90,4 +91,61 @@ def screenshot(driver: Any, name: str, height: int = 800) -> Path:
     OUTPUT.mkdir(exist_ok=True)
     path = OUTPUT / f"{name}.png"
     assert driver.save_screenshot(str(path))
+    return path
+
+
+DESKTOP = (1280, 800)
+PHONE = (390, 844)
+
+
+def resize(driver: Any, width: int, height: int) -> None:
+    """Emulate a ``width`` x ``height`` CSS px screen (a phone below 600 px) and wait for it."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+    wait_for(lambda: driver.execute_script("return innerWidth") == width, f"{width} px wide")
+
+
+WIDER_THAN_THE_WINDOW = """
+return [...document.querySelectorAll('body *')]
+  .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 0.5)
+  .filter((e) => !e.parentElement.closest('.table-wrap'))  // those scroll inside their card
+  .slice(0, 8).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`);
+"""
+
+
+def assert_fits(driver: Any, what: str) -> None:
+    """Nothing on the page is wider than the window: it never scrolls sideways."""
+    overflow = "return document.documentElement.scrollWidth - innerWidth"
+    try:
+        wait_for(lambda: driver.execute_script(overflow) <= 0, f"{what} to fit", timeout=5)
+    except AssertionError:
+        wide = driver.execute_script(WIDER_THAN_THE_WINDOW)
+        raise AssertionError(f"{what} is wider than the window: {wide}") from None
+
+
+HIT = """
+const e = arguments[0], r = e.getBoundingClientRect();
+const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+return r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.bottom <= innerHeight
+  && (top === e || e.contains(top));
+"""
+
+
+def reachable(driver: Any, element: Any) -> bool:
+    """``element`` is shown inside the window and nothing covers its middle."""
+    return bool(element.is_displayed() and driver.execute_script(HIT, element))
+
+
+def shoot(driver: Any, directory: Path, name: str) -> Path:
+    """Save the window to ``directory/<name>.png``, the whole page to ``<name>-page.png``."""
+    path = directory / f"{name}.png"
+    assert driver.save_screenshot(str(path))
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
+    )
+    page = directory / f"{name}-page.png"
+    page.write_bytes(base64.b64decode(shot["data"]))
+    print(f"screenshot: {path} (whole page: {page.name})")
     return path

@@ -169,7 +169,7 @@ def test_custom_window_and_props_steps() -> None:
 
 
 def test_device_split_and_minute_of_step_one() -> None:
-    state = FunnelsState(FUNNELS)
+    state = FunnelsState(FUNNELS, lateness_ms=DAY_MS)  # minutes stay open: no late entries
     state.apply(batch("m", HAPPY[:3], NOON, device="mobile"), NOON)
     state.apply(batch("d", HAPPY, NOON + 5 * MINUTE_MS, device="desktop"), NOON)
     state.apply(batch("x", HAPPY[:1], NOON, device="watch"), NOON)
@@ -211,8 +211,9 @@ def session_events(rng: random.Random, sid: str, start: int) -> list[dict[str, A
 @given(seed=st.integers(0, 2**32), parts=st.integers(1, 4))
 def test_merge_of_disjoint_partitions_equals_all_in_one(seed: int, parts: int) -> None:
     rng = random.Random(seed)
-    one = FunnelsState(FUNNELS)
-    split = [FunnelsState(FUNNELS) for _ in range(parts)]
+    # Minutes stay open: which events are late depends on each partition's own clock.
+    one = FunnelsState(FUNNELS, lateness_ms=DAY_MS)
+    split = [FunnelsState(FUNNELS, lateness_ms=DAY_MS) for _ in range(parts)]
     expected = [0] * 5
     for n in range(30):
         sid = f"s{n}"
@@ -274,6 +275,10 @@ def test_expire_bounds_memory() -> None:
     assert len(track.progress) == 500
     state.expire(NOON + 2 * 3_600_000)
     assert track.progress == {}
+    assert track.minutes  # still open on the event clock: an open minute is never dropped
+    later = NOON + 2 * 3_600_000
+    state.apply(batch("clock", [("scroll", "/", {})], later), later)  # closes them
+    state.expire(later)
     assert all(m >= NOON + 3_600_000 for m in track.minutes)
     assert sessions_of(state.snapshot(NOON + 2 * 3_600_000)) == [500, 500, 0, 0, 0]
     state.expire(NOON + 2 * DAY_MS)

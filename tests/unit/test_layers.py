@@ -15,6 +15,7 @@ PACKAGES = ("stream", "collector", "live_feed", "infra", "dojo_pulse")
 # Floor of each unit, lowest first. A unit may import its own modules and any unit on a
 # lower floor; units on one floor do not import each other.
 FLOORS: dict[str, int] = {
+    "stream.secret": -1,  # the value type of secret settings, beneath the settings
     "stream.settings": 0,
     "stream.logs": 0,
     "stream.sketches": 0,
@@ -25,7 +26,9 @@ FLOORS: dict[str, int] = {
     "stream.sinks": 2,
     "stream.metrics": 3,
     "stream.runtime": 3,
+    "stream.store": 3,
     "stream.learning": 4,
+    "stream.history": 4,
     "stream.agents": 5,
     "stream.app": 6,
     "stream.worker": 7,

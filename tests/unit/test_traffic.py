@@ -291,7 +291,19 @@ def test_expire_never_changes_todays_numbers() -> None:
         state.expire(now)
         assert state.snapshot(now) == before
     assert state.sessions == {}  # all idle by then
+    # A day's lateness keeps every minute open: an open minute is never dropped (it would
+    # come back holding only later events, and its history record would shrink).
+    assert min(state.minutes) < T0 - 3_600_000
+    assert not any(state.clock.is_closed(m) for m in state.minutes)
+
+
+def test_expire_drops_closed_minutes_before_the_hour_only() -> None:
+    batches = simulate(random.Random(5), 300, T0 - 3 * 3_600_000, 6 * 3_600_000)
+    state = build(batches, lateness_ms=2 * MINUTE_MS)
+    held = set(state.minutes)
+    state.expire(T0 + 2 * 3_600_000)
     assert min(state.minutes) >= T0 - 3_600_000
+    assert set(state.minutes) == {m for m in held if m >= T0 - 3_600_000}
 
 
 def test_url_cap_folds_into_other() -> None:
