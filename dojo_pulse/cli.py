@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from dojo_pulse.dlq.commands import dlq
 from stream.settings import ENV, Settings, SettingsError
 
 
@@ -219,9 +220,9 @@ def simulate(
 
 
 def _start_ms(value: str | None) -> int | None:
-    from dojo_pulse.simulation.clock import parse_start  # the simulator loads only when used
+    from dojo_pulse.moment import parse_moment
 
-    return None if value is None else parse_start(value)
+    return None if value is None else parse_moment(value)
 
 
 @main.command()
@@ -242,6 +243,8 @@ def run(rate: float, invalid_ratio: float, backfill_days: int) -> None:
     sys.exit(run_everything(settings, rate=rate, invalid_ratio=invalid_ratio, echo=echo,
                             backfill_days=backfill_days))  # fmt: skip
 
+
+main.add_command(dlq)
 
 if __name__ == "__main__":
     main()
