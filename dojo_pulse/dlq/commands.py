@@ -7,6 +7,7 @@ away is one line and exit 1. Kafka clients are imported only when a command runs
 from __future__ import annotations
 
 import asyncio
+import logging.config
 from typing import Any
 
 import click
@@ -14,6 +15,7 @@ import orjson
 
 from dojo_pulse.moment import parse_moment
 from stream.ingest.contract import REASONS
+from stream.logs import log_config
 from stream.settings import Settings, SettingsError
 
 
@@ -68,6 +70,8 @@ SINCE_HELP = "Only dead letters received since then: an ISO date or UTC time, or
 @click.group(cls=OneLineGroup)
 def dlq() -> None:
     """Inspect and replay the dead-letter topic (dojo.events.dlq)."""
+    # A failure ends the command with its own line; aiokafka's retries would bury it.
+    logging.config.dictConfig(log_config("crit"))
 
 
 @dlq.command()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from tqdm import tqdm
 
@@ -52,11 +53,18 @@ def consumer_for(settings: Settings) -> AIOKafkaConsumer:
     )
 
 
-async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition] | None:
+async def partitions_of(settings: Settings, topic: str) -> list[TopicPartition] | None:
     """The partitions of ``topic``, or None when the broker has no such topic."""
-    await consumer.topics()  # fetches the cluster's metadata
-    found = consumer.partitions_for_topic(topic)
-    return None if not found else [TopicPartition(topic, p) for p in sorted(found)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, request_timeout_ms=10_000)
+    try:
+        await admin.start()
+        found: list[dict[str, Any]] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if not found or found[0].get("error_code") or not found[0].get("partitions"):
+        return None
+    return [TopicPartition(topic, p["partition"]) for p in sorted(
+        found[0]["partitions"], key=lambda p: p["partition"])]  # fmt: skip
 
 
 async def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
@@ -64,7 +72,7 @@ async def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
     consumer = consumer_for(settings)
     try:
         await consumer.start()
-        tps = await partitions_of(consumer, topic)
+        tps = await partitions_of(settings, topic)
         ends = await consumer.end_offsets(tps) if tps else {}
         return {tp.partition: offset for tp, offset in ends.items()}
     except KafkaError as exc:
@@ -91,7 +99,7 @@ async def scan(
     consumer = consumer_for(settings)
     try:
         await consumer.start()
-        tps = await partitions_of(consumer, topic)
+        tps = await partitions_of(settings, topic)
         if tps is None:
             return None
         ends = await consumer.end_offsets(tps)
