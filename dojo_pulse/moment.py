@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import click
 
-_AGE = re.compile(r"(\d{1,4})([dhm])")
+_AGE = re.compile(r"([0-9]{1,4})([dhm])")  # ASCII digits: \d also takes other scripts' digits
 _UNIT_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000}
 
 
