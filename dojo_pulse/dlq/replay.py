@@ -22,12 +22,11 @@ from typing import Final
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 from tqdm import tqdm
 
-from dojo_pulse.dlq.letters import Letter, Position, read_letter
-from dojo_pulse.dlq.plan import Plan, record
-from dojo_pulse.dlq.scan import DlqError, Seen, end_offsets, scan, unreachable
+from dojo_pulse.dlq.letters import Position, read_letter
+from dojo_pulse.dlq.plan import Plan, Replay, record
+from dojo_pulse.dlq.scan import DlqError, Seen, end_offsets, kafka_errors, scan
 from dojo_pulse.dlq.summary import moment
 from stream.settings import Settings
 from stream.topics import TopicError, ensure_topics, replayed_topic
@@ -105,25 +104,16 @@ async def send(settings: Settings, plan: Plan) -> list[Position]:
         bootstrap_servers=settings.kafka, acks="all", enable_idempotence=True
     )
     try:
-        await producer.start()
-        now = int(time.time() * 1000)
-        claimed: list[tuple[Letter, Position | None]] = [
-            (letter, None) for r in replays for letter in r.letters
-        ]
-        await _records(producer, settings, claimed, now)
-        landed = await asyncio.gather(
-            *[await producer.send(settings.topic_raw, r.value, key=r.key) for r in replays]
-        )
-        sent = [Position(settings.topic_raw, m.partition, m.offset) for m in landed]
-        await _records(
-            producer,
-            settings,
-            [(letter, raw) for r, raw in zip(replays, sent, strict=True) for letter in r.letters],
-            now,
-        )
-        return sent
-    except KafkaError as exc:
-        raise DlqError(unreachable(settings, exc)) from None
+        with kafka_errors(settings):
+            await producer.start()
+            now = int(time.time() * 1000)
+            await _records(producer, settings, [(r, None) for r in replays], now)
+            landed = await asyncio.gather(
+                *[await producer.send(settings.topic_raw, r.value, key=r.key) for r in replays]
+            )
+            sent = [Position(settings.topic_raw, m.partition, m.offset) for m in landed]
+            await _records(producer, settings, list(zip(replays, sent, strict=True)), now)
+            return sent
     finally:
         await producer.stop()
 
@@ -131,13 +121,14 @@ async def send(settings: Settings, plan: Plan) -> list[Position]:
 async def _records(
     producer: AIOKafkaProducer,
     settings: Settings,
-    letters: list[tuple[Letter, Position | None]],
+    replays: list[tuple[Replay, Position | None]],
     now: int,
 ) -> None:
     pending = []
-    for letter, raw in letters:
-        key, value = record(letter, now, raw)
-        pending.append(await producer.send(replayed_topic(settings), value, key=key))
+    for replay, raw in replays:
+        for letter in replay.letters:
+            key, value = record(letter, now, raw)
+            pending.append(await producer.send(replayed_topic(settings), value, key=key))
     await asyncio.gather(*pending)
 
 
@@ -156,8 +147,8 @@ async def wait_judged(
         leave=False, disable=None if progress else True,
     )  # fmt: skip
     try:
-        await admin.start()
-        with bar:
+        with kafka_errors(settings), bar:
+            await admin.start()
             while True:
                 found = await admin.list_consumer_group_offsets(
                     settings.validate_group, partitions=tps
@@ -170,8 +161,6 @@ async def wait_judged(
                 if time.monotonic() > deadline:
                     return False
                 await asyncio.sleep(POLL_S)
-    except KafkaError as exc:
-        raise DlqError(unreachable(settings, exc)) from None
     finally:
         await admin.close()
 

@@ -5,9 +5,10 @@ aiokafka's errors stop here: callers see ``DlqError`` with one line to print.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -42,15 +43,34 @@ class Seen:
 Visit = Callable[[Seen], None]
 
 
-def consumer_for(settings: Settings) -> AIOKafkaConsumer:
-    """A consumer of no group (it commits nothing), for assigned partitions."""
-    return AIOKafkaConsumer(
+@contextlib.contextmanager
+def kafka_errors(settings: Settings) -> Iterator[None]:
+    """Turn any Kafka failure inside into ``DlqError`` with the one line to print."""
+    try:
+        yield
+    except KafkaError as exc:
+        raise DlqError(
+            f"Kafka at {settings.kafka} cannot be reached ({type(exc).__name__}): "
+            "start it (dojo-pulse infra up) or set DOJO_KAFKA"
+        ) from None
+
+
+@contextlib.asynccontextmanager
+async def consumer_of(settings: Settings) -> AsyncIterator[AIOKafkaConsumer]:
+    """A started consumer of no group (it commits nothing), for assigned partitions."""
+    consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka,
         enable_auto_commit=False,
         request_timeout_ms=10_000,
         # The DLQ's records are small; larger fetches read a backlog in fewer round trips.
         max_partition_fetch_bytes=4 * 1024 * 1024,
     )
+    try:
+        with kafka_errors(settings):
+            await consumer.start()
+            yield consumer
+    finally:
+        await consumer.stop()
 
 
 async def partitions_of(settings: Settings, topic: str) -> list[TopicPartition] | None:
@@ -69,16 +89,10 @@ async def partitions_of(settings: Settings, topic: str) -> list[TopicPartition] 
 
 async def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
     """The next offset of each partition of ``topic`` ({} when it does not exist)."""
-    consumer = consumer_for(settings)
-    try:
-        await consumer.start()
+    async with consumer_of(settings) as consumer:
         tps = await partitions_of(settings, topic)
         ends = await consumer.end_offsets(tps) if tps else {}
         return {tp.partition: offset for tp, offset in ends.items()}
-    except KafkaError as exc:
-        raise DlqError(unreachable(settings, exc)) from None
-    finally:
-        await consumer.stop()
 
 
 async def scan(
@@ -96,9 +110,7 @@ async def scan(
     after ``since_ms`` (less ``SEEK_MARGIN_MS``), else from the beginning. Returns the end
     offsets it read up to, or None when the topic does not exist.
     """
-    consumer = consumer_for(settings)
-    try:
-        await consumer.start()
+    async with consumer_of(settings) as consumer:
         tps = await partitions_of(settings, topic)
         if tps is None:
             return None
@@ -115,10 +127,6 @@ async def scan(
         with bar:
             await _read(consumer, {tp: ends[tp] for tp in tps if first[tp] < ends[tp]}, visit, bar)
         return {tp.partition: ends[tp] for tp in tps}
-    except KafkaError as exc:
-        raise DlqError(unreachable(settings, exc)) from None
-    finally:
-        await consumer.stop()
 
 
 async def _first_offsets(
@@ -163,11 +171,3 @@ async def _read(
             stalled_at = time.monotonic() + STALL_S
         elif time.monotonic() > stalled_at:
             raise DlqError(f"reading {next(iter(due)).topic} stalled for {STALL_S:.0f} s")
-
-
-def unreachable(settings: Settings, exc: Exception) -> str:
-    """The one line for a Kafka failure."""
-    return (
-        f"Kafka at {settings.kafka} cannot be reached ({type(exc).__name__}): "
-        "start it (dojo-pulse infra up) or set DOJO_KAFKA"
-    )
