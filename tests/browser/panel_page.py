@@ -27,15 +27,24 @@ def publish(rdb: redis.Redis, channel: str, data: Any, ts: int) -> None:
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
     """Poll ``check`` until it holds; fail naming ``what`` at the deadline."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        WebDriverException,
+    )
 
     def holds() -> bool:
         # A page being replaced (the login form posts and the panel loads anew) can hand
-        # back an element of the old page: that is "not yet", not a failure.
+        # back an element of the old page: that is "not yet", not a failure. Chromium says
+        # so either as a stale element or as a node that "does not belong to the document".
         try:
             return check()
         except (NoSuchElementException, StaleElementReferenceException):
             return False
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return False
+            raise
 
     deadline = time.monotonic() + timeout
     while not holds():
