@@ -14,6 +14,8 @@ Contract:
 - Requests whose ``Origin`` (else ``Referer``) is not one of ``settings.site_origins``
   are answered ``403 {"error": "origin"}``; those with neither follow
   ``settings.originless``. The site API (``/api/...``) is held to the same rule.
+- ``GET /schema/events.json`` is the event contract as JSON Schema (``stream.ingest.schema``),
+  public like ``beacon.js``, with a strong ETag.
 - Errors are ``{"error": "<code>", "detail": "<sentence>"}``; ``GET /metrics`` counts
   accepted and refused requests by reason.
 - The client is the socket peer, or behind ``settings.trusted_proxies`` the right-most

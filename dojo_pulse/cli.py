@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from dojo_pulse.dlq.commands import dlq
 from dojo_pulse.history_cli import history
 from stream.settings import ENV, Settings, SettingsError
 
@@ -255,9 +256,9 @@ def simulate(
 
 
 def _start_ms(value: str | None) -> int | None:
-    from dojo_pulse.simulation.clock import parse_start  # the simulator loads only when used
+    from dojo_pulse.moment import parse_moment
 
-    return None if value is None else parse_start(value)
+    return None if value is None else parse_moment(value)
 
 
 @main.command()
@@ -279,6 +280,7 @@ def run(rate: float, invalid_ratio: float, backfill_days: int) -> None:
                             backfill_days=backfill_days))  # fmt: skip
 
 
+main.add_command(dlq)
 main.add_command(history)
 
 if __name__ == "__main__":

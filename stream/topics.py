@@ -27,6 +27,11 @@ LIVE_CHANNELS = (
 )  # fmt: skip
 
 
+def replayed_topic(settings: Settings) -> str:
+    """Where ``dojo-pulse dlq replay`` records each dead letter it replayed (compacted)."""
+    return settings.topic("events.dlq.replayed")
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     """One topic as the product expects it to exist."""
@@ -60,6 +65,11 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(
             settings.topic_dlq, "session id", "rejected events with reasons", parts,
             settings.dlq_retention_hours * HOUR_MS,
+        ),
+        # A record is useless once its dead letter has expired: the same retention, compacted.
+        TopicSpec(
+            replayed_topic(settings), "dead letter's topic/partition/offset",
+            "replayed dead letters", 1, settings.dlq_retention_hours * HOUR_MS, compact=True,
         ),
         TopicSpec(settings.topic("scores.engagement"), "visitor id", "engagement", parts, keep),
         TopicSpec(settings.topic("alerts"), "alert kind", "anomaly and health alerts", 1, keep),

@@ -71,6 +71,14 @@ class Unjudged(Exception):
 
 
 Check = Callable[[Any], str | None]  # returns an error sentence, or None when the value is fine
+# What each check accepts, as JSON Schema: stream.ingest.schema publishes the contract from it,
+# and tests/unit/test_event_schema.py holds the two in step.
+CHECK_SCHEMAS: Final[dict[Check, dict[str, Any]]] = {}
+
+
+def _described(check: Check, schema: dict[str, Any]) -> Check:
+    CHECK_SCHEMAS[check] = schema
+    return check
 
 
 def _is_number(value: Any) -> bool:
@@ -83,13 +91,16 @@ def _fraction(value: Any) -> str | None:
     return None
 
 
+_described(_fraction, {"type": "number", "minimum": 0, "maximum": 1})
+
+
 def _non_negative(limit: float) -> Check:
     def check(value: Any) -> str | None:
         if not _is_number(value) or not 0 <= value <= limit:
             return f"must be a number from 0 to {limit:g}"
         return None
 
-    return check
+    return _described(check, {"type": "number", "minimum": 0, "maximum": limit})
 
 
 def _int_range(low: int, high: int) -> Check:
@@ -98,7 +109,7 @@ def _int_range(low: int, high: int) -> Check:
             return f"must be an integer from {low} to {high}"
         return None
 
-    return check
+    return _described(check, {"type": "integer", "minimum": low, "maximum": high})
 
 
 def _text(limit: int) -> Check:
@@ -107,7 +118,7 @@ def _text(limit: int) -> Check:
             return f"must be a non-empty string of at most {limit} characters"
         return None
 
-    return check
+    return _described(check, {"type": "string", "minLength": 1, "maxLength": limit})
 
 
 def _one_of(choices: frozenset[str]) -> Check:
@@ -117,7 +128,7 @@ def _one_of(choices: frozenset[str]) -> Check:
             return "must be one of " + ", ".join(sorted(choices))
         return None
 
-    return check
+    return _described(check, {"type": "string", "enum": sorted(choices)})
 
 
 _NAME = _text(MAX_NAME)
