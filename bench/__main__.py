@@ -14,14 +14,25 @@ from typing import Any
 import click
 from redis.asyncio import Redis
 
-from bench import ceiling, fanout, footprint, latency, load, pipeline, profile, report, streams
+from bench import (
+    ceiling,
+    fanout,
+    footprint,
+    history,
+    latency,
+    load,
+    pipeline,
+    profile,
+    report,
+    streams,
+)
 from bench.process import Children, private_redis
 from bench.report import Row
 from bench.topics import Broker
 from stream.settings import Settings
 from stream.topics import ensure_topics
 
-SECTIONS = ("ceiling", "streams", "pipeline", "latency", "fanout", "footprint")
+SECTIONS = ("ceiling", "streams", "pipeline", "latency", "fanout", "footprint", "history")
 
 
 class Progress:
@@ -71,7 +82,7 @@ def main(only: str, events: int | None, runs: int | None, agent_sets: str, quick
          with_profile: bool, seed: int, out: str) -> None:  # fmt: skip
     """Benchmark the pipeline beside the raw-consumer ceiling and Kafka Streams, same data.
 
-    Sections: ceiling, streams, pipeline, latency, fanout, footprint. Results go to
+    Sections: ceiling, streams, pipeline, latency, fanout, footprint, history. Results go to
     bench/results/<out>.md and <out>.json. Needs Kafka and Redis (`dojo-pulse infra up`).
     """
     if not out or "/" in out or out.startswith("."):
@@ -152,6 +163,8 @@ async def _section(
             seconds=3 if o["quick"] else 10, probe_events=2_000 if o["quick"] else 10_000,
             known_max=found.get("all"), say=say, found=found,
         )  # fmt: skip
+    if section == "history":  # the store alone: bench/history.py (no Kafka involved)
+        return (await asyncio.to_thread(history.measure, o["quick"], say))[0]
     if section == "fanout":
         sizes = (100, 1000) if o["quick"] else (100, 1000, 5000)
         return await fanout.measure(base, children, sizes=sizes, runs=o["runs"],
