@@ -37,6 +37,7 @@ import orjson
 from stream.metrics.heatmap_minutes import HeatMinutes
 from stream.metrics.heatmap_pages import MAX_PAGES, OTHER, THRESHOLDS, DayPages, Page, grid_cell
 from stream.metrics.heatmap_tabs import Tab
+from stream.metrics.minutes import Marks
 from stream.metrics.visits import SESSION_TIMEOUT_MS
 from stream.sketches import codec
 from stream.sketches.tally import Tally
@@ -223,6 +224,11 @@ class HeatmapsState:
         for day in [d for d in self.days if not today - DAY_MS <= d <= today + DAY_MS]:
             self.pages.forget(day)
         self.per_minute.expire(now_ms)
+
+    @property
+    def marks(self) -> Marks:
+        """Versions of the per-minute part's minutes (``stream.metrics.minutes``)."""
+        return self.per_minute.marks
 
     def minute_tally(self, start: int) -> Tally | None:
         """What history keeps of the minute at ``start`` (None when it holds nothing)."""

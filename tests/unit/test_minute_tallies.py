@@ -19,7 +19,13 @@ from stream.metrics.journeys import JourneysState
 from stream.metrics.pipeline_minutes import PipelineMinutes
 from stream.metrics.traffic import TrafficState
 from stream.metrics.vitals import VitalsState
-from stream.runtime.minutes_out import MinutesOut, minute_key, minute_record, read_minute_record
+from stream.runtime.minutes_out import (
+    MinuteSource,
+    MinutesOut,
+    minute_key,
+    minute_record,
+    read_minute_record,
+)
 from stream.runtime.rollup import Rollup
 from stream.settings import Settings
 from stream.sketches.tally import TallyError
@@ -133,6 +139,15 @@ def test_vitals_quantiles_and_traffic_uniques_are_sketches() -> None:
     assert set(traffic.uniques) == {"visitors", "sessions"}
     # Mergeable: the same visitors in another minute are one union, never a sum.
     assert traffic.merge(traffic).summary()["visitors"] == 3
+
+
+@pytest.mark.parametrize("kind", list(STATES))
+def test_every_state_is_a_minute_source_the_aggregator_collects(kind: str) -> None:
+    state = fold(STATES[kind](), site_visits())
+    assert isinstance(state, MinuteSource)
+    starts = [read_minute_record(v).start for _, v in MinutesOut(kind).collect(1, state)]
+    assert starts == [m for m in state.closed_minutes() if state.minute_tally(m) is not None]
+    assert starts[:1] == [M0]
 
 
 @pytest.mark.parametrize("kind", list(STATES))
