@@ -19,6 +19,7 @@ from bench import (
     fanout,
     footprint,
     historian,
+    history,
     latency,
     load,
     pipeline,
@@ -32,7 +33,9 @@ from bench.topics import Broker
 from stream.settings import Settings
 from stream.topics import ensure_topics
 
-SECTIONS = ("ceiling", "streams", "pipeline", "latency", "fanout", "footprint", "historian")
+SECTIONS = (
+    "ceiling", "streams", "pipeline", "latency", "fanout", "footprint", "history", "historian",
+)  # fmt: skip
 
 
 class Progress:
@@ -82,8 +85,8 @@ def main(only: str, events: int | None, runs: int | None, agent_sets: str, quick
          with_profile: bool, seed: int, out: str) -> None:  # fmt: skip
     """Benchmark the pipeline beside the raw-consumer ceiling and Kafka Streams, same data.
 
-    Sections: ceiling, streams, pipeline, latency, fanout, footprint, historian. Results go to
-    bench/results/<out>.md and <out>.json. Needs Kafka and Redis (`dojo-pulse infra up`).
+    Sections: ceiling, streams, pipeline, latency, fanout, footprint, history, historian.
+    Results go to bench/results/<out>.md and <out>.json. Needs Kafka and Redis (`dojo-pulse infra up`).
     """
     if not out or "/" in out or out.startswith("."):
         raise click.BadParameter("a plain file name, e.g. trial-1", param_hint="--out")
@@ -163,6 +166,8 @@ async def _section(
             seconds=3 if o["quick"] else 10, probe_events=2_000 if o["quick"] else 10_000,
             known_max=found.get("all"), say=say, found=found,
         )  # fmt: skip
+    if section == "history":  # the store alone: bench/history.py (no Kafka involved)
+        return (await asyncio.to_thread(history.measure, o["quick"], say))[0]
     if section == "historian":  # needs no broker: the store and the historian's own steps
         return await asyncio.to_thread(historian.section, o["runs"], say)
     if section == "fanout":

@@ -19,11 +19,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from stream.settings import Settings
 from stream.sketches import codec, quantiles, uniques
 from stream.sketches.tally import Tally, merged
+from stream.store import dialects
 
 SIZES = ("minute", "hour", "day")
 MINUTE_MS, HOUR_MS, DAY_MS = 60_000, 3_600_000, 86_400_000
@@ -163,7 +163,7 @@ def write_minutes(
         return 0
     hours = sorted({(channel, _floor(start, HOUR_MS)) for channel, start, _ in latest})
     days = sorted({(channel, _floor(hour, DAY_MS)) for channel, hour in hours})
-    with engine.begin() as conn:
+    with dialects.for_writing(engine).begin() as conn:
         _upsert(conn, [_record(c, "minute", s, p, r.tally, now) for (c, s, p), r in latest.items()])
         _upsert(
             conn, [_record(c, "hour", h, WHOLE, _sum(conn, c, "minute", h), now) for c, h in hours]
@@ -193,15 +193,10 @@ def _sum(conn: sa.Connection, channel: str, below: str, start: int) -> Tally:
     return merged(decode(blob) for blob in conn.scalars(query))
 
 
-def _insert(dialect: str) -> type[sqlite.Insert] | type[postgresql.Insert]:
-    """The INSERT that knows ON CONFLICT on this engine (both spell it alike)."""
-    return postgresql.Insert if dialect == "postgresql" else sqlite.Insert
-
-
 def _upsert(conn: sa.Connection, records: list[dict[str, object]]) -> None:
     if not records:
         return
-    statement = _insert(conn.dialect.name)(HISTORY)
+    statement = dialects.insert(conn.dialect.name)(HISTORY)
     statement = statement.on_conflict_do_update(
         index_elements=list(_KEY),
         set_={"tally": statement.excluded.tally, "updated_ms": statement.excluded.updated_ms},
@@ -250,7 +245,7 @@ def prune(engine: sa.Engine, now_ms: int, retention: Retention) -> dict[str, int
     """Delete rows older than ``retention`` at ``now_ms``; rows deleted per size."""
     deleted = dict.fromkeys(SIZES, 0)
     names = channels(engine)
-    with engine.begin() as conn:
+    with dialects.for_writing(engine).begin() as conn:
         for size in SIZES:
             days = retention.days(size)
             if days is None:

@@ -7,6 +7,7 @@ know was migrated by a newer release; it is refused rather than guessed at.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -19,9 +20,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError
 
+from stream.store.dialects import create_engine, for_writing, public_url
 from stream.store.errors import StoreVersionError
 
 SCRIPTS = Path(__file__).parent / "migrations"
+# Alembic's ``context`` and ``op`` are module globals: one migration at a time per process.
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def _config(connection: sa.Connection | None = None) -> Config:
@@ -48,17 +52,12 @@ def known() -> list[str]:
     return [script.revision for script in reversed(list(_scripts().walk_revisions()))]
 
 
-def public_url(engine: sa.Engine) -> str:
-    """The engine's URL with any password masked, fit for messages and logs."""
-    return engine.url.render_as_string(hide_password=True)
-
-
 @contextmanager
 def _engine_of(engine_or_url: sa.Engine | str) -> Iterator[sa.Engine]:
     if isinstance(engine_or_url, sa.Engine):
         yield engine_or_url
         return
-    engine = sa.create_engine(engine_or_url)
+    engine = create_engine(engine_or_url)
     try:
         yield engine
     finally:
@@ -88,7 +87,7 @@ def upgrade(engine_or_url: sa.Engine | str) -> str:
         if check(engine) == head():
             return head()
         try:
-            with engine.begin() as connection:
+            with _ONE_AT_A_TIME, for_writing(engine).begin() as connection:
                 command.upgrade(_config(connection), "head")
         except DBAPIError:
             # Two processes starting on an empty store at once: one migrates, the other's

@@ -1,0 +1,271 @@
+"""History store: range queries over a year of hourly rows, and its size, on SQLite and PostgreSQL.
+
+Run: ``.venv/bin/python -m bench.history [--quick]``; writes ``bench/results/history.md``
+(``python -m bench --only history`` runs the same measurement). Tallies are shaped like
+the simulator's default traffic (``dojo-pulse run``: 20 events/s, 2 % invalid): one hour is
+simulated and tallied per minute, channel and partition; every hour of the year is that
+hour with its visitors and sessions renamed (so days and the year hold distinct people).
+A query is what ``GET /api/history`` does: ``read`` the windows, a summary per window and
+the summary of their merge. PostgreSQL is a private server (infra/postgres.py) with its
+default, durable settings.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from array import array
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+
+from bench.report import Row
+from dojo_pulse.simulation.traffic import generate
+from infra import postgres
+from stream.sketches.quantiles import Quantiles
+from stream.sketches.tally import Tally, merged
+from stream.sketches.uniques import Uniques, fingerprint
+from stream.store import history, migrate
+from stream.store.dialects import create_engine
+from stream.store.history import DAY_MS, HISTORY, HOUR_MS, MINUTE_MS, MinuteRow
+
+RESULTS = Path(__file__).parent / "results" / "history.md"
+START = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+RATE, INVALID, PARTS = 20.0, 0.02, 4  # `dojo-pulse run`'s traffic; the default partitions
+CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps", "pipeline", "learning")
+# (good up to, poor above) per Web Vital, as web.dev rates them.
+VITALS = {"LCP": (2500, 4000), "INP": (200, 500), "CLS": (0.1, 0.25), "FCP": (1800, 3000),
+          "TTFB": (800, 1800)}  # fmt: skip
+FUNNEL = ("page_view", "form_start", "form_submit", "registration")
+
+
+def _count(tally: Tally, name: str, n: float = 1) -> None:
+    tally.counts[name] = tally.counts.get(name, 0) + n
+
+
+def _tally_event(tallies: dict[str, Tally], event: dict[str, Any], request: Any) -> None:
+    """Count one accepted event the way the channels' states count it (their tally names)."""
+    kind, url, props = event.get("type"), event.get("url", ""), event.get("props") or {}
+    traffic, journeys = tallies["traffic"], tallies["journeys"]
+    _count(tallies["pipeline"], "accepted")
+    traffic.uniques.setdefault("visitors", Uniques()).add(fingerprint(request.visitor_id))
+    traffic.uniques.setdefault("sessions", Uniques()).add(fingerprint(request.session_id))
+    if kind == "page_view":
+        _count(traffic, "views")
+        _count(traffic, f"pages.{url}")
+        _count(journeys, "transitions")
+    elif kind == "page_leave":
+        _count(journeys, "exits")
+    elif kind in ("click", "scroll"):
+        _count(tallies["heatmaps"], f"{kind}s")
+        if kind == "click":
+            _count(tallies["heatmaps"], f"clicks.{url}")
+    elif kind == "web_vital" and props.get("name") in VITALS:
+        name, value = props["name"], float(props["value"])
+        good, poor = VITALS[name]
+        tallies["vitals"].quantiles.setdefault(name, Quantiles()).add(value)
+        _count(
+            tallies["vitals"],
+            f"{name}." + ("good" if value <= good else "poor" if value > poor else "needs"),
+        )
+    elif kind in ("form_start", "form_submit", "form_abandon"):
+        _count(tallies["forms"], f"{props.get('form_id')}.{kind[5:]}s")
+    elif kind == "conversion":
+        _count(tallies["learning"], "labelled")
+        _count(tallies["learning"], "hits", 0.3)
+    if kind in FUNNEL:
+        _count(tallies["funnels"], f"register.{FUNNEL.index(kind)}")
+        _count(tallies["learning"], "shown", kind == "page_view")
+
+
+def simulated_minutes(seed: int) -> list[MinuteRow]:
+    """One hour of the simulator's default traffic, tallied per channel, minute and partition."""
+    requests, _ = generate(seed, rate=RATE, duration_s=3600.0, start_ms=START,
+                           invalid_ratio=INVALID)  # fmt: skip
+    cells: dict[tuple[int, int], dict[str, Tally]] = {}
+    started: set[str] = set()
+    for request in requests:
+        events = request.body.get("events", []) if isinstance(request.body, dict) else []
+        part = fingerprint(request.session_id) % PARTS
+        for event, dead in zip(events, request.expect, strict=False):
+            ts = event.get("ts") if isinstance(event, dict) else None
+            minute = (
+                START + ((ts if isinstance(ts, int) else START) - START) // MINUTE_MS * MINUTE_MS
+            )
+            minute = min(max(minute, START), START + HOUR_MS - MINUTE_MS)
+            tallies = cells.setdefault((minute, part), {c: Tally() for c in CHANNELS})
+            if dead:
+                _count(tallies["pipeline"], f"dead.{dead}")
+                continue
+            if request.session_id not in started:
+                started.add(request.session_id)
+                _count(tallies["traffic"], "sessions_started")
+                _count(tallies["journeys"], "entries")
+            _tally_event(tallies, event, request)
+    return [MinuteRow(c, m, p, t[c]) for (m, p), t in sorted(cells.items()) for c in CHANNELS]
+
+
+def _renamed(template: Tally, rng: random.Random) -> Tally:
+    """``template`` with other people: each fingerprint XOR one random mask (a bijection)."""
+    out = Tally(counts=dict(template.counts), quantiles=template.quantiles)
+    mask = rng.getrandbits(64)
+    for name, seen in template.uniques.items():
+        # An hour of this traffic (~2,000 people) is exact: "E" + sorted fingerprints.
+        data = seen.to_bytes()
+        assert data[:1] == b"E", "an hour's uniques past the exact limit"
+        fresh = sorted(h ^ mask for h in array("Q", data[1:]))
+        out.uniques[name] = Uniques.from_bytes(b"E" + array("Q", fresh).tobytes())
+    return out
+
+
+def year_rows(
+    minutes: list[MinuteRow], days: int, say: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Hour and day rows of every channel for ``days`` days of that hour, as stored."""
+    hour = {c: merged(r.tally for r in minutes if r.channel == c) for c in CHANNELS}
+    rng = random.Random(3)
+    rows: list[dict[str, Any]] = []
+    for d in range(days):
+        if d % 30 == 0:
+            say(f"history: building day {d + 1}/{days}")
+        for channel in CHANNELS:
+            hours = [_renamed(hour[channel], rng) for _ in range(24)]
+            for h, tally in enumerate(hours):
+                rows.append(_row(channel, "hour", START + d * DAY_MS + h * HOUR_MS, tally))
+            rows.append(_row(channel, "day", START + d * DAY_MS, merged(hours)))
+    return rows
+
+
+def _row(channel: str, size: str, start: int, tally: Tally) -> dict[str, Any]:
+    return {"channel": channel, "size": size, "start": start, "part": history.WHOLE,
+            "tally": history.encode(tally), "updated_ms": start}  # fmt: skip
+
+
+def query(engine: sa.Engine, channel: str, size: str, start: int, end: int) -> float:
+    """Seconds for what the history API does with one range: windows, summaries, total."""
+    began = time.perf_counter()
+    windows = history.read(engine, channel, size, start, end)
+    [tally.summary() for _, tally in windows]
+    history.totals(windows).summary()
+    return time.perf_counter() - began
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def measure(
+    quick: bool = False, say: Callable[[str], None] = print
+) -> tuple[list[Row], dict[str, Any]]:
+    """Every row of this bench, and facts for its notes."""
+    days = 60 if quick else 365
+    say("history: simulating one hour of default traffic")
+    minutes = simulated_minutes(seed=1)
+    rows = year_rows(minutes, days, say)
+    home = Path(tempfile.mkdtemp(prefix="dojo-bench-history-"))
+    pg_home = Path(tempfile.mkdtemp(prefix="dojo-bench-pg-"))  # handed to the postgres user
+    out: list[Row] = []
+    facts: dict[str, Any] = {"days": days, "hour_rows": sum(r["size"] == "hour" for r in rows)}
+    server = postgres.start(pg_home)
+    try:
+        for name, url in (("SQLite", f"sqlite:///{home / 'pulse.db'}"), ("PostgreSQL", None)):
+            engine = create_engine(url or server.create_database("bench"))
+            migrate.upgrade(engine)
+            out += _engine_rows(name, engine, rows, minutes, days, quick, say, facts)
+            engine.dispose()
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(pg_home, ignore_errors=True)
+    return out, facts
+
+
+def _engine_rows(
+    name: str, engine: sa.Engine, rows: list[dict[str, Any]], minutes: list[MinuteRow],
+    days: int, quick: bool, say: Callable[[str], None], facts: dict[str, Any],
+) -> list[Row]:  # fmt: skip
+    say(f"history: {name}: inserting {len(rows):,} hour and day rows")
+    with engine.begin() as conn:
+        for i in range(0, len(rows), 2000):
+            conn.execute(sa.insert(HISTORY), rows[i : i + 2000])
+    end = START + days * DAY_MS
+    daily = [query(engine, c, "day", end - 30 * DAY_MS, end) for _ in range(25) for c in CHANNELS]
+    year = [
+        query(engine, c, "hour", START, end) for _ in range(1 if quick else 3) for c in CHANNELS
+    ]
+    heavy = [query(engine, "traffic", "hour", START, end) for _ in range(3 if quick else 10)]
+    say(f"history: {name}: writing an hour of minutes as the historian would")
+    writes = []
+    for m in range(60):
+        batch = [r for r in minutes if r.start == START + m * MINUTE_MS]
+        moved = [MinuteRow(r.channel, end + r.start - START, r.part, r.tally) for r in batch]
+        began = time.perf_counter()
+        history.write_minutes(engine, moved, now_ms=end + HOUR_MS)
+        writes.append(time.perf_counter() - began)
+    facts[name] = _sizes(engine, days)
+    span = f"{days} days" if days != 365 else "a year"
+    ms = [1000 * v for v in daily], [1000 * v for v in year], [1000 * v for v in heavy]
+    return [
+        Row("history", f"{name}: 30-day daily view, p99 (8 channels x 25)", "ms", [_p(ms[0], 0.99)],
+            target="< 200 ms", note=f"p50 {statistics.median(ms[0]):.1f} ms"),
+        Row("history", f"{name}: {span} of hours, p99 (8 channels)", "ms", [_p(ms[1], 0.99)],
+            target="< 1 s", note=f"p50 {statistics.median(ms[1]):.0f} ms"),
+        Row("history", f"{name}: {span} of hours of traffic (the heaviest), p99", "ms",
+            [_p(ms[2], 0.99)], target="< 1 s", note=f"p50 {statistics.median(ms[2]):.0f} ms"),
+        Row("history", f"{name}: write one minute (8 channels x {PARTS} parts) + roll-ups, p99",
+            "ms", [1000 * _p(writes, 0.99)], note=f"p50 {1000 * statistics.median(writes):.1f} ms"),
+    ]  # fmt: skip
+
+
+def _sizes(engine: sa.Engine, days: int) -> dict[str, float]:
+    """Stored tally bytes per month (30 days) of each size."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.select(
+                HISTORY.c.size, sa.func.sum(sa.func.length(HISTORY.c.tally)), sa.func.count()
+            ).group_by(HISTORY.c.size)
+        ).all()
+    per = {size: (float(total), n) for size, total, n in found}
+    return {
+        "minute": per["minute"][0] * 24 * 30,  # one hour of minutes was written
+        "hour": per["hour"][0] / days * 30,
+        "day": per["day"][0] / days * 30,
+    }
+
+
+def markdown(rows: Iterable[Row], facts: dict[str, Any]) -> str:
+    """The results page."""
+    lines = ["# History store", "", f"Generated by `python -m bench.history`, {facts['days']} days"
+             f" of hour rows per channel ({facts['hour_rows']:,} hour rows), 8 channels.", "",
+             "| what | value | target | note |", "| --- | ---: | --- | --- |"]  # fmt: skip
+    lines += [f"| {r.what} | {r.median:,.1f} {r.unit} | {r.target} | {r.note} |" for r in rows]
+    lines += ["", "Stored tally bytes per month (30 days) of default traffic, all 8 channels:", "",
+              "| engine | minute rows | hour rows | day rows | kept at default retention |",
+              "| --- | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for name in ("SQLite", "PostgreSQL"):
+        s = facts[name]
+        kept = s["minute"] * 14 / 30 + s["hour"] * 396 / 30 + s["day"] * 12
+        lines.append(f"| {name} | {s['minute'] / 1e6:.0f} MB | {s['hour'] / 1e6:.1f} MB | "
+                     f"{s['day'] / 1e6:.2f} MB | {kept / 1e6:.0f} MB (+ {s['day'] * 12 / 1e6:.0f}"
+                     " MB a year of days) |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="60 days instead of a year, fewer repeats.")
+def main(quick: bool) -> None:
+    """Range queries and store size of history on SQLite and PostgreSQL."""
+    rows, facts = measure(quick=quick, say=lambda m: click.echo(m, err=True))
+    RESULTS.write_text(markdown(rows, facts))
+    click.echo(RESULTS.read_text())
+
+
+if __name__ == "__main__":
+    main()

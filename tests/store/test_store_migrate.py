@@ -1,0 +1,174 @@
+"""Migrations on both engines: from empty, from the previous revision, and a too-new store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from infra.process import free_port
+from stream.settings import Secret, Settings
+from stream.store import StoreError, StoreVersionError, history, migrate, open_store
+from stream.store.dialects import create_engine
+from tests.store.minutes import DAY0, tally
+
+PASSWORD = "pw-never-shown-9f3c"
+ROOT = Path(__file__).parents[2]
+
+
+def dojo_pulse(settings: Settings, *args: str) -> tuple[int, list[str]]:
+    """Exit code and output lines of the real ``dojo-pulse`` command."""
+    env = {**os.environ, **settings.to_env(), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "dojo_pulse.cli", *args],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    return done.returncode, (done.stdout + done.stderr).splitlines()
+
+
+def with_password(url: str) -> str:
+    """``url`` with a password (the test server trusts loopback, so it is ignored)."""
+    if url.startswith("sqlite"):
+        return url
+    return sa.make_url(url).set(password=PASSWORD).render_as_string(hide_password=False)
+
+
+def test_upgrade_from_empty(store_settings: Settings) -> None:
+    engine = open_store(store_settings, upgrade=False)
+    assert migrate.current(engine) is None
+    assert not sa.inspect(engine).has_table("history")
+    assert migrate.upgrade(engine) == migrate.head() == migrate.current(engine)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("history")}
+    assert columns == {"channel", "size", "start", "part", "tally", "updated_ms"}
+    assert sa.inspect(engine).get_pk_constraint("history")["constrained_columns"] == [
+        "channel", "size", "start", "part",
+    ]  # fmt: skip
+    assert sa.inspect(engine).has_table("alembic_version")
+    engine.dispose()
+
+
+def test_upgrade_from_the_previous_revision_keeps_the_data(store_url: str) -> None:
+    revisions = migrate.known()
+    previous = revisions[-2] if len(revisions) > 1 else revisions[-1]
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        command.upgrade(migrate._config(conn), previous)
+    assert migrate.current(engine) == previous
+    rows = [history.MinuteRow("traffic", DAY0, 0, tally(3, ["a", "b"]))]
+    history.write_minutes(engine, rows, now_ms=DAY0)
+    before = [(s, t.summary()) for s, t in history.read(engine, "traffic", "day", 0, 2 * DAY0)]
+    for _ in range(2):  # and again: at head, an upgrade is a no-op
+        assert migrate.upgrade(engine) == migrate.head()
+    after = [(s, t.summary()) for s, t in history.read(engine, "traffic", "day", 0, 2 * DAY0)]
+    assert after == before == [(DAY0, {"views": 3, "visitors": 2, "LCP.n": 0, "LCP.p50": None,
+                                       "LCP.p75": None, "LCP.p95": None})]  # fmt: skip
+    engine.dispose()
+
+
+def test_processes_migrating_an_empty_store_at_once_all_succeed(store_url: str) -> None:
+    # The worker and each live feed migrate at start-up: on a fresh store they may race.
+    code = f"from stream.store import migrate; print(migrate.upgrade({store_url!r}))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [racer.communicate(timeout=120)[0] for racer in racers]
+    assert [r.returncode for r in racers] == [0] * 4, outputs
+    assert [o.strip() for o in outputs] == [migrate.head()] * 4
+    assert migrate.current(store_url) == migrate.head()
+
+
+def test_threads_migrating_at_once_all_succeed(store_url: str) -> None:
+    engines = [create_engine(store_url) for _ in range(3)]
+    results: list[object] = []
+    threads = [
+        threading.Thread(target=lambda e=e: results.append(migrate.upgrade(e))) for e in engines
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == [migrate.head()] * 3
+    for engine in engines:
+        engine.dispose()
+
+
+def test_a_store_of_a_newer_release_is_refused_in_one_line(store_settings: Settings) -> None:
+    settings = replace(
+        store_settings, database_url=Secret(with_password(store_settings.database_url.reveal()))
+    )
+    engine = open_store(settings)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    for upgrade in (True, False):
+        with pytest.raises(StoreVersionError) as caught:
+            open_store(settings, upgrade=upgrade)
+        message = str(caught.value)
+        assert "revision 9999, newer than this release (head 0001): upgrade Dojo Pulse" in message
+        assert "\n" not in message and PASSWORD not in message
+    for command_name in ("upgrade", "current"):
+        code, lines = dojo_pulse(settings, "db", command_name)
+        assert code == 1 and len(lines) == 1, lines
+        assert lines[0].startswith("Error: the store at ") and "9999" in lines[0]
+        assert PASSWORD not in lines[0]
+
+
+def test_db_commands_print_the_revision(store_settings: Settings) -> None:
+    assert dojo_pulse(store_settings, "db", "current") == (0, ["empty"])
+    assert dojo_pulse(store_settings, "db", "upgrade") == (0, [migrate.head()])
+    assert dojo_pulse(store_settings, "db", "upgrade") == (0, [migrate.head()])
+    assert dojo_pulse(store_settings, "db", "current") == (0, [migrate.head()])
+    code, lines = dojo_pulse(store_settings, "db", "--help")
+    assert code == 0 and any("DOJO_DATABASE_URL" in line for line in lines)
+
+
+def test_default_store_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "deep" / "data")
+    engine = open_store(settings)
+    assert engine.dialect.name == "sqlite"
+    assert (tmp_path / "deep" / "data" / "pulse.db").is_file()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
+
+
+def test_an_unreachable_or_unknown_store_is_one_line_without_the_password(tmp_path: Path) -> None:
+    nobody = f"postgresql://dojo:{PASSWORD}@127.0.0.1:{free_port()}/pulse"
+    for url, expected in (
+        (nobody, "cannot open the store at postgresql+psycopg://dojo:***@127.0.0.1:"),
+        (f"mysql://dojo:{PASSWORD}@127.0.0.1/pulse", "runs on SQLite or PostgreSQL, not 'mysql'"),
+        ("sqlite://", "a SQLite store is a file"),
+        ("not a url", "is not a database URL"),
+    ):
+        settings = Settings(database_url=Secret(url), data_dir=tmp_path)
+        with pytest.raises(StoreError) as caught:
+            open_store(settings)
+        assert expected in str(caught.value)
+        assert PASSWORD not in str(caught.value) and "\n" not in str(caught.value)
+    code, lines = dojo_pulse(
+        Settings(database_url=Secret(nobody), data_dir=tmp_path), "db", "upgrade"
+    )
+    assert code == 1 and len(lines) == 1 and PASSWORD not in lines[0]
+
+
+def test_the_database_url_never_shows_in_the_settings() -> None:
+    url = f"postgresql://dojo:{PASSWORD}@db.example/pulse"
+    settings = Settings.from_env({"DOJO_DATABASE_URL": url, "DOJO_HISTORY_DAYS_DAYS": "3650"})
+    assert settings.database_url.reveal() == url and settings.history_days_days == 3650
+    assert PASSWORD not in repr(settings) and PASSWORD not in str(settings)
+    assert Settings.from_env(settings.to_env()) == settings
