@@ -86,7 +86,8 @@ def main(only: str, events: int | None, runs: int | None, agent_sets: str, quick
     """Benchmark the pipeline beside the raw-consumer ceiling and Kafka Streams, same data.
 
     Sections: ceiling, streams, pipeline, latency, fanout, footprint, history, historian.
-    Results go to bench/results/<out>.md and <out>.json. Needs Kafka and Redis (`dojo-pulse infra up`).
+    Results go to bench/results/<out>.md and <out>.json. Needs Kafka and Redis
+    (`dojo-pulse infra up`).
     """
     if not out or "/" in out or out.startswith("."):
         raise click.BadParameter("a plain file name, e.g. trial-1", param_hint="--out")
