@@ -166,7 +166,7 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         f"Run {meta['started']} on {meta['machine']}; simulated traffic at {meta['rate']:g} "
         f"events/s (seed {meta['seed']}), {meta['runs']} runs per row. Process CPU (decode, "
         "batch, write_minutes with its hour and day recompute) per minute of traffic; median "
-        "and spread of the runs.",
+        "and spread of the runs (on PostgreSQL the server's own CPU is not counted).",
         "",
         "| what ran | median | spread (min-max) | unit | runs | note |",
         "|---|---:|---|---|---:|---|",
