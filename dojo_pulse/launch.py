@@ -9,7 +9,9 @@ events; Ctrl-C stops the children (Kafka and Redis keep running: ``infra down`` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -128,7 +130,8 @@ def backfill(
         if not all(c.alive() for c in children):
             child.stop()
             return False
-        time.sleep(0.5)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.proc.wait(timeout=0.5)  # returns the moment the backfill exits
     if child.proc.returncode != 0:
         echo(child.tail())
         return False
