@@ -25,6 +25,7 @@ _PII_REFERRERS = (
 )
 
 
+CANCEL_SHARE = 0.08  # registrations given back in part or whole
 _BOUNCE = {"event_seeker": 0.22, "resource_learner": 0.26, "newcomer": 0.38, "blog_parent": 0.34}
 
 
@@ -130,6 +131,11 @@ def _fill_form(rng: random.Random, beacon: Beacon, visitor: Visitor, page: Page)
     if page.form == "registration":
         tickets = rng.choices((1, 2, 3), (0.6, 0.3, 0.1))[0]
         beacon.emit("registration", url, {"dojo_event_id": page.item_id, "tickets": tickets})
+        if rng.random() < CANCEL_SHARE:  # plans change: places given back on the booking page
+            beacon.wait(20_000 + 60_000 * rng.random())
+            given = rng.randint(1, tickets)
+            cancel = {"dojo_event_id": page.item_id, "tickets": given}
+            beacon.emit("registration_cancel", url, cancel)
 
 
 def _page_actions(rng: random.Random, beacon: Beacon, visitor: Visitor, page: Page) -> None:
@@ -141,7 +147,9 @@ def _page_actions(rng: random.Random, beacon: Beacon, visitor: Visitor, page: Pa
             beacon.emit("resource_download", page.url, {"resource_id": page.item_id})
     elif page.kind == "checkin":
         click(rng, beacon, visitor, page.url, "button.check-in", "hero")
-        beacon.emit("attendance", page.url, {"dojo_event_id": page.item_id})
+        # A family checking itself in at the door's tablet: its head count, registered.
+        count = rng.choices((1, 2, 3), (0.6, 0.3, 0.1))[0]
+        beacon.emit("attendance", page.url, {"dojo_event_id": page.item_id, "count": count})
 
 
 def _newsletter(rng: random.Random, beacon: Beacon, visitor: Visitor, page: Page) -> None:

@@ -37,32 +37,33 @@ FORMS = {
     "volunteer": Form("volunteer", ("name", "email", "skills", "availability")),
 }
 
-# (slug, title, dojo_event_id, topic, past)
+# (slug, title, topic, past, capacity): item ids are the catalogue's, ``event:<slug>``
 _DOJO_EVENTS = (
-    ("scratch-game-jam", "Scratch Game Jam", "dj-2026-09-scratch", "scratch", True),
-    ("python-turtle-art", "Python Turtle Art", "dj-2026-10-turtle", "python", True),
-    ("robot-rally", "Micro:bit Robot Rally", "dj-2026-10-robots", "robotics", True),
-    ("web-pages-for-beginners", "Your First Web Page", "dj-2026-11-web", "web", True),
-    ("winter-game-makers", "Winter Game Makers", "dj-2026-12-games", "games", False),
-    ("scratch-animation-club", "Scratch Animation Club", "dj-2026-12-anim", "scratch", False),
-    ("python-quiz-builders", "Build a Python Quiz", "dj-2027-01-quiz", "python", False),
-    ("arduino-light-show", "Arduino Light Show", "dj-2027-01-lights", "robotics", False),
+    ("scratch-game-jam", "Scratch Game Jam", "scratch", True, 30),
+    ("python-turtle-art", "Python Turtle Art", "python", True, 20),
+    ("robot-rally", "Micro:bit Robot Rally", "robotics", True, 16),
+    ("web-pages-for-beginners", "Your First Web Page", "web", True, 24),
+    ("winter-game-makers", "Winter Game Makers", "games", False, 30),
+    ("scratch-animation-club", "Scratch Animation Club", "scratch", False, 24),
+    ("python-quiz-builders", "Build a Python Quiz", "python", False, 20),
+    ("arduino-light-show", "Arduino Light Show", "robotics", False, 12),
 )
+CAPACITY = {f"event:{slug}": places for slug, _title, _topic, _past, places in _DOJO_EVENTS}
 
-# (slug, title, resource_id, topic)
+# (slug, title, topic): item ids are the catalogue's, ``resource:<slug>``
 _RESOURCES = (
-    ("scratch-starter-cards", "Scratch Starter Cards", "res-scratch-cards", "scratch"),
-    ("scratch-maze-game", "Make a Maze Game in Scratch", "res-scratch-maze", "scratch"),
-    ("scratch-music-maker", "Scratch Music Maker", "res-scratch-music", "scratch"),
-    ("python-first-steps", "Python First Steps", "res-py-first", "python"),
-    ("python-turtle-shapes", "Turtle Shapes", "res-py-turtle", "python"),
-    ("python-quiz-game", "Write a Quiz Game", "res-py-quiz", "python"),
-    ("html-my-first-page", "HTML: My First Page", "res-html-first", "web"),
-    ("css-colours-and-fonts", "CSS Colours and Fonts", "res-css-colours", "web"),
-    ("javascript-clicker", "A JavaScript Clicker Game", "res-js-clicker", "games"),
-    ("microbit-name-badge", "Micro:bit Name Badge", "res-mb-badge", "robotics"),
-    ("line-follower-robot", "Line Follower Robot", "res-robot-line", "robotics"),
-    ("pygame-platformer", "Pygame Platformer", "res-pygame-platform", "games"),
+    ("scratch-starter-cards", "Scratch Starter Cards", "scratch"),
+    ("scratch-maze-game", "Make a Maze Game in Scratch", "scratch"),
+    ("scratch-music-maker", "Scratch Music Maker", "scratch"),
+    ("python-first-steps", "Python First Steps", "python"),
+    ("python-turtle-shapes", "Turtle Shapes", "python"),
+    ("python-quiz-game", "Write a Quiz Game", "python"),
+    ("html-my-first-page", "HTML: My First Page", "web"),
+    ("css-colours-and-fonts", "CSS Colours and Fonts", "web"),
+    ("javascript-clicker", "A JavaScript Clicker Game", "games"),
+    ("microbit-name-badge", "Micro:bit Name Badge", "robotics"),
+    ("line-follower-robot", "Line Follower Robot", "robotics"),
+    ("pygame-platformer", "Pygame Platformer", "games"),
 )
 
 # (slug, title, topic)
@@ -88,8 +89,8 @@ CONTACT = Page("/contact", "Contact us", "info", form="contact")
 VOLUNTEER = Page("/volunteer", "Volunteer as a mentor", "info", form="volunteer")
 
 EVENT_PAGES = tuple(
-    Page(f"/events/{slug}", title, "event", topic, item_id=eid, past=past)
-    for slug, title, eid, topic, past in _DOJO_EVENTS
+    Page(f"/events/{slug}", title, "event", topic, item_id=f"event:{slug}", past=past)
+    for slug, title, topic, past, _places in _DOJO_EVENTS
 )
 UPCOMING = tuple(p for p in EVENT_PAGES if not p.past)
 PAST = tuple(p for p in EVENT_PAGES if p.past)
@@ -116,8 +117,8 @@ CHECKIN_PAGES = {
     for p in PAST
 }
 RESOURCE_PAGES = tuple(
-    Page(f"/resources/{slug}", title, "resource", topic, item_id=rid)
-    for slug, title, rid, topic in _RESOURCES
+    Page(f"/resources/{slug}", title, "resource", topic, item_id=f"resource:{slug}")
+    for slug, title, topic in _RESOURCES
 )
 POST_PAGES = tuple(Page(f"/blog/{slug}", title, "post", topic) for slug, title, topic in _POSTS)
 

@@ -10,7 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from dojo_pulse.simulation import site
 from dojo_pulse.simulation.beacon import Beacon
+from dojo_pulse.simulation.door import DOOR_EVENTS, bookings, door
 from dojo_pulse.simulation.faults import make_fault, pick_reason
 from dojo_pulse.simulation.journey import crawl, visit
 from dojo_pulse.simulation.truth import Truth
@@ -98,6 +100,30 @@ def _inject(
         truth.dead_letter(reason)
 
 
+def _door(
+    rng: random.Random,
+    humans: list[_Session],
+    people: list[Visitor],
+    namespace: str,
+    window: tuple[int, float],
+    truth: Truth,
+) -> list[_Session]:
+    """Mentors' check-in sessions of today's events, from the tickets the visitors hold."""
+    held = bookings([session.beacon.events for session in humans])
+    out = []
+    for page in site.UPCOMING[:DOOR_EVENTS]:
+        if held.get(page.item_id):
+            mentor = new_visitor(rng, len(people), namespace)
+            people.append(mentor)
+            beacon = Beacon(f"{namespace}{rng.getrandbits(48):012x}")
+            door(rng, beacon, page.item_id, f"{page.url}/check-in", held[page.item_id])
+            session = _Session(mentor, beacon, [], [], [])
+            _place(rng, session, *window)
+            truth.observe_session(mentor.visitor_id, mentor.device, beacon.events)
+            out.append(session)
+    return out
+
+
 @contextmanager
 def _without_cyclic_gc() -> Iterator[None]:
     # Generation allocates millions of small dicts that all live until the end; letting the
@@ -153,6 +179,7 @@ def _generate(
         truth.observe_session(visitor.visitor_id, visitor.device, beacon.events)
         humans.append(session)
         made += len(beacon.events)
+    humans += _door(rng, humans, people, namespace, (start_ms, window_ms), truth)
     bots: list[_Session] = []
     made = 0
     while made < bot_events:

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from dojo_pulse.simulation.dojo_truth import DojoTruth
+
 PII_MARKERS = ("@", "token=")
 FUNNEL_STEPS = (
     "/",
@@ -89,6 +91,7 @@ class Truth:
         self.tickets: Counter[str] = Counter()
         self.attendance: Counter[str] = Counter()
         self.downloads: Counter[str] = Counter()
+        self.dojo = DojoTruth()
         self.vitals: defaultdict[str, list[float]] = defaultdict(list)
         self.experiments: defaultdict[str, dict[str, Counter[str]]] = defaultdict(dict)
         self.conversions: Counter[str] = Counter()
@@ -106,9 +109,7 @@ class Truth:
 
     def observe_session(self, visitor_id: str, device: str, events: list[dict[str, Any]]) -> None:
         """Account for the valid events of one session, in sending order."""
-        self.sessions += 1
-        self.visitor_sessions[visitor_id] += 1
-        self.devices[device] += 1
+        self._session(visitor_id, device, events)
         views = 0
         previous = ""
         step = 0
@@ -158,6 +159,12 @@ class Truth:
         for i in range(step):
             self.funnel[i] += 1
 
+    def _session(self, visitor_id: str, device: str, events: list[dict[str, Any]]) -> None:
+        self.sessions += 1
+        self.visitor_sessions[visitor_id] += 1
+        self.devices[device] += 1
+        self.dojo.observe_session(events)
+
     def _page_view(
         self, url: str, referrer: str, previous: str | None, ts: int, visitor_id: str
     ) -> None:
@@ -198,7 +205,7 @@ class Truth:
             self.registrations += 1
             self.tickets[props["dojo_event_id"]] += props["tickets"]
         elif kind == "attendance":
-            self.attendance[props["dojo_event_id"]] += 1
+            self.attendance[props["dojo_event_id"]] += props.get("count", 1)
         elif kind == "resource_download":
             self.downloads[props["resource_id"]] += 1
 
@@ -243,6 +250,7 @@ class Truth:
             "tickets_by_event": dict(sorted(self.tickets.items())),
             "attendance": dict(sorted(self.attendance.items())),
             "downloads": dict(sorted(self.downloads.items())),
+            "dojo": self.dojo.to_dict(),
             "vitals": {
                 name: {"count": len(v), "p50": _percentile(v, 0.5), "p75": _percentile(v, 0.75)}
                 for name, v in sorted(self.vitals.items())
