@@ -44,6 +44,7 @@ AGENTS: dict[str, str] = {
     "learn_online": "learning",
     "show_activity": "activity",
     "keep_history": "history",
+    "count_dojo": "dojo",
 }
 _AGENT_OF = {short: agent for agent, short in AGENTS.items()} | {a: a for a in AGENTS}
 PORTS = ("kafka_controller_port", "collector_port", "live_port", "worker_web_port")
