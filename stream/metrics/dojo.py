@@ -117,20 +117,20 @@ class DojoState:
             for name, value in zip(SOURCES, source, strict=True):
                 bump(self.sources[name], value, 1, MAX_SOURCES)
             self._minute(
-                ts, {"registrations": 1, "tickets": tickets, f"{event_id}.tickets": tickets}
+                ts, {"registrations": 1, "tickets": tickets, f"tickets.{event_id}": tickets}
             )
         elif kind == "registration_cancel":
             tickets = props["tickets"]
             row[2] += 1
             row[3] += tickets
             self._curve(event_id, ts, -tickets)
-            self._minute(ts, {"cancelled": tickets, f"{event_id}.tickets": -tickets})
+            self._minute(ts, {"cancelled": tickets, f"tickets.{event_id}": -tickets})
         else:
             heads = props.get("count", 1)
             walk_in = bool(props.get("walk_in"))
             row[5 if walk_in else 4] += heads
             name = "walk_ins" if walk_in else "arrived"
-            self._minute(ts, {name: heads, f"{event_id}.attended": heads})
+            self._minute(ts, {name: heads, f"attended.{event_id}": heads})
 
     def _curve(self, event_id: str, ts: int, tickets: int) -> None:
         if event_id in self.events:  # not for "(other)": a curve per real item only

@@ -116,6 +116,9 @@ def board(state: DojoState, catalogue: Catalogue, model: Forecaster, now_ms: int
             t["views"] += row["views"]
             t["downloads"] += row["downloads"]
     totals = {name: sum(r[name] for r in events) for name in TOTALS}
+    # Places of an event still to come are not missed yet; an event with no date is unknown.
+    begun = [r for r in events if r["starts_ms"] is not None and r["starts_ms"] <= now_ms]
+    totals["no_shows"] = sum(r["no_shows"] for r in begun)
     past = [r for r in events if not r["upcoming"] and r["attended"]]
     sources = {
         name: top(counts, 10, "name", "registrations") for name, counts in state.sources.items()
