@@ -19,6 +19,7 @@ import click
 
 from dojo_pulse.dlq.commands import dlq
 from dojo_pulse.history_cli import history
+from dojo_pulse.reports.command import report
 from stream.settings import ENV, Settings, SettingsError
 
 
@@ -282,6 +283,7 @@ def run(rate: float, invalid_ratio: float, backfill_days: int) -> None:
 
 main.add_command(dlq)
 main.add_command(history)
+main.add_command(report)
 
 if __name__ == "__main__":
     main()

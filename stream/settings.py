@@ -105,6 +105,8 @@ class Settings:
     history_days_days: int = 0  # 0: kept
     term_start: str = ""  # the panel's "this term" (ISO dates); empty: the UK term around today
     term_end: str = ""
+    smtp_url: Secret = field(default_factory=lambda: Secret(""))  # smtps://u:p@host/?to=a@b&from=
+    checkin_token: Secret = field(default_factory=lambda: Secret(""))  # empty: no check-in page
 
     def topic(self, name: str) -> str:
         """Full topic name: ``topic("events.raw")`` is ``dojo.events.raw`` by default."""
@@ -274,6 +276,8 @@ ENV: dict[str, str] = {
     "history_days_days": "DOJO_HISTORY_DAYS_DAYS",
     "term_start": "DOJO_TERM_START",
     "term_end": "DOJO_TERM_END",
+    "smtp_url": "DOJO_SMTP_URL",
+    "checkin_token": "DOJO_CHECKIN_TOKEN",
 }
 
 
