@@ -19,6 +19,8 @@ from starlette.staticfiles import StaticFiles
 
 from live_feed.auth import Gate, refuse_unless_admin, refuse_unless_metrics_reader
 from live_feed.channels import is_channel, read_snapshot_raw
+from live_feed.checkin import KafkaSink
+from live_feed.checkin import routes as checkin_routes
 from live_feed.feed import live_endpoint
 from live_feed.frame_protocol import FrameProtocol
 from live_feed.history import HistoryStore, history, history_channels
@@ -83,6 +85,8 @@ def create_app(
             yield
         finally:
             await lag.stop()
+            if isinstance(app.state.checkin_sink, KafkaSink):
+                await app.state.checkin_sink.close()
             await hub.stop()
             await redis.aclose()
             app.state.history.close()
@@ -101,6 +105,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             WebSocketRoute("/ws/live", live_endpoint),
+            *checkin_routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders)],
@@ -111,6 +116,8 @@ def create_app(
     app.state.keys = Keys.of(settings)
     app.state.metrics = LiveMetrics()
     app.state.history = HistoryStore(settings)  # opened on the first history request
+    app.state.checkin_sink = KafkaSink(settings)  # opened on the first arrival
+    app.state.checkin_throttle = Throttle()
     return app
 
 
