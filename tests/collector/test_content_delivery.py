@@ -163,7 +163,6 @@ def test_hostile_paths_and_tags(service: ContentService, site: TestClient) -> No
         "about%00",
         "ABOUT",
         "a" * 500,
-        "about/../about",
         "%ff%fe",
         "🚀",
     ):
