@@ -44,7 +44,7 @@ class ContentDesk:
         self.publisher: Publisher = self.kafka or publisher  # type: ignore[assignment]
         self.every_s = every_s
         self.republished = False
-        self._stop = asyncio.Event()
+        self._stop: asyncio.Event | None = None  # made on the loop that starts the desk
         self._task: asyncio.Task[None] | None = None
 
     async def service(self) -> ContentService:
@@ -59,17 +59,20 @@ class ContentDesk:
         """Start the publisher and the loop that republishes once and runs schedules."""
         if self.kafka is not None:
             await self.kafka.start()
+        self._stop, self.republished = asyncio.Event(), False
         self._task = asyncio.create_task(self._run(), name="content-desk")
 
     async def stop(self) -> None:
         """Finish the loop's current step, then stop the publisher."""
-        self._stop.set()
-        if self._task is not None:
+        if self._stop is not None and self._task is not None:
+            self._stop.set()
             await self._task
+            self._task = None
         if self.kafka is not None:
             await self.kafka.stop()
 
     async def _run(self) -> None:
+        assert self._stop is not None  # made by start
         while not self._stop.is_set():
             try:
                 service = await self.service()

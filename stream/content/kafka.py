@@ -34,7 +34,7 @@ class KafkaPublisher:
         self.retry_s = retry_s
         self.sent = 0
         self.failures = 0
-        self._queue: asyncio.Queue[Message] = asyncio.Queue()
+        self._queue: asyncio.Queue[Message] | None = None  # made on the loop that starts it
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -42,31 +42,35 @@ class KafkaPublisher:
     async def start(self) -> None:
         """Start the sending task (it connects when the first message arrives)."""
         self._loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="content-publisher")
 
     def send(self, messages: Sequence[Message]) -> None:
         """Queue ``messages`` (from any thread); they are sent in order."""
-        if self._loop is None:
+        if self._loop is None or self._queue is None:
             raise RuntimeError("KafkaPublisher.send before start")
         for message in messages:
             self._loop.call_soon_threadsafe(self._queue.put_nowait, message)
 
     async def drained(self) -> None:
         """Return once every message queued so far is sent."""
-        await self._queue.join()
+        if self._queue is not None:
+            await self._queue.join()
 
     async def stop(self, flush_s: float = STOP_FLUSH_S) -> None:
         """Send what is queued for ``flush_s`` seconds more, then close the producer."""
         if self._task is None:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), flush_s)
+            await asyncio.wait_for(self.drained(), flush_s)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+        self._task = self._loop = self._queue = None
         await self._close()
 
     async def _run(self) -> None:
+        assert self._queue is not None  # made by start
         while True:
             message = await self._queue.get()
             while not await self._deliver(message):
