@@ -128,3 +128,34 @@ def test_send_all_delivers_and_a_repeat_changes_no_key(stack_settings: Settings)
     asyncio.run(send_all(stack_settings.kafka, messages))
     records = asyncio.run(read_keyed(stack_settings, topics.content, lambda r: len(r) >= 4))
     assert dict(records) == {"page:/a": {"id": "page:/a", "revision": 1}, "page:/b": None}
+
+
+def test_run_seeds_the_catalogue_once_and_the_site_serves_it(
+    stack_settings: Settings, start: Callable[..., Proc]
+) -> None:
+    from datetime import date
+
+    from dojo_pulse import seed
+
+    run = start(["run", "--rate", "2", "--backfill-days", "0"], stack_settings)
+    wait_for(lambda: "Live activity panel" in run.output() or not run.alive(), 240, "the panel")
+    assert run.alive(), run.output()
+    assert "content: seeded " in run.output()
+    collector = f"http://{stack_settings.collector_host}:{stack_settings.collector_port}"
+    upcoming = httpx.get(f"{collector}/api/content/events", params={"upcoming": "1"}, timeout=10)
+    slugs = {item["slug"] for item in upcoming.json()["items"]}
+    # Sessions after today: one today may be over already (the API counts hours).
+    visited = {s.slug for s in seed.around(date.today()) if s.day > date.today()}
+    assert visited <= slugs
+    assert (
+        httpx.get(f"{collector}/api/content/pages/about", timeout=10).json()["title"]
+        == "About the dojo"
+    )
+    catalogue = asyncio.run(
+        read_keyed(stack_settings, content_topic(stack_settings), lambda r: len(r) >= 20)
+    )
+    assert {key for key, _ in catalogue} >= {f"event:{slug}" for slug in visited}
+    run.stop()
+    again = start(["run", "--rate", "2", "--backfill-days", "0"], stack_settings)
+    wait_for(lambda: "Live activity panel" in again.output() or not again.alive(), 240, "the panel")
+    assert again.alive() and "content: seeded" not in again.output()
