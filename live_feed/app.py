@@ -21,6 +21,8 @@ from live_feed.auth import Gate, refuse_unless_admin, refuse_unless_metrics_read
 from live_feed.channels import is_channel, read_snapshot_raw
 from live_feed.checkin import KafkaSink
 from live_feed.checkin import routes as checkin_routes
+from live_feed.content_api import routes as content_routes
+from live_feed.content_desk import ContentDesk
 from live_feed.feed import live_endpoint
 from live_feed.frame_protocol import FrameProtocol
 from live_feed.history import HistoryStore, history, history_channels
@@ -50,6 +52,7 @@ def create_app(
     offsets: OffsetReader | None = None,
     lag_every_s: float = LAG_EVERY_S,
     throttle: Throttle | None = None,
+    content: ContentDesk | None = None,
 ) -> Starlette:
     """Build the live feed app; Redis, the hub, the lag watch and the funnels open in its lifespan.
 
@@ -81,9 +84,11 @@ def create_app(
         lag = LagWatch(reader, worker_groups(settings), app.state.metrics, every_s=lag_every_s)
         lag.start()
         app.state.lag = lag
+        await app.state.content.start()
         try:
             yield
         finally:
+            await app.state.content.stop()
             await lag.stop()
             if isinstance(app.state.checkin_sink, KafkaSink):
                 await app.state.checkin_sink.close()
@@ -102,6 +107,7 @@ def create_app(
             Route("/api/funnels", funnels),
             Route("/api/history", history_channels),
             Route("/api/history/{channel}", history),
+            *content_routes(),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             WebSocketRoute("/ws/live", live_endpoint),
@@ -118,6 +124,7 @@ def create_app(
     app.state.history = HistoryStore(settings)  # opened on the first history request
     app.state.checkin_sink = KafkaSink(settings)  # opened on the first arrival
     app.state.checkin_throttle = Throttle()
+    app.state.content = content or ContentDesk(settings, app.state.history)
     return app
 
 

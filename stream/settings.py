@@ -107,6 +107,8 @@ class Settings:
     term_end: str = ""
     smtp_url: Secret = field(default_factory=lambda: Secret(""))  # smtps://u:p@host/?to=a@b&from=
     checkin_token: Secret = field(default_factory=lambda: Secret(""))  # empty: no check-in page
+    # Revisions kept per content item, newest first (0: all); live and scheduled ones stay.
+    content_keep_revisions: int = 50
 
     def topic(self, name: str) -> str:
         """Full topic name: ``topic("events.raw")`` is ``dojo.events.raw`` by default."""
@@ -200,6 +202,8 @@ class Settings:
                 raise SettingsError(f"{ENV[name]} must be letters, digits, '.', '_' or '-'")
         if not 6 <= self.learn_session_timeout_s <= 1800:  # the broker's default bounds
             raise SettingsError("DOJO_LEARN_SESSION_TIMEOUT_S must be from 6 to 1800")
+        if self.content_keep_revisions < 0:
+            raise SettingsError("DOJO_CONTENT_KEEP_REVISIONS must be 0 (keep all) or more")
         if self.live_max_hz <= 0:
             raise SettingsError("DOJO_LIVE_MAX_HZ must be positive")
         for name in PORTS:
@@ -278,6 +282,7 @@ ENV: dict[str, str] = {
     "term_end": "DOJO_TERM_END",
     "smtp_url": "DOJO_SMTP_URL",
     "checkin_token": "DOJO_CHECKIN_TOKEN",
+    "content_keep_revisions": "DOJO_CONTENT_KEEP_REVISIONS",
 }
 
 

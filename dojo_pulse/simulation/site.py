@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+
+from dojo_pulse import seed
 
 TOPICS = ("scratch", "python", "web", "robotics", "games")
 
@@ -37,34 +40,18 @@ FORMS = {
     "volunteer": Form("volunteer", ("name", "email", "skills", "availability")),
 }
 
-# (slug, title, topic, past, capacity): item ids are the catalogue's, ``event:<slug>``
-_DOJO_EVENTS = (
-    ("scratch-game-jam", "Scratch Game Jam", "scratch", True, 30),
-    ("python-turtle-art", "Python Turtle Art", "python", True, 20),
-    ("robot-rally", "Micro:bit Robot Rally", "robotics", True, 16),
-    ("web-pages-for-beginners", "Your First Web Page", "web", True, 24),
-    ("winter-game-makers", "Winter Game Makers", "games", False, 30),
-    ("scratch-animation-club", "Scratch Animation Club", "scratch", False, 24),
-    ("python-quiz-builders", "Build a Python Quiz", "python", False, 20),
-    ("arduino-light-show", "Arduino Light Show", "robotics", False, 12),
+# (slug, title, topic, past, capacity): the seeded catalogue's sessions of the weeks around
+# today (dojo_pulse/seed.py), so simulated visits name pages the content API serves; item ids
+# are the catalogue's, ``event:<slug>``. Read when the simulator starts: each run visits the
+# sessions of its own weeks.
+_TODAY = date.today()
+_DOJO_EVENTS = tuple(
+    (s.slug, s.title, s.topic, s.day < _TODAY, seed.CAPACITY) for s in seed.around(_TODAY)
 )
 CAPACITY = {f"event:{slug}": places for slug, _title, _topic, _past, places in _DOJO_EVENTS}
 
-# (slug, title, topic): item ids are the catalogue's, ``resource:<slug>``
-_RESOURCES = (
-    ("scratch-starter-cards", "Scratch Starter Cards", "scratch"),
-    ("scratch-maze-game", "Make a Maze Game in Scratch", "scratch"),
-    ("scratch-music-maker", "Scratch Music Maker", "scratch"),
-    ("python-first-steps", "Python First Steps", "python"),
-    ("python-turtle-shapes", "Turtle Shapes", "python"),
-    ("python-quiz-game", "Write a Quiz Game", "python"),
-    ("html-my-first-page", "HTML: My First Page", "web"),
-    ("css-colours-and-fonts", "CSS Colours and Fonts", "web"),
-    ("javascript-clicker", "A JavaScript Clicker Game", "games"),
-    ("microbit-name-badge", "Micro:bit Name Badge", "robotics"),
-    ("line-follower-robot", "Line Follower Robot", "robotics"),
-    ("pygame-platformer", "Pygame Platformer", "games"),
-)
+# (slug, title, topic): the seeded resources; item ids are the catalogue's, ``resource:<slug>``.
+_RESOURCES = tuple((r.slug, r.title, r.topic) for r in seed.RESOURCES)
 
 # (slug, title, topic)
 _POSTS = (
