@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from dojo_pulse.simulation import generate, site
+from stream.ingest.sanitize import scrub_path
 from stream.settings import Settings
 from stream.sketches.windows import day_start
 from tests.integration.conftest import Proc, group_lag, wait_for
@@ -144,7 +146,13 @@ def test_dojo_figures_equal_ground_truth_across_a_worker_crash(
     assert {r["title"] for r in dojo["resources"]["resources"]} <= {
         p.title for p in site.RESOURCE_PAGES
     }
-    for name, counts in truth["sources"].items():
+    for name, given in truth["sources"].items():
+        counts = given
+        if name == "entry":  # paths as the validate stage keeps them (long slugs read as tokens)
+            scrubbed: Counter[str] = Counter()
+            for path, n in given.items():
+                scrubbed[scrub_path(path)] += n
+            counts = dict(scrubbed)
         top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
         assert [
             (s["name"], s["registrations"]) for s in dojo["registrations"]["sources"][name]
