@@ -32,6 +32,7 @@ from live_feed.lag import EVERY_S as LAG_EVERY_S
 from live_feed.lag import KafkaOffsets, LagWatch, OffsetReader, worker_groups
 from live_feed.metrics import LiveMetrics
 from live_feed.panel import STATIC_DIR, SecurityHeaders, config, index, login, logout
+from live_feed.reports import routes as report_routes
 from live_feed.session import Sessions
 from live_feed.throttle import Throttle
 from live_feed.unavailable import store_unavailable
@@ -112,6 +113,7 @@ def create_app(
             Route("/metrics", metrics),
             WebSocketRoute("/ws/live", live_endpoint),
             *checkin_routes(),
+            *report_routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders)],

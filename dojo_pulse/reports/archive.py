@@ -7,19 +7,14 @@ mail client open, exactly what was sent.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 from dojo_pulse.reports.figures import Report
+from live_feed.reports import directory, listing
 
-NAME = re.compile(r"(daily|weekly|monthly)-\d{4}-\d{2}-\d{2}(-\d{1,4})?\.eml")
-
-
-def directory(data_dir: Path) -> Path:
-    """Where the reports of a deployment are kept."""
-    return data_dir / "reports"
+__all__ = ["directory", "keep", "listing"]
 
 
 def keep(data_dir: Path, report: Report, msg: EmailMessage) -> Path:
@@ -34,20 +29,3 @@ def keep(data_dir: Path, report: Report, msg: EmailMessage) -> Path:
         path = folder / f"{report.period}-{day}-{n}.eml"
     path.write_bytes(msg.as_bytes())
     return path
-
-
-def listing(data_dir: Path) -> list[dict[str, object]]:
-    """The kept reports, newest first: name, period, size and when written (ms)."""
-    folder = directory(data_dir)
-    if not folder.is_dir():
-        return []
-    rows = []
-    for path in folder.iterdir():
-        if NAME.fullmatch(path.name) and path.is_file():
-            stat = path.stat()
-            period = path.name.split("-", 1)[0]
-            written = int(stat.st_mtime * 1000)
-            rows.append(
-                {"name": path.name, "period": period, "bytes": stat.st_size, "written_ms": written}
-            )
-    return sorted(rows, key=lambda r: (-int(str(r["written_ms"])), str(r["name"])))

@@ -53,7 +53,34 @@ function error(score, unit) {
   return `${f(s.mae)} off on past events (naive: ${f(s.naive_mae)})`;
 }
 
+const REPORTS_EVERY_MS = 60000;
+let reportsAt = 0;
+
+// The kept reports (dojo-pulse report): asked for at most once a minute, whatever the pace.
+async function renderReports() {
+  if (byId("view-dojo").hidden || Date.now() - reportsAt < REPORTS_EVERY_MS) return;
+  reportsAt = Date.now();
+  let body = {};
+  try {
+    const response = await fetch("/api/reports", { credentials: "same-origin" });
+    if (response.ok) body = await response.json();
+  } catch {
+    reportsAt = 0; // try again with the next snapshot
+  }
+  const items = list(obj(body).reports).map(obj).slice(0, 10).map((r) => {
+    const li = el("li");
+    const link = el("a", "", r.name);
+    link.href = `/api/reports/${encodeURIComponent(String(r.name))}`;
+    link.setAttribute("download", "");
+    li.append(link, ` · ${r.period} · ${new Date(Number(r.written_ms) || 0).toLocaleString("en-GB")}`);
+    return li;
+  });
+  if (!items.length) items.push(el("li", "empty", "No report yet: run dojo-pulse report daily (e.g. from cron)"));
+  byId("dojo-reports").replaceChildren(...items);
+}
+
 export function renderDojo(data) {
+  renderReports();
   const registrations = obj(data.registrations);
   const attendance = obj(data.attendance);
   const events = list(registrations.events).map(obj);
@@ -87,3 +114,9 @@ export function renderDojo(data) {
   byId("dojo-notices").replaceChildren(...notices.slice(0, 5).map((n) => el("li", "", n.reason)));
   byId("dojo-notices-card").hidden = notices.length === 0;
 }
+
+// Opening the tab lists the reports at once, without waiting for the next dojo snapshot.
+document.querySelector('.tabs [data-tab="dojo"]')?.addEventListener("click", () => {
+  reportsAt = 0;
+  setTimeout(renderReports);
+});

@@ -12,6 +12,7 @@ import pytest
 
 from stream.metrics.dojo_board import board, notices
 from stream.metrics.dojo_forecast import Forecaster
+from stream.settings import Settings
 from tests.browser.panel_page import (
     DESKTOP,
     PHONE,
@@ -42,13 +43,17 @@ def dojo_snapshot() -> dict[str, Any]:
 
 
 def test_the_dojo_tab_shows_fill_turnout_and_attendance(
-    browser: Any, feed: Any, token: str, tmp_path: Path
+    browser: Any, feed: Any, token: str, tmp_path: Path, settings: Settings
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
     driver = browser
     publish(feed.redis, "dojo", dojo_snapshot(), int(time.time() * 1000))
+    kept = settings.data_dir / "reports"
+    kept.mkdir(parents=True)
+    (kept / "weekly-2026-11-23.eml").write_bytes(b"Subject: a report\r\n\r\nfigures")
+    (kept / "../../escape.eml").resolve().write_bytes(b"not listed")
     log_in(driver, feed.url + "/", token)
     driver.find_element(By.CSS_SELECTOR, '.tabs [data-tab="dojo"]').click()
     wait_for(lambda: "9 of 10 · 90%" in text(driver, "dojo-upcoming"), "the upcoming events")
@@ -62,6 +67,7 @@ def test_the_dojo_tab_shows_fill_turnout_and_attendance(
     assert "not learned yet" in text(driver, "dojo-forecast-error")
     assert HOSTILE in text(driver, "dojo-resources")  # shown as text, never as markup
     assert driver.execute_script("return window.pwned") is None
+    wait_for(lambda: "weekly-2026-11-23.eml" in text(driver, "dojo-reports"), "the kept reports")
     for width, height in (DESKTOP, PHONE):
         resize(driver, width, height)
         assert_fits(driver, f"the dojo tab at {width} px")

@@ -148,3 +148,19 @@ def test_bodies_that_are_not_an_arrival_are_refused(door: Any, body: bytes) -> N
     answer = client.post("/api/checkin/attendance", content=body, headers=mentor())
     assert answer.status_code in (400, 413)
     assert sink.sent == []
+
+
+def test_kept_reports_are_listed_and_served_to_admins_only(
+    client: TestClient, settings: Settings, auth: dict[str, str]
+) -> None:
+    kept = settings.data_dir / "reports"
+    kept.mkdir(parents=True)
+    (kept / "daily-2026-12-01.eml").write_bytes(b"Subject: daily\r\n\r\nfigures")
+    (kept / "notes.txt").write_bytes(b"not a report")
+    assert client.get("/api/reports").status_code == 401
+    listed = client.get("/api/reports", headers=auth).json()["reports"]
+    assert [r["name"] for r in listed] == ["daily-2026-12-01.eml"]
+    one = client.get("/api/reports/daily-2026-12-01.eml", headers=auth)
+    assert one.status_code == 200 and one.headers["content-type"].startswith("message/rfc822")
+    for name in ("notes.txt", "..%2F..%2Fsecret.eml", "daily-2026-12-01.eml%00", "x" * 300):
+        assert client.get(f"/api/reports/{name}", headers=auth).status_code == 404
