@@ -18,21 +18,43 @@ from stream.settings import Settings, SettingsError
     show_default=True,
     help="Send through DOJO_SMTP_URL (when set); the report is kept either way.",
 )
-def report(period: str, reason: str, send: bool) -> None:
+@click.option(
+    "--on-alerts",
+    is_flag=True,
+    help="Keep running: a report for each capacity notice, traffic spike or vitals regression.",
+)
+@click.option("--max-reports", type=int, default=None, hidden=True)  # tests: stop after N
+def report(period: str, reason: str, send: bool, on_alerts: bool, max_reports: int | None) -> None:
     """Report PERIOD (the last whole UTC day, 7 or 30 days) against the period before.
 
     The email (key figures, charts, CSV attachments) is kept under
     <DOJO_DATA_DIR>/reports and sent to the recipients of DOJO_SMTP_URL. Run it from cron
-    (e.g. daily at 06:00 UTC) for reports that arrive by themselves.
+    (e.g. daily at 06:00 UTC) for reports that arrive by themselves, and once with
+    --on-alerts for reports that thresholds trigger.
     """
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not on_alerts:
+        make(settings, period, reason, send)
+        return
+    import asyncio
+
+    from dojo_pulse.reports.watch import watch
+
+    asyncio.run(watch(settings, lambda why: make(settings, period, why, send), limit=max_reports))
+
+
+def make(settings: Settings, period: str, reason: str, send: bool) -> None:
+    """Gather, keep and (with ``send``) mail one report; ``ClickException`` on a failure."""
     from dojo_pulse.reports import archive, mail
     from dojo_pulse.reports.figures import gather
     from stream.store import StoreError, open_store
 
     try:
-        settings = Settings.from_env()
         engine = open_store(settings)
-    except (SettingsError, StoreError) as exc:
+    except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:
         made = gather(engine, period, time.time_ns() // 1_000_000, reason[:200])
