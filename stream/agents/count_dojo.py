@@ -33,7 +33,7 @@ from stream.runtime.aggregate import Aggregator, Metric, register
 from stream.runtime.crew import Crew
 from stream.settings import Settings
 from stream.sinks.publish import SnapshotPublisher
-from stream.topics import DOJO_SECTIONS, describe
+from stream.topics import DOJO_SECTIONS, content_topic, describe
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ async def _partitions(settings: Settings, topic: str) -> int:
 
 async def follow_catalogue(settings: Settings, catalogue: Catalogue) -> None:
     """Keep ``catalogue`` up to date from every partition of ``dojo.content``, for ever."""
-    topic = settings.topic("content")
+    topic = content_topic(settings)
     while True:
         consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
         try:
