@@ -41,6 +41,7 @@ from stream.settings import Settings
 log = logging.getLogger(__name__)
 
 BEACON_JS = Path(__file__).parent / "static" / "beacon.js"
+CONTENT_JS = Path(__file__).parent / "static" / "content.js"
 REDIS_TIMEOUT_S = 1.0
 # A request needs Redis at most twice (salt, rate-limit lease), each well under a
 # millisecond, so 32 connections serve thousands of requests a second; a burst beyond
@@ -140,6 +141,15 @@ async def beacon_js(request: Request) -> Response:
     )
 
 
+async def content_js(request: Request) -> Response:
+    """The content script, cached like the beacon."""
+    return FileResponse(
+        CONTENT_JS,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
 async def healthz(request: Request) -> Response:
     """200 when Redis answers and the sink is ready, else 503 with what is wrong."""
     c: Collector = request.state.collector
@@ -213,6 +223,7 @@ def create_app(
     routes = [
         Route("/collect", counted("collect", collect), methods=["POST"]),
         Route("/beacon.js", beacon_js, methods=["GET"]),
+        Route("/content.js", content_js, methods=["GET"]),
         Route("/web-vitals.js", web_vitals_js, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
