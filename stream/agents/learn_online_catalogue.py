@@ -15,10 +15,10 @@ from aiokafka import AIOKafkaConsumer
 
 from stream.learning.catalogue import Catalogue
 from stream.settings import Settings
+from stream.topics import content_topic
 
 log = logging.getLogger(__name__)
 
-TOPIC = "content"
 # A topic created after the worker started is found at the next metadata refresh.
 METADATA_MAX_AGE_MS = 10_000
 
@@ -34,7 +34,7 @@ async def follow_catalogue(settings: Settings, catalogue: Catalogue) -> None:
     )
     await consumer.start()
     try:
-        consumer.subscribe([settings.topic(TOPIC)])
+        consumer.subscribe([content_topic(settings)])
         unreadable = 0
         async for record in consumer:
             if not catalogue.follow(record.key, record.value):

@@ -17,7 +17,7 @@ withdraws what its key said before: only what is understood is recommended.
 >>> catalogue = Catalogue()
 >>> catalogue.allows("/events/x", 0)
 True
->>> catalogue.follow(b"event:x", b'{"type": "event", "fields": {"slug": "x", "status": "full"}}')
+>>> catalogue.follow(b"event:x", b'{"type": "event", "slug": "x", "status": "full"}')
 True
 >>> catalogue.allows("/events/x", 0), catalogue.allows("/about", 0)
 (False, False)
@@ -87,9 +87,7 @@ def entry_of(item_id: str, value: bytes | str) -> Entry | None:
         return None
     if not isinstance(snapshot, dict):
         return None
-    # The snapshot carries its fields under "fields" or beside its id, type and revision.
-    fields = snapshot.get("fields")
-    fields = fields if isinstance(fields, dict) else snapshot
+    fields = snapshot  # the type's fields sit beside its id, type and revision
     kind = snapshot.get("type")
     kind = kind if isinstance(kind, str) else item_id.partition(":")[0]
     if kind == "page":
