@@ -34,8 +34,10 @@ export function renderRevisions(target, body, item, actions) {
     if (revision.message) row.append(el("p", "revision-message", revision.message));
     const buttons = el("div", "revision-actions");
     // Against the live revision; with nothing live, against the one before it.
-    const against = Number.isInteger(item.live_revision) || n === 1 ? null : n - 1;
-    const diff = el("button", "diff-button", against === null ? "Diff vs live" : `Diff vs #${against}`);
+    const live = Number.isInteger(item.live_revision);
+    const against = live || n === 1 ? null : n - 1;
+    const label = live ? "Diff vs live" : against === null ? "Show fields" : `Diff vs #${against}`;
+    const diff = el("button", "diff-button", label);
     diff.type = "button";
     diff.addEventListener("click", () => actions.diff(n, against));
     buttons.append(diff);

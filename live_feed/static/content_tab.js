@@ -169,7 +169,12 @@ export async function loadList() {
     open.type = "button";
     open.append(el("span", "content-title", item.title || item.id || "(untitled)"));
     open.append(el("span", "content-id mono", item.id ?? ""));
-    open.addEventListener("click", () => openItem(String(item.id)));
+    open.addEventListener("click", async () => {
+      await openItem(String(item.id));
+      // On a phone the editor sits below the list: bring it up.
+      const editor = byId("content-editor");
+      if (editor.getBoundingClientRect().top > innerHeight * 0.5) editor.scrollIntoView({ block: "start" });
+    });
     const facts = el("span", "content-facts");
     facts.append(el("span", `badge status-${item.status}`, item.status ?? "?"));
     const live = Number.isInteger(item.live_revision) ? ` · live #${item.live_revision}` : "";

@@ -1,4 +1,5 @@
-"""A site of the tests' own for content.js: static pages, and a content API the test answers.
+"""A site of the tests' own for content.js (static pages, a content API the test answers),
+and the product's apps served for a browser test.
 
 Requests to ``/api/content/...`` wait at a gate until the test opens it, so a test can look
 at a page while content.js is still waiting for its answer (the reserved space), then let
@@ -10,6 +11,7 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import uvicorn
+from starlette.types import ASGIApp
 
 from infra.process import free_port
 
@@ -83,3 +87,23 @@ def serve_site(root: Path) -> Iterator[ContentSite]:
         site.gate.set()  # no request left waiting
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serve_app(app: ASGIApp, **options: Any) -> Iterator[str]:
+    """Run ``app`` under uvicorn in a thread on a free port; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)  # polling the server's own flag
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
