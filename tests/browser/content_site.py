@@ -39,7 +39,8 @@ class ContentSite:
 
     def page(self, name: str, body: str, head: str = "") -> str:
         """Write a page and return its address."""
-        html = f'<!doctype html><html lang="en-GB"><head><meta charset="utf-8">{head}</head>'
+        # An empty icon: no favicon.ico request ends in a 404 in the console.
+        html = f'<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><link rel="icon" href="data:,">{head}</head>'
         (self.root / name).write_text(f"{html}<body>{body}</body></html>", encoding="utf-8")
         return f"{self.url}/{name}"
 

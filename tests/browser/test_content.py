@@ -8,6 +8,7 @@ one again. Someone else saving first (412) keeps the admin's edits in the form; 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 
+from collector.app import create_app as create_collector
 from live_feed import create_app
 from live_feed.app import uvicorn_options
 from live_feed.content_desk import ContentDesk
@@ -26,7 +28,7 @@ from stream.content.messages import Outbox
 from stream.secret import Secret
 from stream.settings import Settings
 from stream.store.engine import open_store
-from tests.browser.content_site import serve_app
+from tests.browser.content_site import ContentSite, serve_app, serve_site
 from tests.browser.panel_page import (
     OUTPUT,
     PHONE,
@@ -39,8 +41,9 @@ from tests.browser.panel_page import (
     shoot,
     wait_for,
 )
+from tests.collector.conftest import MemorySink
 from tests.live_feed.conftest import FixedOffsets
-from tests.store.content_items import event
+from tests.store.content_items import event, page
 
 pytestmark = pytest.mark.browser
 
@@ -50,11 +53,32 @@ TITLE = "Scratch Saturday"
 
 @dataclass
 class Desk:
-    """The live feed with its content desk, and the service others write through."""
+    """The live feed with its content desk, the service others write through, and the site."""
 
     url: str
     service: ContentService
     outbox: Outbox
+    site: ContentSite
+    collector: str
+
+    def site_page(self) -> str:
+        """A page of the site listing upcoming dojos with content.js from the collector."""
+        head = f'<script src="{self.collector}/content.js"></script>'
+        body = '<div id="dojos" data-dojo-content="upcoming-events" data-limit="3">'
+        body += '<a href="/events">See the upcoming dojos</a></div>'
+        return self.site.page("dojos.html", body, head)
+
+
+def iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(ms / 1000))
+
+
+def upcoming(**changes: Any) -> dict[str, Any]:
+    """The dojo event, moved to start a day from now (registration left open)."""
+    starts = int(time.time() * 1000) + 86_400_000
+    fields = event(starts_at=iso(starts), ends_at=iso(starts + 7_200_000), **changes)
+    del fields["registration_opens"], fields["registration_closes"]
+    return fields
 
 
 @pytest.fixture
@@ -64,18 +88,23 @@ def store_settings(settings: Settings, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def desk(store_settings: Settings) -> Iterator[Desk]:
-    """The live feed (messages kept in an outbox) and one published dojo event."""
+def desk(store_settings: Settings, tmp_path: Path) -> Iterator[Desk]:
+    """The live feed (messages kept in an outbox), the collector, the site, one dojo event."""
     outbox = Outbox()
     content = ContentDesk(store_settings, HistoryStore(store_settings), publisher=outbox)
     app = create_app(store_settings, offsets=FixedOffsets({}), content=content)
     engine = open_store(store_settings)
     service = ContentService(engine, Outbox(), settings=store_settings)
-    service.create("event", event(), "seed", "the term's first dojo")
+    service.create("event", upcoming(), "seed", "the term's first dojo")
     service.publish(EVENT)
+    root = tmp_path / "site"
+    root.mkdir()
     try:
-        with serve_app(app, **uvicorn_options()) as url:
-            yield Desk(url, service, outbox)
+        with serve_site(root) as site, serve_app(app, **uvicorn_options()) as url:
+            site_settings = replace(store_settings, site_origins=(site.url,))
+            collector = create_collector(site_settings, sink=MemorySink())
+            with serve_app(collector) as collector_url:
+                yield Desk(url, service, outbox, site, collector_url)
     finally:
         engine.dispose()
 
@@ -114,11 +143,28 @@ def save(driver: Any) -> None:
     one(driver, "#content-save").click()
 
 
+def site_shows(driver: Any, desk: Desk) -> str:
+    """Open the site's page in a new tab as a later visitor would; the first dojo's title."""
+    panel = driver.current_window_handle
+    # A visitor after the delivery API's max-age: nothing of an earlier answer is cached.
+    driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+    driver.switch_to.new_window("tab")
+    try:
+        driver.get(desk.site_page())
+        wait_for(lambda: one(driver, "#dojos").get_attribute("data-dojo-state") == "ready",
+                 "content.js to fill the site's page")  # fmt: skip
+        return str(one(driver, "#dojos .dojo-content-title").text)
+    finally:
+        driver.close()
+        driver.switch_to.window(panel)
+
+
 def test_edit_publish_and_revert_reach_the_live_revision(
     browser: Any, desk: Desk, token: str
 ) -> None:
     driver = browser
     open_tab(driver, desk, token)
+    assert site_shows(driver, desk) == TITLE
     open_item(driver, EVENT)
     assert one(driver, "#content-field-title").get_attribute("value") == TITLE
     assert "published · #2" not in one(driver, "#content-badge").text  # revision 1 is live
@@ -129,11 +175,13 @@ def test_edit_publish_and_revert_reach_the_live_revision(
     wait_for(lambda: note(driver) == "Saved as revision #2.", "the save")
     assert one(driver, "#content-badge").text == "changed · #2"
     assert desk.service.get(EVENT)["live_revision"] == 1  # a save is a draft
+    assert site_shows(driver, desk) == TITLE  # drafts never reach the site
 
     one(driver, "#content-publish").click()
     wait_for(lambda: note(driver) == "Revision #2 is live.", "the publish")
     assert one(driver, "#content-badge").text == "published · #2"
     assert desk.service.published("event")[0]["title"] == "Scratch Saturday: new room"
+    assert site_shows(driver, desk) == "Scratch Saturday: new room"
     live = [m for m in desk.outbox.messages if m.key == EVENT and m.value is not None]
     assert b"new room" in (live[-1].value or b"")  # what dojo.content receives
 
@@ -155,6 +203,7 @@ def test_edit_publish_and_revert_reach_the_live_revision(
     one(driver, "#content-publish").click()
     wait_for(lambda: note(driver) == "Revision #3 is live.", "the revert published")
     assert desk.service.published("event")[0]["title"] == TITLE
+    assert site_shows(driver, desk) == TITLE
     assert [r["revision"] for r in _revisions(desk)] == [3, 2, 1]
     screenshot(driver, "content-desktop", 1100)
     assert not severe_errors(driver)
@@ -175,7 +224,7 @@ def test_a_stale_save_keeps_the_edits_to_compare_and_save_over(
     type_into(driver, "title", "Mine: Scratch in the hall")
     type_into(driver, "venue", "Main hall")
     # Another admin saves revision 2 while this form still edits revision 1.
-    desk.service.update(EVENT, event(title="Theirs: Scratch Saturday"), 1, "admin", "theirs")
+    desk.service.update(EVENT, upcoming(title="Theirs: Scratch Saturday"), 1, "admin", "theirs")
     save(driver)
     wait_for(lambda: one(driver, "#content-conflict").is_displayed(), "the conflict")
     assert "revision #2" in one(driver, "#content-conflict").text
@@ -204,7 +253,11 @@ def test_bad_fields_are_named_beside_them_and_nothing_is_written(
     browser: Any, desk: Desk, token: str
 ) -> None:
     driver = browser
+    desk.service.create("page", page("/xss", title=XSS, body=XSS), "seed")
     open_tab(driver, desk, token)
+    wait_for(lambda: XSS in one(driver, "#content-items").text, "a title with markup, as text")
+    open_item(driver, "page:/xss")
+    assert one(driver, "#content-field-title").get_attribute("value") == XSS
     open_item(driver, EVENT)
     type_into(driver, "capacity", "-3")
     type_into(driver, "ends_at", "next Saturday")
