@@ -3,7 +3,8 @@
 The content service publishes, edits and unpublishes items in a real store; its messages go
 to the deployment's ``dojo.content`` on the real Kafka; ``follow_catalogue`` (what every
 learner runs) reads them from the first, and the catalogue allows exactly what is live.
-A second follower started afterwards rebuilds the same catalogue from the compacted topic.
+A second follower started afterwards rebuilds the same catalogue from the compacted topic,
+and a follower started while the broker is away waits for it instead of stopping the worker.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from stream.agents.learn_online_catalogue import follow_catalogue
 from stream.content import ContentService
-from stream.content.messages import Outbox
+from stream.content.messages import Outbox, Topics
 from stream.learning.catalogue import Catalogue
 from stream.secret import Secret
 from stream.settings import Settings
 from stream.store.engine import open_store
-from stream.topics import content_topic
+from stream.topics import content_topic, ensure_topics
+from tests.integration.conftest import PrivateKafka
 from tests.store.content_items import event, page, resource
 
 pytestmark = pytest.mark.integration
@@ -121,4 +124,39 @@ def test_the_learner_follows_what_is_published(stack_settings: Settings, tmp_pat
                 await follower
 
     assert content_topic(settings).startswith(settings.topic_prefix)
+    asyncio.run(scenario())
+
+
+def test_a_broker_away_at_start_is_waited_for(
+    private_kafka: PrivateKafka, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = replace(Settings(), kafka=private_kafka.bootstrap, topic_prefix="away")
+    asyncio.run(ensure_topics(settings))
+    private_kafka.stop()
+    outbox = Outbox()
+    outbox.send([Topics.of(settings).live("resource:cards", {"type": "resource", "slug": "cards"})])
+
+    async def scenario() -> None:
+        catalogue = Catalogue()
+        follower = asyncio.create_task(follow_catalogue(settings, catalogue))
+        try:
+            await until(
+                lambda: "Kafka unavailable" in caplog.text, "the follower to find no broker"
+            )
+            assert not follower.done()
+            await asyncio.to_thread(private_kafka.start)
+            for _ in range(20):  # the broker may still be electing the topic's leader
+                try:
+                    await deliver(settings, outbox)
+                    break
+                except KafkaError:
+                    await asyncio.sleep(0.5)
+            await until(lambda: len(catalogue) == 1, "the catalogue once the broker is back")
+            assert catalogue.allows("/resources/cards", NOW_MS)
+            assert not catalogue.allows("/resources/other", NOW_MS)
+        finally:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
+
     asyncio.run(scenario())
