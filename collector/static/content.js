@@ -30,8 +30,12 @@
  * the script writes is exactly one row high, so filling never moves the page. Loaded in
  * <head> without `defer`, the script reserves the space with a stylesheet of its own before
  * the page is first painted (it is small and cached for five minutes); loaded with `defer`
- * it works the same, but the reservation itself may move the page once. A `page` element
- * reserves nothing: give it a min-height in the site's CSS.
+ * it works the same, but the reservation itself may move the page once (choose `defer` if
+ * the collector may be slow to answer: a script in <head> holds the page's first paint until
+ * it has arrived). A `page` element reserves nothing: give it a min-height in the site's CSS.
+ *
+ * Answers may be cached for 30 s (by the browser and shared caches): an edit published in
+ * the panel shows on the site within that long.
  *
  * Safety: every text from the API is set with textContent, links are built from slugs
  * (percent-encoded), never taken as given. The one exception is a page's body, which the
