@@ -55,12 +55,12 @@ class KafkaPublisher:
         """Return once every message queued so far is sent."""
         await self._queue.join()
 
-    async def stop(self) -> None:
-        """Send what is queued for a few seconds more, then close the producer."""
+    async def stop(self, flush_s: float = STOP_FLUSH_S) -> None:
+        """Send what is queued for ``flush_s`` seconds more, then close the producer."""
         if self._task is None:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), STOP_FLUSH_S)
+            await asyncio.wait_for(self._queue.join(), flush_s)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -112,4 +112,4 @@ async def send_all(bootstrap: str, messages: Sequence[Message], timeout_s: float
         publisher.send(messages)
         await asyncio.wait_for(publisher.drained(), timeout_s)
     finally:
-        await publisher.stop()
+        await publisher.stop(flush_s=0)
