@@ -5,6 +5,7 @@ to the deployment's ``dojo.content`` on the real Kafka; ``follow_catalogue`` (wh
 learner runs) reads them from the first, and the catalogue allows exactly what is live.
 A second follower started afterwards rebuilds the same catalogue from the compacted topic,
 and a follower started while the broker is away waits for it instead of stopping the worker.
+And in a running worker: once a catalogue is published, the site is recommended only it.
 """
 
 from __future__ import annotations
@@ -12,22 +13,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import orjson
 import pytest
+import redis
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from dojo_pulse.simulation import generate
 from stream.agents.learn_online_catalogue import follow_catalogue
 from stream.content import ContentService
 from stream.content.messages import Outbox, Topics
 from stream.learning.catalogue import Catalogue
+from stream.learning.items import item_kind
+from stream.models.keys import Keys
 from stream.secret import Secret
 from stream.settings import Settings
 from stream.store.engine import open_store
 from stream.topics import content_topic, ensure_topics
-from tests.integration.conftest import PrivateKafka
+from tests.integration.conftest import PrivateKafka, Proc, wait_for
+from tests.integration.test_ground_truth import produce
 from tests.store.content_items import event, page, resource
 
 pytestmark = pytest.mark.integration
@@ -160,3 +168,48 @@ def test_a_broker_away_at_start_is_waited_for(
                 await follower
 
     asyncio.run(scenario())
+
+
+def popular(settings: Settings) -> list[str]:
+    """The items the site's API serves to a visitor without history, best first."""
+    raw = redis.Redis.from_url(settings.redis_url).get(Keys.of(settings).popular)
+    return [entry["item"] for entry in orjson.loads(raw)] if raw else []
+
+
+def live_snapshot(path: str) -> tuple[str, dict[str, object]]:
+    """The item id and live snapshot that publish ``path``: an upcoming event, a resource, a page."""
+    kind, slug = item_kind(path), path.rsplit("/", 1)[-1]
+    if kind == "event":
+        fields = dojo(slug, NOW_MS + 86_400_000)
+    elif kind == "resource":
+        fields = resource(slug)
+    else:
+        fields = page(path)
+    item_id = f"page:{path}" if kind == "page" else f"{kind}:{slug}"
+    return item_id, {"id": item_id, "type": kind, "revision": 1, **fields}
+
+
+def test_a_running_worker_recommends_only_the_published_catalogue(
+    stack_settings: Settings, start: Callable[..., Proc]
+) -> None:
+    settings = stack_settings
+    requests, _ = generate(11, rate=60, duration_s=120, start_ms=NOW_MS - 125_000)
+    requests = list(requests)
+    worker = start(["worker"], settings)
+    asyncio.run(produce(settings, requests[: len(requests) // 2]))
+    wait_for(lambda: len(popular(settings)) >= 5 or not worker.alive(), 180,
+             "popular items before any catalogue")  # fmt: skip
+    assert worker.alive(), worker.output()
+    before = popular(settings)
+
+    # Publish two of them (and one nobody visited); the rest are not on the site any more.
+    chosen = before[1:3]
+    outbox = Outbox()
+    topics = Topics.of(settings)
+    outbox.send([topics.live(*live_snapshot(path)) for path in [*chosen, "/resources/unseen"]])
+    asyncio.run(deliver(settings, outbox))
+    # Recommendations are refreshed for the visitors new traffic touches.
+    asyncio.run(produce(settings, requests[len(requests) // 2 :]))
+    wait_for(lambda: set(popular(settings)) == set(chosen) or not worker.alive(), 120,
+             f"only {chosen} recommended (now {popular(settings)})")  # fmt: skip
+    assert worker.alive(), worker.output()
