@@ -19,6 +19,8 @@ from collector.app import CONTENT_JS
 from tests.browser.content_site import ContentSite, serve_site
 from tests.browser.panel_page import XSS, severe_errors, wait_for
 
+pytestmark = pytest.mark.browser
+
 # Strict: scripts only from the site itself, no inline script or style anywhere.
 CSP = "default-src 'none'; script-src 'self'; connect-src 'self'"
 SHIFTS_JS = """window.shifts = []; window.moved = [];
