@@ -8,122 +8,13 @@ import { byId, el, list, obj } from "./dom.js";
 import { CREATE_URL, TYPES_URL, call, itemUrl, listUrl, problem } from "./content_api.js";
 import { buildForm, typeSpecs } from "./content_form.js";
 import { renderDiff, renderRevisions } from "./content_history.js";
+import { layOut } from "./content_layout.js";
 
-const STATUSES = ["draft", "published", "changed", "scheduled", "unpublished"];
 const SEARCH_PAUSE_MS = 250;
 
 let specs = null; // type -> field specs, once loaded
 let editing = null; // {id, type, base, live_revision, status, form} or {type, form} for a new item
 let searchTimer = 0;
-
-function button(id, text, onClick, className = "") {
-  const node = el("button", className, text);
-  node.type = "button";
-  node.id = id;
-  node.addEventListener("click", onClick);
-  return node;
-}
-
-function select(id, label, values, first) {
-  const node = el("select");
-  node.id = id;
-  node.setAttribute("aria-label", label);
-  for (const [value, text] of [["", first], ...values.map((v) => [v, v])]) {
-    const option = el("option", "", text);
-    option.value = value;
-    node.append(option);
-  }
-  return node;
-}
-
-function skeleton(view) {
-  const listCard = el("section", "card content-list-card");
-  const filters = el("div", "content-filters");
-  const q = el("input");
-  Object.assign(q, { id: "content-q", type: "search", placeholder: "Search titles and ids" });
-  q.setAttribute("aria-label", "Search content");
-  q.addEventListener("input", () => {
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(loadList, SEARCH_PAUSE_MS);
-  });
-  const status = select("content-status", "Status", STATUSES, "All statuses");
-  status.addEventListener("change", loadList);
-  const type = select("content-type", "Type", [], "All types");
-  type.addEventListener("change", loadList);
-  filters.append(q, status, type);
-  const create = el("div", "content-new");
-  create.append(select("content-new-type", "Type of the new item", [], "New…"));
-  create.append(button("content-new", "Create", () => startNew(byId("content-new-type").value)));
-  listCard.append(el("h2", "", "Content"), filters, create);
-  const items = el("ol", "content-items");
-  items.id = "content-items";
-  listCard.append(items);
-
-  const editor = el("section", "card content-editor-card");
-  editor.id = "content-editor";
-  editor.hidden = true;
-  const head = el("div", "card-head");
-  const title = el("h2");
-  title.id = "content-editing";
-  const badge = el("span", "badge");
-  badge.id = "content-badge";
-  head.append(title, badge);
-  const conflict = el("div", "conflict");
-  conflict.id = "content-conflict";
-  conflict.setAttribute("role", "alert");
-  conflict.hidden = true;
-  const says = el("p");
-  says.id = "content-conflict-text";
-  conflict.append(
-    says,
-    button("content-compare", "Compare", compare),
-    button("content-overwrite", "Save mine over theirs", overwrite),
-    button("content-reload", "Load theirs (drop mine)", () => openItem(editing.id)),
-  );
-  const form = el("form", "content-form");
-  form.id = "content-form";
-  form.noValidate = true; // the API's messages, beside each field, are the validation
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    save();
-  });
-  const fields = el("div");
-  fields.id = "content-fields";
-  const note = el("label", "content-label", "Note for this revision");
-  const message = el("input");
-  Object.assign(message, { id: "content-message", type: "text", maxLength: 500 });
-  note.htmlFor = message.id;
-  const formError = el("p", "error");
-  formError.id = "content-form-error";
-  formError.hidden = true;
-  const save_ = el("button", "primary", "Save draft");
-  Object.assign(save_, { id: "content-save", type: "submit" });
-  form.append(fields, note, message, formError, save_);
-  const publishing = el("div", "content-publish");
-  const at = el("input");
-  Object.assign(at, { id: "content-at", type: "datetime-local" });
-  at.setAttribute("aria-label", "Publish at");
-  publishing.append(
-    button("content-publish", "Publish now", () => publish(null)),
-    at,
-    button("content-schedule", "Schedule", () => publish(at.value)),
-    button("content-unpublish", "Unpublish", unpublish),
-  );
-  const status_ = el("p", "muted small content-note");
-  status_.id = "content-note";
-  status_.setAttribute("role", "status");
-  editor.append(head, conflict, form, publishing, status_);
-
-  const history = el("section", "card content-history-card");
-  history.id = "content-history";
-  history.hidden = true;
-  const revisions = el("ol", "content-revisions");
-  revisions.id = "content-revisions";
-  const diff = el("div", "content-diff");
-  diff.id = "content-diff";
-  history.append(el("h2", "", "Revisions"), revisions, diff);
-  view.append(listCard, editor, history);
-}
 
 function note(text, isError = false) {
   const node = byId("content-note");
@@ -332,7 +223,20 @@ export async function showContent() {
   const view = byId("view-content");
   if (!started) {
     started = true;
-    skeleton(view);
+    layOut(view, {
+      search: () => {
+        clearTimeout(searchTimer);
+        searchTimer = setTimeout(loadList, SEARCH_PAUSE_MS);
+      },
+      filter: loadList,
+      create: startNew,
+      compare,
+      overwrite,
+      reload: () => openItem(editing.id),
+      save,
+      publish,
+      unpublish,
+    });
     try {
       await loadTypes();
     } catch (err) {
