@@ -12,6 +12,7 @@ import { renderJourneys } from "./journeys.js";
 import { renderHeatmaps, setupHeatmapSelectors } from "./heatmap.js";
 import { renderEngagement, renderRecommendations, renderSegments } from "./learning.js";
 import { stopWatchingWorker, watchWorker } from "./worker.js";
+import { stopWatchingVisitorDay, watchVisitorDay } from "./visitors_note.js";
 import { currentRange, onRangeChange, setupRange } from "./range.js";
 import { forgetHistory, showHistory } from "./history.js";
 import { showContent } from "./content_tab.js";
@@ -50,6 +51,7 @@ function showLogin(failed) {
   document.getElementById("token").focus();
   setConnection("down", "signed out");
   stopWatchingWorker();
+  stopWatchingVisitorDay();
 }
 
 // The open tab lives in the URL fragment, so a reload or a shared link opens the same view.
@@ -112,6 +114,7 @@ function connect() {
     ws.send(JSON.stringify({ subscribe: CHANNELS }));
   });
   ws.addEventListener("message", (event) => {
+    watchVisitorDay(); // a message means the socket was let in: the admin API will be too
     try {
       handle(JSON.parse(event.data));
     } catch (err) {
