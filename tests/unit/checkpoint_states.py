@@ -8,12 +8,10 @@ checkpoint must give them again.
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from dojo_pulse.simulation import generate
 from stream.metrics.forms import FormsState
 from stream.metrics.funnel_config import load_funnels
 from stream.metrics.funnels import FunnelsState
@@ -31,13 +29,15 @@ FUNNELS = load_funnels()
 
 
 def _batches() -> list[dict[str, Any]]:
-    # The run the legacy checkpoints were written from, frozen: the simulator has changed
-    # since (the catalogue's slugs, cancellations, check-ins), the checkpoints cannot.
-    # Made by this module's earlier ``generate(7, rate=20, duration_s=300, start_ms=START)``.
-    batches: list[dict[str, Any]] = orjson.loads(
-        gzip.decompress((LEGACY / "run.json.gz").read_bytes())
-    )
-    return batches
+    requests, _ = generate(7, rate=20, duration_s=DURATION_S, start_ms=START)
+    out = []
+    for r in requests:
+        events = [e for e, reason in zip(r.body["events"], r.expect, strict=True) if not reason]
+        if r.bot or not events:
+            continue
+        out.append({"session_id": r.session_id, "visitor_id": r.visitor_id, "device": r.device,
+                    "received_at": START + int(r.at_s * 1000), "events": events})  # fmt: skip
+    return out
 
 
 def _crowd() -> list[dict[str, Any]]:
