@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging.config
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -254,8 +255,10 @@ def drill_command(backup_id: str, root: Path | None, quiet: bool) -> None:
 def schedule_command() -> None:
     """Run the backup scheduler (as `dojo-pulse run` does): backup, verify, prune, drill."""
     from stream.backup.schedule import run_scheduler
+    from stream.logs import log_config
 
     settings = _settings()
+    logging.config.dictConfig(log_config())
     if not 0 < settings.backup_web_port < 65536:
         raise click.ClickException("DOJO_BACKUP_WEB_PORT must be a port from 1 to 65535")
     with contextlib.suppress(KeyboardInterrupt):

@@ -124,7 +124,11 @@ async def cycle(settings: Settings, c: Clockwork, now: float) -> None:
 
 async def run_scheduler(settings: Settings, *, ticks: int | None = None) -> None:
     """Run until cancelled (or for ``ticks`` ticks, in tests)."""
-    start_http_server(settings.backup_web_port, settings.worker_web_host, registry=REGISTRY)
+    try:
+        start_http_server(settings.backup_web_port, settings.worker_web_host, registry=REGISTRY)
+    except OSError as exc:  # backups matter more than their gauges: go on without them
+        log.warning("backup /metrics not served on port %s: %s (set DOJO_BACKUP_WEB_PORT)",
+                    settings.backup_web_port, exc.strerror or exc)  # fmt: skip
     c = Clockwork(started=time.time())
     newest = latest(backups_root(settings))
     if newest is not None and newest.manifest is not None:
@@ -141,7 +145,7 @@ async def run_scheduler(settings: Settings, *, ticks: int | None = None) -> None
             if drill_due(c, now, drill_every):
                 await _drill(settings, c, now)
             OVERDUE.set(overdue(c, now, every))
-            await _tell(settings, publisher, redis, c, now)
+            await tell(settings, publisher, redis, c, now)
             ticks = None if ticks is None else ticks - 1
             await asyncio.sleep(TICK_S if ticks is None or ticks else 0)
     finally:
@@ -164,7 +168,7 @@ async def _drill(settings: Settings, c: Clockwork, now: float) -> None:
         FAILURES.labels("drill").inc()
 
 
-async def _tell(
+async def tell(
     settings: Settings, publisher: SnapshotPublisher, redis: Redis, c: Clockwork, now: float
 ) -> None:
     """Publish the status; while something is wrong, keep the alert on the live feed."""
