@@ -8,7 +8,7 @@ Records written after the cut belong to the next backup.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.structs import ConsumerRecord
 
 from stream.backup.manifest import Part, Topic
+from stream.backup.meter import Tick
 from stream.settings import Settings
 from stream.topics import MAX_CHECKPOINT_BYTES, owned_by
 
@@ -99,31 +100,41 @@ async def _configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, di
     return out
 
 
-async def read_part(
-    settings: Settings, topic: str, part: Part, tick: Callable[[int], None] = lambda _n: None
-) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
-    """The records of one partition from its log start up to the cut, in batches."""
-    if part.end <= part.start:
+async def read_topic(
+    settings: Settings, topic: Topic, tick: Tick = lambda _n: None
+) -> AsyncIterator[tuple[int, list[ConsumerRecord[bytes, bytes]]]]:
+    """Every partition's records from its log start up to the cut, as (partition, batch).
+
+    One consumer fetches all of a topic's partitions at once (one at a time would wait a
+    fetch round trip per partition); a partition that reached its cut is paused.
+    """
+    cut = {TopicPartition(topic.name, p.partition): p for p in topic.parts if p.end > p.start}
+    if not cut:
         return
-    tp = TopicPartition(topic, part.partition)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka,
         enable_auto_commit=False,
+        auto_offset_reset="earliest",  # a log start that moved on since the cut
         max_partition_fetch_bytes=max(FETCH_BYTES, MAX_CHECKPOINT_BYTES),
         fetch_max_bytes=FETCH_BYTES * 2,
-        isolation_level="read_uncommitted",
     )
     await consumer.start()
     try:
-        consumer.assign([tp])
-        consumer.seek(tp, part.start)
-        while await consumer.position(tp) < part.end:
-            batch = await consumer.getmany(tp, timeout_ms=READ_TIMEOUT_MS, max_records=50_000)
-            records = [r for r in batch.get(tp, []) if r.offset < part.end]
-            if records:
-                tick(len(records))
-                yield records
-            if records and records[-1].offset >= part.end - 1:
-                break
+        consumer.assign(list(cut))
+        for tp, part in cut.items():
+            consumer.seek(tp, part.start)
+        open_ = set(cut)
+        while open_:
+            batch = await consumer.getmany(*open_, timeout_ms=READ_TIMEOUT_MS, max_records=50_000)
+            for tp, records in batch.items():
+                end = cut[tp].end
+                kept = [r for r in records if r.offset < end]
+                if kept:
+                    tick(len(kept))
+                    yield tp.partition, kept
+            for tp in list(open_):
+                if await consumer.position(tp) >= cut[tp].end:
+                    open_.discard(tp)
+                    consumer.pause(tp)
     finally:
         await consumer.stop()

@@ -85,21 +85,27 @@ async def _topics(
     total = sum(part.end - part.start for topic in cut.topics for part in topic.parts)
     tick = meter("topics", total, "records")
     for topic in cut.topics:
-        for part in topic.parts:
-            out = ContainerWriter(partial / _made(partial, part.file), manifest.id, key)
-            try:
-                async for records in capture.read_part(settings, topic.name, part, tick):
-                    out.write(b"".join(
-                        encode(r.offset, r.timestamp, r.timestamp_type, r.key, r.value,
-                               r.headers) for r in records))  # fmt: skip
-                    if part.first < 0:
-                        part.first = records[0].offset
-                    part.last = records[-1].offset
-                    part.records += len(records)
-            except BaseException:
+        outs = {
+            part.partition: ContainerWriter(partial / _made(partial, part.file), manifest.id, key)
+            for part in topic.parts
+        }
+        parts = {part.partition: part for part in topic.parts}
+        try:
+            async for partition, records in capture.read_topic(settings, topic, tick):
+                part = parts[partition]
+                outs[partition].write(b"".join(
+                    encode(r.offset, r.timestamp, r.timestamp_type, r.key, r.value, r.headers)
+                    for r in records))  # fmt: skip
+                if part.first < 0:
+                    part.first = records[0].offset
+                part.last = records[-1].offset
+                part.records += len(records)
+        except BaseException:
+            for out in outs.values():
                 out.abort()
-                raise
-            _record(manifest.files, part.file, out.close())
+            raise
+        for partition, out in outs.items():
+            _record(manifest.files, parts[partition].file, out.close())
 
 
 def _store(

@@ -52,29 +52,61 @@ def encode(offset: int, timestamp: int, timestamp_type: int, key: bytes | None,
     return b"".join(parts)
 
 
-def _exactly(source: Readable, size: int) -> bytes:
-    data = source.read(size)
-    if len(data) != size:
-        raise FrameError(f"the records end mid-record ({len(data)} of {size} bytes)")
-    return data
+BLOCK = 1 << 20  # bytes read from the source at a time
 
 
-def _maybe(source: Readable, size: int) -> bytes | None:
-    if size < -1:
-        raise FrameError(f"impossible length {size}")
-    return None if size == -1 else _exactly(source, size)
+class _Short(Exception):
+    """The buffer ends inside this frame: read more."""
+
+
+def _parse(data: bytes, pos: int) -> tuple[Frame, int]:
+    """The frame at ``pos`` and the position after it; ``_Short`` if ``data`` ends first."""
+    if len(data) - pos < HEAD.size:
+        raise _Short
+    offset, timestamp, ts_type, key_len, value_len, count = HEAD.unpack_from(data, pos)
+    pos += HEAD.size
+    fields: list[bytes | None] = []
+    for size in (key_len, value_len):
+        if size < -1:
+            raise FrameError(f"impossible length {size}")
+        if size == -1:
+            fields.append(None)
+            continue
+        if len(data) - pos < size:
+            raise _Short
+        fields.append(data[pos : pos + size])
+        pos += size
+    headers = []
+    for _ in range(count):
+        if len(data) - pos < HEADER.size:
+            raise _Short
+        name_len, data_len = HEADER.unpack_from(data, pos)
+        pos += HEADER.size
+        if data_len < -1:
+            raise FrameError(f"impossible length {data_len}")
+        if len(data) - pos < name_len + max(data_len, 0):
+            raise _Short
+        name = data[pos : pos + name_len].decode("utf-8", "replace")
+        pos += name_len
+        headers.append((name, data[pos : pos + max(data_len, 0)]))
+        pos += max(data_len, 0)
+    return Frame(offset, timestamp, ts_type, fields[0], fields[1], tuple(headers)), pos
 
 
 def decode(source: Readable) -> Iterator[Frame]:
     """Every frame of ``source`` in order; ``FrameError`` when it ends mid-frame."""
-    while head := source.read(HEAD.size):
-        if len(head) != HEAD.size:
-            raise FrameError("the records end mid-record (a truncated head)")
-        offset, timestamp, ts_type, key_len, value_len, count = HEAD.unpack(head)
-        key, value = _maybe(source, key_len), _maybe(source, value_len)
-        headers = []
-        for _ in range(count):
-            name_len, data_len = HEADER.unpack(_exactly(source, HEADER.size))
-            name = _exactly(source, name_len).decode("utf-8", "replace")
-            headers.append((name, _maybe(source, data_len) or b""))
-        yield Frame(offset, timestamp, ts_type, key, value, tuple(headers))
+    data, pos = b"", 0
+    while True:
+        try:
+            frame, pos = _parse(data, pos)
+        except _Short:
+            block = source.read(BLOCK)
+            if not block:
+                if pos == len(data):
+                    return
+                raise FrameError(
+                    f"the records end mid-record ({len(data) - pos} bytes of a record)"
+                ) from None
+            data, pos = data[pos:] + block, 0
+            continue
+        yield frame
