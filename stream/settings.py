@@ -224,7 +224,9 @@ class Settings:
             term_ok = not (self.term_start or self.term_end)
         if not term_ok:
             raise SettingsError("DOJO_TERM_START and DOJO_TERM_END: two ISO dates, start first")
-        if len(self.backup_keep) != 3 or not all(n.isdigit() for n in self.backup_keep):
+        if len(self.backup_keep) != 3 or not all(
+            n.isascii() and n.isdigit() for n in self.backup_keep
+        ):
             raise SettingsError("DOJO_BACKUP_KEEP: daily,weekly,monthly counts, e.g. 7,4,6")
         if self.rate_limit_fail not in ("open", "closed"):
             raise SettingsError("DOJO_RATE_LIMIT_FAIL must be open or closed")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from stream.backup import retention
-from stream.backup.manifest import Manifest, ManifestError, load
+from stream.backup.manifest import NAME, Manifest, ManifestError, load
 
+ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}")
 STALE_PARTIAL_S = 24 * 3600  # an unfinished backup this old was left by a crash
 
 
@@ -48,10 +50,19 @@ def find(root: Path, backup_id: str) -> Path:
         if entry is None:
             raise FileNotFoundError(f"no backups in {root}")
         return entry.directory
-    path = Path(backup_id) if "/" in backup_id else root / backup_id
-    if not path.is_dir():
-        raise FileNotFoundError(f"no backup {backup_id!r} in {root}")
-    return path
+    shown = backup_id[:80].encode("unicode_escape").decode("ascii")
+    if "/" in backup_id:  # a path: a backup copied elsewhere (verify it before restoring it)
+        path = Path(backup_id)
+    elif ID.fullmatch(backup_id):
+        path = root / backup_id
+    else:
+        raise FileNotFoundError(f"no backup {shown!r}: ids look like 20261203T020101Z-1a2b3c")
+    try:
+        if path.is_dir() and (path / NAME).is_file():
+            return path
+    except OSError:
+        pass  # a name too long or unreadable: not a backup either
+    raise FileNotFoundError(f"no backup {shown!r} in {root}")
 
 
 def prune(root: Path, daily: int, weekly: int, monthly: int, *, dry_run: bool = False) -> list[str]:
