@@ -14,7 +14,7 @@ import redis
 
 from stream.backup.container import ContainerReader, ContainerWriter
 from stream.models.keys import Keys
-from stream.settings import Settings
+from stream.settings import AGENTS, Settings
 
 LENGTH = struct.Struct(">I")
 
@@ -72,10 +72,16 @@ def entries(source: ContainerReader) -> list[tuple[str, bytes]]:
 
 
 def load(settings: Settings, pairs: list[tuple[str, bytes]]) -> None:
-    """Put the counters back under this deployment's names (replacing what is there)."""
+    """Put the counters back (replacing what is there); drop partial checkpoints.
+
+    The agents' partial checkpoints in Redis describe the state being replaced; a worker
+    shares its restored ones again at start, and a stale one must not be merged meanwhile.
+    """
     names = counter_keys(settings)
+    keys = Keys.of(settings)
     client = _client(settings)
     try:
+        client.delete(*(keys.checkpoints(agent) for agent in AGENTS))
         for role, blob in pairs:
             if role in names:  # a role this release does not know is left out
                 client.restore(names[role], 0, blob, replace=True)
