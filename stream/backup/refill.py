@@ -11,11 +11,13 @@ the restored record it pointed at (``OffsetMap``).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic, RecordsToDelete
+from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.structs import OffsetAndMetadata
 
 from stream.backup.frames import Frame
@@ -26,6 +28,7 @@ from stream.topics import MAX_CHECKPOINT_BYTES, owned_by
 
 IN_FLIGHT = 20_000  # sends awaited together: enough to fill batches, bounded memory
 FILLER_KEY = b"dojo-pulse backup filler"
+CREATE_WAIT_S = 30.0
 
 
 class OffsetMap:
@@ -88,8 +91,19 @@ async def create_topics(settings: Settings, topics: list[Topic]) -> None:
         brokers = len((await admin.describe_cluster())["brokers"]) or 1
         new = [NewTopic(t.name, t.partitions, min(t.replication, brokers),
                         topic_configs=t.config) for t in topics]  # fmt: skip
-        for start in range(0, len(new), 50):
-            await admin.create_topics(new[start : start + 50])
+        deadline = time.monotonic() + CREATE_WAIT_S
+        while new:
+            # A topic just deleted (restore --force) may linger a moment on the broker.
+            present = set(await admin.list_topics())
+            batch = [t for t in new if t.name not in present][:50]
+            try:
+                if batch:
+                    await admin.create_topics(batch)
+            except TopicAlreadyExistsError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+            new = [t for t in new if t.name not in set(await admin.list_topics())]
     finally:
         await admin.close()
 
