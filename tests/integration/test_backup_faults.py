@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -43,12 +44,14 @@ KEY = "k" * 43 + "="
 
 async def fill(settings: Settings, n: int = 300) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka, acks="all")
+    # Recent timestamps: the topics' retention deletes older records (restored ones too).
+    now = int(time.time() * 1000) - 60_000
     await producer.start()
     try:
         for i in range(n):
             await producer.send(
                 settings.topic_raw, SECRET_VALUE + str(i).encode(), key=f"s{i % 7}".encode(),
-                headers=[("h", bytes([i % 256]))], timestamp_ms=1_700_000_000_000 + i,
+                headers=[("h", bytes([i % 256]))], timestamp_ms=now + i,
             )  # fmt: skip
         await producer.send_and_wait(settings.topic_dlq, None, key=b"tombstone-like")
     finally:
