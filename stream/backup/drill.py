@@ -56,7 +56,7 @@ async def drill(
             server = postgres.start(home / "pg", config=postgres.FAST)
             scratch = replace(scratch, database_url=Secret(server.create_database("drill")))
         infra.kafka.up(scratch, echo=lambda _line: None)
-        outcome = await restore(scratch, directory, key, redis=False, meter=meter)
+        outcome = await restore(scratch, directory, key, redis=False, meter=meter, expire=False)
         manifest = load(directory)
         report = DrillReport(directory.name, records=outcome.records)
         report.mismatches = await compare(scratch, manifest)

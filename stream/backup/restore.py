@@ -75,9 +75,13 @@ async def occupied(settings: Settings, *, redis: bool = True) -> list[str]:
 
 async def restore(
     settings: Settings, directory: Path, key: bytes | None, *, force: bool = False,
-    dry_run: bool = False, redis: bool = True, meter: Meter = silent,
+    dry_run: bool = False, redis: bool = True, meter: Meter = silent, expire: bool = True,
 ) -> Outcome:  # fmt: skip
-    """Restore the backup in ``directory``; ``RestoreRefused`` before anything is changed."""
+    """Restore the backup in ``directory``; ``RestoreRefused`` before anything is changed.
+
+    ``expire=False`` (drills) keeps every record whatever its age: the topics' retention
+    would otherwise delete old records while they are being counted.
+    """
     verdict = verify(directory, key, meter=meter)
     if not verdict.ok or verdict.manifest is None:
         raise RestoreRefused(
@@ -90,6 +94,9 @@ async def restore(
             "the stack holds data; --force would overwrite:\n  " + "\n  ".join(outcome.overwritten)
         )
     rename = renamer(manifest, settings)
+    if not expire:
+        for topic in manifest.topics:
+            topic.config = {**topic.config, "retention.ms": "-1"}
     outcome.steps = _plan(manifest, rename, redis=redis)
     if dry_run:
         return outcome
