@@ -13,7 +13,7 @@ import pytest
 
 from infra.process import free_port
 from stream.backup.catalog import entries
-from stream.backup.schedule import Clockwork, cycle, tell
+from stream.backup.schedule import FIRST_AFTER_S, Clockwork, cycle, tell
 from stream.models import Keys
 from stream.settings import Settings
 from stream.sinks.publish import SnapshotPublisher
@@ -74,3 +74,20 @@ def test_a_failed_backup_raises_an_alert_on_the_live_feed(
     assert alerts[0]["reason"].startswith("backup failed: KafkaConnectionError")
     assert snapshot(gone, "backups")["failure"] == c.failure
     assert list(tmp_path.iterdir()) == []  # nothing half-made is left
+
+
+def test_the_scheduler_of_a_fresh_stack_makes_its_first_backup_within_minutes(
+    stack_settings: Settings, start: Callable[..., Proc], tmp_path: Path
+) -> None:
+    settings = replace(stack_settings, backup_dir=str(tmp_path / "b"), backup_web_port=free_port())
+    asyncio.run(fill(settings, 20))
+    began = time.time()
+    proc = start(["backup", "schedule"], settings)
+    wait_for(lambda: bool(entries(tmp_path / "b")) or not proc.alive(), 180, "a first backup")
+    assert proc.alive(), proc.output()
+    assert time.time() - began < FIRST_AFTER_S + 60
+    wait_for(lambda: snapshot(settings, "backups").get("last_success_ms", 0) > 0, 60,
+             "the backups status on the live channel")  # fmt: skip
+    status = snapshot(settings, "backups")
+    assert status["failure"] == "" and status["overdue"] is False
+    assert [e.manifest.records for e in entries(tmp_path / "b") if e.manifest] == [21]
