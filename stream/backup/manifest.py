@@ -11,9 +11,10 @@ numbers and digests.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
@@ -101,6 +102,8 @@ def load(directory: Path) -> Manifest:
     path = directory / NAME
     try:
         raw = orjson.loads(path.read_bytes())
+        if not isinstance(raw.get("topics"), list):
+            raise TypeError("topics is not a list")
         topics = [
             Topic(**{**t, "parts": [Part(**p) for p in t["parts"]]}) for t in raw.pop("topics")
         ]
@@ -109,6 +112,9 @@ def load(directory: Path) -> Manifest:
         raise ManifestError(f"{directory.name}: no {NAME} (unfinished, or not a backup)") from None
     except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError) as exc:
         raise ManifestError(f"{directory.name}: {NAME} cannot be read ({exc})") from None
+    wrong = _wrong_shape(manifest)
+    if wrong:
+        raise ManifestError(f"{directory.name}: {NAME} is not a manifest: {wrong}")
     if manifest.format != FORMAT:
         raise ManifestError(f"{directory.name}: manifest format {manifest.format}, not {FORMAT}")
     if manifest.id != directory.name:
@@ -116,3 +122,71 @@ def load(directory: Path) -> Manifest:
             f"{directory.name}: its manifest belongs to backup {manifest.id[:60]!r} (foreign)"
         )
     return manifest
+
+
+def _int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _map(value: object, check: Callable[[object], bool]) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and check(v) for k, v in value.items()
+    )
+
+
+def _inside(name: object) -> bool:
+    """A file name that stays inside the backup's directory."""
+    if not isinstance(name, str) or not name or "\\" in name or "\x00" in name:
+        return False
+    path = PurePosixPath(name)
+    return not path.is_absolute() and ".." not in path.parts and name != NAME
+
+
+def _file_entry(entry: object) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("sha256"), str)
+        and _int(entry.get("bytes"))
+    )
+
+
+def _wrong_shape(m: Manifest) -> str:
+    """What in a parsed manifest has the wrong type or points outside ("" if nothing)."""
+    texts = ("id", "topic_prefix", "app_id", "product_version", "store_dialect", "store_file",
+             "redis_file")  # fmt: skip
+    checks = {
+        "numbers": all(
+            _int(getattr(m, f)) for f in ("created_ms", "finished_ms", "format", "redis_keys")
+        ),
+        "names": all(isinstance(getattr(m, f), str) for f in texts),
+        "versions": all(v is None or isinstance(v, str) for v in (m.store_revision, m.sealed_by)),
+        "tables": _map(m.tables, _int),
+        "files": _map(m.files, _file_entry) and all(_inside(name) for name in m.files),
+        "groups": _map(m.groups, lambda g: _map(g, lambda t: _map(t, _int))),
+        "excluded": _map(m.excluded, lambda v: isinstance(v, str)),
+        "topics": isinstance(m.topics, list)
+        and all(
+            isinstance(t.name, str)
+            and _int(t.partitions)
+            and _int(t.replication)
+            and _map(t.config, lambda v: isinstance(v, str))
+            and isinstance(t.parts, list)
+            and all(
+                isinstance(p.file, str)
+                and all(
+                    _int(getattr(p, f))
+                    for f in ("partition", "records", "first", "last", "start", "end")
+                )
+                for p in t.parts
+            )
+            for t in m.topics
+        ),
+    }
+    bad = [name for name, ok in checks.items() if not ok]
+    if bad:
+        return "wrong " + ", ".join(bad)
+    named = [p.file for t in m.topics for p in t.parts] + [
+        f for f in (m.store_file, m.redis_file) if f
+    ]
+    unlisted = [f for f in named if f not in m.files]
+    return f"{unlisted[0][:60]!r} is not among its files" if unlisted else ""

@@ -180,6 +180,7 @@ def test_retention_always_keeps_the_newest_even_at_zero() -> None:
 def _manifest(directory: Path, backup_id: str) -> Manifest:
     m = Manifest(backup_id, 1, "dojo", "dojo-pulse")
     m.topics = [Topic("dojo.events", 1, 1, {"retention.ms": "1"}, [Part(0, "topics/x")])]
+    m.files = {"topics/x": {"sha256": "0" * 64, "bytes": 0}}
     directory.mkdir()
     m.save(directory)
     return m
@@ -217,3 +218,79 @@ def test_manifests_of_any_json_shape_are_refused_cleanly(tmp_path_factory: pytes
     (directory / "manifest.json").write_bytes(orjson.dumps({"topics": [], **raw}))
     with pytest.raises(ManifestError, match="b1"):
         load(directory)
+
+
+JSON_VALUES = [None, True, 0, -1, 1.5, "", "x", [], [1], {}, {"a": 1}]
+
+
+def _valid(tmp_path: Path) -> dict[str, object]:
+    from dataclasses import asdict
+
+    import orjson
+
+    m = Manifest("b1", 1, "dojo", "dojo-pulse", store_file="store/sqlite.zst")
+    m.topics = [Topic("dojo.events", 1, 1, {"retention.ms": "1"}, [Part(0, "topics/x")])]
+    m.files = {"topics/x": {"sha256": "0" * 64, "bytes": 3}, "store/sqlite.zst": {"sha256": "1",
+               "bytes": 1}}  # fmt: skip
+    m.groups = {"g": {"dojo.events": {"0": 5}}}
+    m.tables = {"history": 2}
+    raw: dict[str, object] = orjson.loads(orjson.dumps(asdict(m)))
+    return raw
+
+
+def _load_raw(tmp_path: Path, raw: object) -> Manifest:
+    import orjson
+
+    directory = tmp_path / "b1"
+    directory.mkdir(exist_ok=True)
+    (directory / "manifest.json").write_bytes(orjson.dumps(raw))
+    return load(directory)
+
+
+def test_the_valid_manifest_of_these_tests_loads(tmp_path: Path) -> None:
+    assert _load_raw(tmp_path, _valid(tmp_path)).tables == {"history": 2}
+
+
+@pytest.mark.parametrize("value", JSON_VALUES, ids=repr)
+@pytest.mark.parametrize(
+    "field",
+    ["id", "created_ms", "topic_prefix", "app_id", "product_version", "format",
+     "store_revision", "store_dialect", "store_file", "tables", "redis_file", "redis_keys",
+     "sealed_by", "topics", "groups", "files", "finished_ms", "excluded"],
+)  # fmt: skip
+def test_every_json_type_in_every_field_is_refused_or_fits(
+    tmp_path: Path, field: str, value: object
+) -> None:
+    raw = _valid(tmp_path)
+    right = raw[field]
+    raw[field] = value
+    try:
+        manifest = _load_raw(tmp_path, raw)
+    except ManifestError as exc:
+        assert str(exc).startswith("b1: ")
+        return
+    # Accepted only when the value has the field's own type (and so means the same).
+    fits = type(value) is type(right) or (right is None and isinstance(value, str))
+    assert fits and getattr(manifest, field) == value, (field, value)
+
+
+@pytest.mark.parametrize(
+    "name", ["../outside", "/etc/passwd", "topics/../../x", "manifest.json", "a\\b", "", "a\x00"]
+)
+def test_file_names_that_leave_the_backup_are_refused(tmp_path: Path, name: str) -> None:
+    raw = _valid(tmp_path)
+    files = raw["files"]
+    assert isinstance(files, dict)
+    files[name] = {"sha256": "2", "bytes": 1}
+    with pytest.raises(ManifestError, match="wrong files"):
+        _load_raw(tmp_path, raw)
+
+
+@pytest.mark.parametrize("where", ["part", "store"])
+def test_a_part_or_store_not_among_the_files_is_refused(tmp_path: Path, where: str) -> None:
+    raw = _valid(tmp_path)
+    files = raw["files"]
+    assert isinstance(files, dict)
+    del files["topics/x" if where == "part" else "store/sqlite.zst"]
+    with pytest.raises(ManifestError, match="is not among its files"):
+        _load_raw(tmp_path, raw)
