@@ -88,6 +88,12 @@ async def restore(
             "the backup does not verify, nothing restored:\n  " + "\n  ".join(verdict.problems)
         )
     manifest = verdict.manifest
+    here = store_copy.dialect(settings)
+    if manifest.store_file and manifest.store_dialect != here:
+        raise RestoreRefused(
+            f"the backup holds a {manifest.store_dialect} store but DOJO_DATABASE_URL is {here}: "
+            "nothing restored"
+        )
     outcome = Outcome(overwritten=await occupied(settings, redis=redis))
     if outcome.overwritten and not force:
         raise RestoreRefused(

@@ -130,6 +130,11 @@ def test_damage_of_every_kind_is_named_and_nothing_is_restored(
         assert done.returncode == 1 and message in done.stderr, (directory, done.stderr)
         with pytest.raises(RestoreRefused, match="does not verify, nothing restored"):
             asyncio.run(restore(settings, directory, None, force=True))
+    elsewhere = replace(settings, database_url=Secret("postgresql://u@127.0.0.1:1/nowhere"))
+    with pytest.raises(
+        RestoreRefused, match="holds a sqlite store but DOJO_DATABASE_URL is postgre"
+    ):
+        asyncio.run(restore(elsewhere, good, None, force=True))
     assert asyncio.run(everything(settings)) == records  # nothing was touched
 
     # --force restores over a stack that holds data, after saying what it overwrites.
