@@ -19,6 +19,8 @@ from starlette.staticfiles import StaticFiles
 
 from live_feed.auth import Gate, refuse_unless_admin, refuse_unless_metrics_reader
 from live_feed.channels import is_channel, read_snapshot_raw
+from live_feed.content_api import routes as content_routes
+from live_feed.content_desk import ContentDesk
 from live_feed.feed import live_endpoint
 from live_feed.frame_protocol import FrameProtocol
 from live_feed.history import HistoryStore, history, history_channels
@@ -31,6 +33,7 @@ from live_feed.panel import STATIC_DIR, SecurityHeaders, config, index, login, l
 from live_feed.session import Sessions
 from live_feed.throttle import Throttle
 from live_feed.unavailable import store_unavailable
+from live_feed.visitor_day import visitor_day, visitors_day
 from live_feed.worker_health import WorkerHealth, judge
 from stream.logs import log_config
 from stream.models.keys import Keys
@@ -48,6 +51,7 @@ def create_app(
     offsets: OffsetReader | None = None,
     lag_every_s: float = LAG_EVERY_S,
     throttle: Throttle | None = None,
+    content: ContentDesk | None = None,
 ) -> Starlette:
     """Build the live feed app; Redis, the hub, the lag watch and the funnels open in its lifespan.
 
@@ -79,9 +83,11 @@ def create_app(
         lag = LagWatch(reader, worker_groups(settings), app.state.metrics, every_s=lag_every_s)
         lag.start()
         app.state.lag = lag
+        await app.state.content.start()
         try:
             yield
         finally:
+            await app.state.content.stop()
             await lag.stop()
             await hub.stop()
             await redis.aclose()
@@ -96,8 +102,10 @@ def create_app(
             Route("/api/snapshot/{channel}", snapshot),
             Route("/api/heatmap", heatmap),
             Route("/api/funnels", funnels),
+            Route("/api/visitors/day", visitors_day),
             Route("/api/history", history_channels),
             Route("/api/history/{channel}", history),
+            *content_routes(),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             WebSocketRoute("/ws/live", live_endpoint),
@@ -111,6 +119,7 @@ def create_app(
     app.state.keys = Keys.of(settings)
     app.state.metrics = LiveMetrics()
     app.state.history = HistoryStore(settings)  # opened on the first history request
+    app.state.content = content or ContentDesk(settings, app.state.history)
     return app
 
 
@@ -160,6 +169,8 @@ async def metrics(request: Request) -> Response:
     registry: LiveMetrics = request.app.state.metrics
     try:
         await worker_health(request)
+        day = await visitor_day(request.app.state.redis, request.app.state.keys, time.time())
+        registry.visitors_day_broken.set(1 if day.broken else 0)
         body = await registry.render(request.app.state.redis, request.app.state.keys)
     except (RedisError, OSError):
         return Response("redis unavailable\n", status_code=503, media_type="text/plain")

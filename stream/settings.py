@@ -110,6 +110,8 @@ class Settings:
     backup_drill_every_hours: float = 0.0  # 0: drills by hand only
     backup_keep: tuple[str, ...] = ("7", "4", "6")  # daily, weekly, monthly backups kept
     backup_web_port: int = 6067  # the backup scheduler's /metrics
+    # Revisions kept per content item, newest first (0: all); live and scheduled ones stay.
+    content_keep_revisions: int = 50
 
     def topic(self, name: str) -> str:
         """Full topic name: ``topic("events.raw")`` is ``dojo.events.raw`` by default."""
@@ -203,6 +205,8 @@ class Settings:
                 raise SettingsError(f"{ENV[name]} must be letters, digits, '.', '_' or '-'")
         if not 6 <= self.learn_session_timeout_s <= 1800:  # the broker's default bounds
             raise SettingsError("DOJO_LEARN_SESSION_TIMEOUT_S must be from 6 to 1800")
+        if self.content_keep_revisions < 0:
+            raise SettingsError("DOJO_CONTENT_KEEP_REVISIONS must be 0 (keep all) or more")
         if self.live_max_hz <= 0:
             raise SettingsError("DOJO_LIVE_MAX_HZ must be positive")
         for name in PORTS:
@@ -289,6 +293,7 @@ ENV: dict[str, str] = {
     "backup_drill_every_hours": "DOJO_BACKUP_DRILL_EVERY_HOURS",
     "backup_keep": "DOJO_BACKUP_KEEP",
     "backup_web_port": "DOJO_BACKUP_WEB_PORT",
+    "content_keep_revisions": "DOJO_CONTENT_KEEP_REVISIONS",
 }
 
 
