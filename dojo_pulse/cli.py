@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from dojo_pulse.backup_cli import backup
 from dojo_pulse.content_cli import content
 from dojo_pulse.dlq.commands import dlq
 from dojo_pulse.history_cli import history
@@ -285,6 +286,7 @@ def run(rate: float, invalid_ratio: float, backfill_days: int) -> None:
 main.add_command(dlq)
 main.add_command(history)
 main.add_command(report)
+main.add_command(backup)
 main.add_command(content)
 
 if __name__ == "__main__":

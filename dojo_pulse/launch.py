@@ -76,6 +76,7 @@ def run_everything(
         start_child("worker", ["worker"], log_dir),
         start_child("collector", ["collector"], log_dir),
         start_child("live", ["live"], log_dir),
+        start_child("backups", ["backup", "schedule"], log_dir),  # backup, verify, prune
     ]
     collector_url = f"http://{settings.collector_host}:{settings.collector_port}"
     live_url = f"http://{settings.live_host}:{settings.live_port}"

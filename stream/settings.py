@@ -107,6 +107,12 @@ class Settings:
     term_end: str = ""
     smtp_url: Secret = field(default_factory=lambda: Secret(""))  # smtps://u:p@host/?to=a@b&from=
     checkin_token: Secret = field(default_factory=lambda: Secret(""))  # empty: no check-in page
+    backup_dir: str = ""  # empty: <data_dir>/backups (``stream.backup``)
+    backup_key: Secret = field(default_factory=lambda: Secret(""))  # empty: not encrypted
+    backup_every_hours: float = 24.0  # 0: no scheduled backups
+    backup_drill_every_hours: float = 0.0  # 0: drills by hand only
+    backup_keep: tuple[str, ...] = ("7", "4", "6")  # daily, weekly, monthly backups kept
+    backup_web_port: int = 6067  # the backup scheduler's /metrics
     # Revisions kept per content item, newest first (0: all); live and scheduled ones stay.
     content_keep_revisions: int = 50
 
@@ -225,6 +231,10 @@ class Settings:
             term_ok = not (self.term_start or self.term_end)
         if not term_ok:
             raise SettingsError("DOJO_TERM_START and DOJO_TERM_END: two ISO dates, start first")
+        if len(self.backup_keep) != 3 or not all(
+            n.isascii() and n.isdigit() for n in self.backup_keep
+        ):
+            raise SettingsError("DOJO_BACKUP_KEEP: daily,weekly,monthly counts, e.g. 7,4,6")
         if self.rate_limit_fail not in ("open", "closed"):
             raise SettingsError("DOJO_RATE_LIMIT_FAIL must be open or closed")
         for entry in self.trusted_proxies:
@@ -282,6 +292,12 @@ ENV: dict[str, str] = {
     "term_end": "DOJO_TERM_END",
     "smtp_url": "DOJO_SMTP_URL",
     "checkin_token": "DOJO_CHECKIN_TOKEN",
+    "backup_dir": "DOJO_BACKUP_DIR",
+    "backup_key": "DOJO_BACKUP_KEY",
+    "backup_every_hours": "DOJO_BACKUP_EVERY_HOURS",
+    "backup_drill_every_hours": "DOJO_BACKUP_DRILL_EVERY_HOURS",
+    "backup_keep": "DOJO_BACKUP_KEEP",
+    "backup_web_port": "DOJO_BACKUP_WEB_PORT",
     "content_keep_revisions": "DOJO_CONTENT_KEEP_REVISIONS",
 }
 
