@@ -165,3 +165,17 @@ def test_error_and_dead_letter_guardrails() -> None:
     assert guardrails.errors_harm("B", (2000, 120), (2000, 40), 0.05) == []
     assert guardrails.dead_letter_harm(0.2)[0].detail == "20.0% of events dead-lettered"
     assert guardrails.dead_letter_harm(0.01) == guardrails.dead_letter_harm(None) == []
+
+
+def test_a_thousand_a_a_experiments_peeked_every_batch_stay_under_alpha() -> None:
+    rng = np.random.default_rng(11)
+    n_a = rng.binomial(100, 0.5, size=(1000, 60))
+    n_b = 100 - n_a
+    c_a, c_b = rng.binomial(n_a, 0.1), rng.binomial(n_b, 0.1)
+    cum = [np.cumsum(x, axis=1) for x in (n_a, c_a, n_b, c_b)]
+    ever = (sequential.rate_p_values(*cum) < 0.05).any(axis=1).mean()
+    naive = (sequential.fixed_p_values(*cum) < 0.05).any(axis=1).mean()
+    assert ever <= 0.05 + 1.96 * math.sqrt(0.05 * 0.95 / 1000)
+    assert naive > 0.2  # the same data, peeked with a fixed-horizon test: far above alpha
+    srm_ever = (srm.log_bayes_factor(np.stack(cum[::2], -1), [0.5, 0.5]) > math.log(1000)).any(1)
+    assert srm_ever.mean() <= 0.001 + 1.96 * math.sqrt(0.001 * 0.999 / 1000)
