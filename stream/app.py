@@ -18,6 +18,7 @@ from stream.agents.map_heatmaps import map_heatmaps
 from stream.agents.map_journeys import map_journeys
 from stream.agents.measure_vitals import measure_vitals
 from stream.agents.show_activity import show_activity
+from stream.agents.track_experiments import track_experiments
 from stream.agents.track_funnels import track_funnels
 from stream.agents.validate_events import Validator
 from stream.ingest.bundles import Decoded
@@ -37,7 +38,10 @@ LEARNER = "learn_online"
 
 def metrics(settings: Settings) -> tuple[Metric, ...]:
     """The mergeable metrics, one agent each: name, live channel, state factory and loader."""
-    agents = (count_traffic, count_forms, measure_vitals, track_funnels, map_journeys, map_heatmaps)
+    agents = (
+        count_traffic, count_forms, measure_vitals, track_funnels, map_journeys, map_heatmaps,
+        track_experiments,
+    )  # fmt: skip
     return tuple(agent(settings) for agent in agents)
 
 

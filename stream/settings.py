@@ -41,6 +41,7 @@ AGENTS: dict[str, str] = {
     "track_funnels": "funnels",
     "map_journeys": "journeys",
     "map_heatmaps": "heatmaps",
+    "track_experiments": "experiments",
     "learn_online": "learning",
     "show_activity": "activity",
     "keep_history": "history",

@@ -114,6 +114,7 @@ class Truth:
         step = 0
         last_field: dict[str, str] = {}
         exposed: tuple[str, str] | None = None
+        converted = False
         active = False
         by_type = self.by_type
         for event in events:
@@ -149,6 +150,10 @@ class Truth:
                 self.conversions[props["goal"]] += 1
                 if exposed is not None:
                     self.experiments[exposed[0]][exposed[1]]["conversions"] += 1
+                    # The unit of an experiment's rate: a session converts once at most.
+                    if not converted:
+                        converted = True
+                        self.experiments[exposed[0]][exposed[1]]["converted_sessions"] += 1
             else:
                 self._outcome(kind, props)
         if events:  # a session's events are in time order
