@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from stream.content.fields import Field
 from stream.content.types import ContentType, register
-from stream.experiments.assignment import KEY, UNITS, AssignmentError, Plan, plan
+from stream.experiments.assignment import KEY, UNITS, AssignmentError, Plan, check_layers, plan
 from stream.experiments.design import Design
 
 STATUSES: Final = ("running", "paused", "stopped")
@@ -135,3 +135,23 @@ EXPERIMENT: Final = register(
         rules=(_check,),
     )
 )
+
+
+def running_plans(published: list[dict[str, Any]], now_ms: int) -> dict[str, Plan]:
+    """The plans of the published experiments live at ``now_ms``, by key.
+
+    Two live experiments whose slices of one layer overlap cannot both be exclusive: the one
+    whose key sorts later is left out until an editor moves its slice.
+    """
+    kept: dict[str, Plan] = {}
+    for snapshot in sorted(published, key=lambda s: str(s.get("key"))):
+        fields = {k: v for k, v in snapshot.items() if k not in ("id", "type", "revision")}
+        if not is_live(fields, now_ms):
+            continue
+        try:
+            p = plan_of(fields)
+            check_layers([*kept.values(), p])
+        except (AssignmentError, KeyError):
+            continue
+        kept[p.key] = p
+    return kept
