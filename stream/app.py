@@ -21,6 +21,8 @@ from stream.agents.show_activity import show_activity
 from stream.agents.track_experiments import track_experiments
 from stream.agents.track_funnels import track_funnels
 from stream.agents.validate_events import Validator
+from stream.experiments.definition import store_designs
+from stream.experiments.design import Catalogue
 from stream.ingest.bundles import Decoded
 from stream.ingest.contract import Limits
 from stream.ingest.dedupe import RedisClaims
@@ -38,11 +40,10 @@ LEARNER = "learn_online"
 
 def metrics(settings: Settings) -> tuple[Metric, ...]:
     """The mergeable metrics, one agent each: name, live channel, state factory and loader."""
-    agents = (
-        count_traffic, count_forms, measure_vitals, track_funnels, map_journeys, map_heatmaps,
-        track_experiments,
-    )  # fmt: skip
-    return tuple(agent(settings) for agent in agents)
+    agents = (count_traffic, count_forms, measure_vitals, track_funnels, map_journeys, map_heatmaps)
+    # Experiments are analysed with their published designs, read from the store when due.
+    experiments = track_experiments(settings, Catalogue(loader=store_designs(settings)))
+    return (*(agent(settings) for agent in agents), experiments)
 
 
 def folding_agents(settings: Settings) -> list[str]:

@@ -9,14 +9,23 @@ This module sits a floor above ``stream.experiments`` because it builds on ``str
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 from datetime import datetime
 from typing import Any, Final
 
+import sqlalchemy as sa
+
 from stream.content.fields import Field
+from stream.content.queries import Reader
 from stream.content.types import ContentType, register
 from stream.experiments.assignment import KEY, UNITS, AssignmentError, Plan, check_layers, plan
-from stream.experiments.design import Design
+from stream.experiments.design import Design, Loader
+from stream.settings import Settings
+from stream.store import StoreError, open_store
+
+log = logging.getLogger(__name__)
 
 STATUSES: Final = ("running", "paused", "stopped")
 GUARDRAILS: Final = ("lcp", "inp", "cls", "errors", "dead-letters")
@@ -155,3 +164,25 @@ def running_plans(published: list[dict[str, Any]], now_ms: int) -> dict[str, Pla
             continue
         kept[p.key] = p
     return kept
+
+
+def store_designs(settings: Settings) -> Loader:
+    """A loader of the published experiments' designs from the store, opened on first use."""
+    engine: list[sa.Engine] = []
+
+    def load() -> list[Design] | None:
+        try:
+            if not engine:
+                engine.append(open_store(settings))
+            published = Reader(engine[0]).published("experiment")
+        except (StoreError, sa.exc.SQLAlchemyError) as exc:
+            log.warning("experiment designs unreadable, keeping the last ones: %s", exc)
+            return None
+        designs = []
+        for snapshot in published:
+            fields = {k: v for k, v in snapshot.items() if k not in ("id", "type", "revision")}
+            with contextlib.suppress(AssignmentError, KeyError):  # valid when saved: never seen
+                designs.append(design_of(fields))
+        return designs
+
+    return load

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from stream.content.messages import Outbox
+from stream.content.service import ContentService
 from stream.content.types import TYPES
-from stream.experiments.definition import EXPERIMENT, design_of, is_live, parse_variants, plan_of
+from stream.experiments.definition import (
+    EXPERIMENT,
+    design_of,
+    is_live,
+    parse_variants,
+    plan_of,
+    store_designs,
+)
+from stream.experiments.design import Catalogue, Design
+from stream.settings import Secret, Settings
+from stream.store import open_store
 
 GOOD: dict[str, Any] = {
     "key": "cta_colour",
@@ -120,3 +133,44 @@ def test_parse_variants_reads_decimal_weights() -> None:
         {"name": "a", "weight": 1.5},
         {"name": "b", "weight": 2.0},
     ]
+
+
+def test_store_designs_reads_the_published_definitions(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=Secret(f"sqlite:///{tmp_path / 'pulse.db'}"), data_dir=tmp_path
+    )
+    engine = open_store(settings)
+    service = ContentService(engine, Outbox())
+    service.create("experiment", GOOD, "admin", "")
+    load = store_designs(settings)
+    assert load() == []  # a draft is not live
+    service.publish("experiment:cta_colour")
+    assert [(d.key, d.variants, d.primary) for d in load() or []] == [
+        ("cta_colour", ("blue", "orange"), "goal:newsletter")
+    ]
+    engine.dispose()
+    away = Settings(
+        database_url=Secret("postgresql://nobody:pw@127.0.0.1:1/none"), data_dir=tmp_path
+    )
+    assert store_designs(away)() is None
+
+
+def test_the_catalogue_reads_again_only_when_due_and_keeps_designs_when_the_store_is_away() -> None:
+    now = [0.0]
+    answers: list[list[Design] | None] = [[Design("a", ("x", "y"), (0.5, 0.5))], None, []]
+    calls = []
+
+    def loader() -> list[Design] | None:
+        calls.append(now[0])
+        return answers[len(calls) - 1]
+
+    catalogue = Catalogue(loader=loader, clock=lambda: now[0])
+    assert catalogue.design("a", ["q"]).variants == ("x", "y")
+    now[0] = 1.0
+    catalogue.design("a", [])
+    assert calls == [0.0]
+    now[0] = 6.0
+    assert catalogue.design("a", []).variants == ("x", "y")  # the store was away: kept
+    now[0] = 12.0
+    assert catalogue.design("a", ["q", "p"]).variants == ("p", "q")  # unpublished: guessed
+    assert calls == [0.0, 6.0, 12.0]
