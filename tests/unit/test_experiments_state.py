@@ -20,8 +20,10 @@ NOW = START + DURATION_S * 1000
 
 
 @cache
-def _run() -> tuple[list[dict[str, Any]], Truth]:
-    requests, truth = generate(5, rate=20, duration_s=DURATION_S, start_ms=START)
+def _run(experiments: bool = False) -> tuple[list[dict[str, Any]], Truth]:
+    requests, truth = generate(
+        5, rate=20, duration_s=DURATION_S, start_ms=START, experiments=experiments
+    )
     out = []
     for r in requests:
         events = [e for e, reason in zip(r.body["events"], r.expect, strict=True) if not reason]
@@ -32,8 +34,8 @@ def _run() -> tuple[list[dict[str, Any]], Truth]:
     return out, truth
 
 
-def _fold(parts: int = 4) -> ExperimentsState:
-    batches, _ = _run()
+def _fold(parts: int = 4, experiments: bool = False) -> ExperimentsState:
+    batches, _ = _run(experiments)
     states = [ExperimentsState() for _ in range(parts)]
     for batch in batches:
         states[zlib.crc32(batch["session_id"].encode()) % parts].apply(batch, batch["received_at"])
@@ -53,6 +55,21 @@ def test_counts_match_the_simulators_truth_exactly_across_partitions() -> None:
         assert arm.exposures == expected[name]["exposures"]
         assert arm.goals["goal:*"] == expected[name]["converted_sessions"]
         assert arm.goals["goal:newsletter"] == expected[name]["converted_sessions"]
+
+
+def test_with_the_a_a_experiment_both_match_the_truth_and_units_overlap() -> None:
+    _, truth = _run(experiments=True)
+    expected = truth.to_dict()["experiments"]
+    state = _fold(experiments=True)
+    assert set(state.arms) == set(expected) == {"cta_colour", "events_layout"}
+    for key, arms in state.arms.items():
+        assert set(arms) == set(expected[key])
+        for name, arm in arms.items():
+            assert (arm.units, arm.exposures) == (
+                expected[key][name]["sessions"], expected[key][name]["exposures"],
+            )  # fmt: skip
+            assert arm.goals.get("goal:*", 0) == expected[key][name].get("converted_sessions", 0)
+    assert set(expected["events_layout"]) == {"list", "grid"}
 
 
 def test_a_checkpoint_restores_the_same_figures_and_folding_goes_on_from_it() -> None:
