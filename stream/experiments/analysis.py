@@ -49,7 +49,7 @@ def analyse(
     split = srm.p_value([v.units for v in variants], [v.weight for v in variants])
     harms = guardrails.dead_letter_harm(dead_letter_share)
     for variant in treated:
-        harms += guardrails.vitals_harm(variant.name, control.vitals, variant.vitals)
+        harms += guardrails.vitals_harm(variant.name, control.vitals, variant.vitals, each_alpha)
         if min(control.units, variant.units) > 0:
             harms += guardrails.errors_harm(
                 variant.name,

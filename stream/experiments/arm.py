@@ -31,6 +31,7 @@ class Arm:
     goals: dict[str, int] = field(default_factory=dict)  # goal -> units that reached it
     dwell: Running = field(default_factory=Running)
     vitals: dict[str, Quantiles] = field(default_factory=dict)
+    over: dict[str, int] = field(default_factory=dict)  # vital -> samples past "good"
 
     def reach(self, goal: str) -> None:
         """Count one more unit reaching ``goal``."""
@@ -44,6 +45,8 @@ class Arm:
             if sketch is None:
                 sketch = self.vitals[name] = Quantiles()
             sketch.add(value)
+            if value > GOOD[name]:
+                self.over[name] = self.over.get(name, 0) + 1
 
     def merged(self, other: Arm) -> Arm:
         """A new arm holding both."""
@@ -58,6 +61,8 @@ class Arm:
         for name, sketch in other.vitals.items():
             mine = out.vitals.get(name)
             out.vitals[name] = sketch.copy() if mine is None else mine.merge(sketch)
+        for name, n in other.over.items():
+            out.over[name] = out.over.get(name, 0) + n
         return out
 
     def p75s(self) -> dict[str, Vital]:
@@ -66,18 +71,19 @@ class Arm:
         for name, sketch in self.vitals.items():
             value = sketch.quantile(0.75)
             if value is not None:
-                out[name] = Vital(value, sketch.count)
+                out[name] = Vital(value, sketch.count, self.over.get(name, 0))
         return out
 
     def encode(self) -> list[Any]:
         """JSON-ready form (checkpoints)."""
         vitals = {k: codec.to_text(q.to_bytes()) for k, q in self.vitals.items()}
-        return [self.units, self.exposures, self.errors, self.goals, self.dwell.to_list(), vitals]
+        dwell = self.dwell.to_list()
+        return [self.units, self.exposures, self.errors, self.goals, dwell, vitals, self.over]
 
     @classmethod
     def decode(cls, raw: list[Any]) -> Arm:
         """The inverse of ``encode``."""
-        units, exposures, errors, goals, dwell, vitals = raw
+        units, exposures, errors, goals, dwell, vitals, over = raw
         return cls(
             units,
             exposures,
@@ -85,4 +91,5 @@ class Arm:
             dict(goals),
             Running.from_list(dwell),
             {k: Quantiles.from_bytes(codec.from_text(v)) for k, v in vitals.items()},
+            dict(over),
         )

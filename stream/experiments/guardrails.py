@@ -1,9 +1,11 @@
 """Guardrails: figures an experiment must not make worse, whatever its primary metric says.
 
 Three kinds, each judged per variant against control:
-- Core Web Vitals p75 (LCP, INP, CLS on the variant's pages): harm when a variant's p75 is past
-  the published "good" threshold while control's is not, or worse than control's by more than
-  ``VITAL_SLACK``, once each side has ``MIN_VITALS`` samples (a p75 of a handful is noise);
+- Core Web Vitals (LCP, INP, CLS on the variant's pages): harm when a variant's share of
+  samples past the published "good" threshold is higher than control's with an always-valid
+  p-value under alpha, and its p75 is worse too (a p75 alone drifts by chance: an A/A test
+  tripped a 10 % rule within minutes). Samples of one session are not independent, so this
+  errs towards flagging; a guardrail is a brake, not a verdict;
 - error events (form field errors per unit): harm when a variant's rate is higher with an
   always-valid p-value under alpha (``stream.experiments.sequential``);
 - the dead-letter share of the whole pipeline while the experiment runs: a variant that breaks
@@ -20,17 +22,16 @@ from stream.experiments import sequential
 
 # web.dev's "good" thresholds at p75; LCP and INP in ms, CLS unitless.
 GOOD: Final = {"LCP": 2500.0, "INP": 200.0, "CLS": 0.1}
-VITAL_SLACK: Final = 0.10
-MIN_VITALS: Final = 50
 MAX_DEAD_LETTER_SHARE: Final = 0.05
 
 
 @dataclass(frozen=True, slots=True)
 class Vital:
-    """A p75 and how many samples it rests on."""
+    """A p75, how many samples it rests on and how many were past the "good" threshold."""
 
     p75: float
     samples: int
+    over: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,21 +44,22 @@ class Harm:
 
 
 def vitals_harm(
-    variant: str, control: Mapping[str, Vital], treated: Mapping[str, Vital]
+    variant: str, control: Mapping[str, Vital], treated: Mapping[str, Vital], alpha: float
 ) -> list[Harm]:
-    """The vitals on which ``treated`` is worse than ``control`` beyond noise."""
+    """The vitals on which ``treated`` is worse than ``control`` beyond chance."""
     harms = []
     for name, good in GOOD.items():
         a, b = control.get(name), treated.get(name)
-        if a is None or b is None or min(a.samples, b.samples) < MIN_VITALS:
+        if a is None or b is None or b.p75 <= a.p75:
             continue
-        crossed = b.p75 > good >= a.p75
-        # Far inside "good" (under half the threshold) a 10 % slip is not harm anyone feels.
-        slipped = b.p75 > a.p75 * (1 + VITAL_SLACK) and b.p75 > good * 0.5
-        if crossed or slipped:
-            harms.append(
-                Harm(variant, name, f"{name} p75 {_show(name, b.p75)} against {_show(name, a.p75)}")
+        p = float(sequential.rate_p_values(a.samples, a.over, b.samples, b.over))
+        if p < alpha and b.over * a.samples > a.over * b.samples:
+            detail = (
+                f"{name} p75 {_show(name, b.p75)} against {_show(name, a.p75)}; "
+                f"{b.over / b.samples:.0%} of samples past {_show(name, good)} "
+                f"against {a.over / a.samples:.0%}"
             )
+            harms.append(Harm(variant, name, detail))
     return harms
 
 

@@ -51,11 +51,14 @@ def test_sample_ratio_mismatch_overrides_a_winner() -> None:
 
 def test_a_broken_guardrail_stops_the_experiment() -> None:
     variants = _pair((5000, 500), (5000, 650))
-    variants[0].vitals = {"LCP": Vital(2000, 500)}
-    variants[1].vitals = {"LCP": Vital(3100, 500)}
+    variants[0].vitals = {"LCP": Vital(2000, 500, 50)}
+    variants[1].vitals = {"LCP": Vital(3100, 500, 300)}
     got = analyse(variants)
     assert got["status"] == "harm"
-    assert got["decision"] == "stop: B breaks a guardrail (LCP p75 3,100 ms against 2,000 ms)"
+    assert got["decision"] == (
+        "stop: B breaks a guardrail (LCP p75 3,100 ms against 2,000 ms; "
+        "60% of samples past 2,500 ms against 10%)"
+    )
     assert analyse(_pair((5000, 500), (5000, 500)), dead_letter_share=0.3)["status"] == "harm"
 
 

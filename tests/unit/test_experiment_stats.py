@@ -150,14 +150,19 @@ def test_srm_refuses_counts_that_do_not_fit_the_plan(
         srm.p_value(counts, planned)
 
 
-def test_vitals_guardrail_flags_harm_and_ignores_thin_or_small_slips() -> None:
-    control = {"LCP": guardrails.Vital(2300, 200), "INP": guardrails.Vital(80, 200)}
-    worse = {"LCP": guardrails.Vital(2700, 200), "INP": guardrails.Vital(85, 200)}
-    harms = guardrails.vitals_harm("B", control, worse)
+def test_vitals_guardrail_flags_harm_beyond_chance_only() -> None:
+    control = {"LCP": guardrails.Vital(2300, 2000, 400), "INP": guardrails.Vital(80, 2000, 100)}
+    worse = {"LCP": guardrails.Vital(2700, 2000, 700), "INP": guardrails.Vital(85, 2000, 110)}
+    harms = guardrails.vitals_harm("B", control, worse, 0.05)
     assert [(h.variant, h.guardrail) for h in harms] == [("B", "LCP")]
-    assert "2,700 ms against 2,300 ms" in harms[0].detail
-    thin = {"LCP": guardrails.Vital(9000, 10)}
-    assert guardrails.vitals_harm("B", control, thin) == []
+    assert harms[0].detail == (
+        "LCP p75 2,700 ms against 2,300 ms; 35% of samples past 2,500 ms against 20%"
+    )
+    # A higher p75 on a handful of samples, or a share that moved by chance, is not harm.
+    thin = {"LCP": guardrails.Vital(9000, 10, 10)}
+    assert guardrails.vitals_harm("B", control, thin, 0.05) == []
+    drift = {"LCP": guardrails.Vital(2400, 2000, 420)}
+    assert guardrails.vitals_harm("B", control, drift, 0.05) == []
 
 
 def test_error_and_dead_letter_guardrails() -> None:
