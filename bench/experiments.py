@@ -28,10 +28,12 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from dojo_pulse.simulation import generate
 from stream.experiments import sequential, srm
 from stream.experiments.analysis import VariantFigures, analyse
 from stream.experiments.assignment import plan, variant_of
 from stream.experiments.running import Running
+from stream.experiments.state import ExperimentsState
 
 RESULTS = Path(__file__).parent / "results"
 ALPHA = 0.05
@@ -149,8 +151,29 @@ def cost() -> dict[str, float]:
 
 
 def state_cost() -> dict[str, float]:
-    """The agent's fold per event (filled in once the state exists)."""
-    return {}
+    """The agent's fold per event and its snapshot, on simulated traffic with both experiments."""
+    start = 1_764_072_000_000
+    requests, _ = generate(3, rate=50, duration_s=1200, start_ms=start, experiments=True)
+    batches = [
+        {"session_id": r.session_id, "visitor_id": r.visitor_id, "device": r.device,
+         "received_at": start + int(r.at_s * 1000),
+         "events": [e for e, bad in zip(r.body["events"], r.expect, strict=True) if not bad]}
+        for r in requests
+        if not r.bot
+    ]  # fmt: skip
+    events = sum(len(b["events"]) for b in batches)
+    state = ExperimentsState()
+    began = time.perf_counter()
+    for batch in batches:
+        state.apply(batch, batch["received_at"])
+    fold = (time.perf_counter() - began) / events * 1e6
+    now = start + 1_200_000
+    state.expire(now)  # as the agent does before each checkpoint: idle sessions go
+    return {
+        "fold_per_event_us": fold,
+        "snapshot_us": per_call_us(lambda i: state.snapshot(now), 50),
+        "checkpoint_us": per_call_us(lambda i: state.to_bytes(), 50),
+    }
 
 
 def write(report: dict[str, Any], command: str) -> None:
