@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from live_feed.auth import Gate, refuse_unless_admin, refuse_unless_metrics_reader
 from live_feed.channels import is_channel, read_snapshot_raw
+from live_feed.experiments_api import experiment, experiments
 from live_feed.feed import live_endpoint
 from live_feed.frame_protocol import FrameProtocol
 from live_feed.history import HistoryStore, history, history_channels
@@ -98,6 +99,8 @@ def create_app(
             Route("/api/funnels", funnels),
             Route("/api/history", history_channels),
             Route("/api/history/{channel}", history),
+            Route("/api/experiments", experiments),
+            Route("/api/experiments/{key}", experiment),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             WebSocketRoute("/ws/live", live_endpoint),
