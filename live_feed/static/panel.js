@@ -11,6 +11,7 @@ import { renderAlerts, renderFunnels, setupFunnelDevices } from "./insights.js";
 import { renderJourneys } from "./journeys.js";
 import { renderHeatmaps, setupHeatmapSelectors } from "./heatmap.js";
 import { renderEngagement, renderRecommendations, renderSegments } from "./learning.js";
+import { renderExperiments } from "./experiments.js";
 import { stopWatchingWorker, watchWorker } from "./worker.js";
 import { currentRange, onRangeChange, setupRange } from "./range.js";
 import { forgetHistory, showHistory } from "./history.js";
@@ -28,9 +29,10 @@ const RENDER = {
   recommendations: renderRecommendations,
   segments: renderSegments,
   alerts: renderAlerts,
+  experiments: renderExperiments,
 };
 const CHANNELS = Object.keys(RENDER);
-const TABS = ["live", "insights", "learning"];
+const TABS = ["live", "insights", "learning", "experiments"];
 const UNAUTHORIZED = 4401;
 const MAX_BACKOFF_MS = 10000;
 
