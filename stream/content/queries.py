@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
+from stream.content.diff import diff_fields
 from stream.content.errors import NotFound
 from stream.content.records import STATUSES, Item, Revision, snapshot
 from stream.content.tables import ITEMS, REVISIONS, SCHEDULES
@@ -20,6 +22,13 @@ class Reader:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._batch: sa.Connection | None = None  # see ContentService.batch
+
+    def _connect(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """A connection to read on: the open batch's (it sees its own writes), else a new one."""
+        if self._batch is not None:
+            return contextlib.nullcontext(self._batch)
+        return self.engine.connect()
 
     def item(self, item_id: str) -> Item:
         """The bookkeeping of ``item_id``; ``NotFound`` if there is none."""
@@ -45,7 +54,7 @@ class Reader:
         """Revision ``number`` of ``item_id``; ``NotFound`` if it never was or was pruned."""
         if not isinstance(number, int) or isinstance(number, bool):
             raise NotFound("a revision is a whole number")
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(
                 sa.select(REVISIONS).where(
                     REVISIONS.c.item_id == item_id, REVISIONS.c.number == number
@@ -58,7 +67,7 @@ class Reader:
     def revisions(self, item_id: str) -> builtins.list[Revision]:
         """Every kept revision of ``item_id``, newest first."""
         self.item(item_id)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 sa.select(REVISIONS)
                 .where(REVISIONS.c.item_id == item_id)
@@ -102,12 +111,19 @@ class Reader:
         )
         if type is not None:
             query = query.where(ITEMS.c.type == type)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(query).all()
         return [snapshot(r.id, r.type, r.number, orjson.loads(r.fields)) for r in rows]
 
+    def diff(self, item_id: str, a: int, b: int | None = None) -> builtins.list[dict[str, Any]]:
+        """What revision ``a`` changes against ``b`` (default the live one; none: nothing live)."""
+        after = self.revision(item_id, a).fields
+        base = b if b is not None else self.item(item_id).live_revision
+        before = self.revision(item_id, base).fields if base is not None else {}
+        return diff_fields(before, after)
+
     def _items(self, where: sa.ColumnElement[bool]) -> builtins.list[Item]:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(sa.select(ITEMS).where(where).order_by(ITEMS.c.id)).all()
             ids = [row.id for row in rows]
             plans: dict[str, dict[str, dict[str, int | None]]] = {}

@@ -8,8 +8,9 @@ a write that names a revision other than the newest is ``Stale`` and changes not
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -17,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from stream.content import queries
-from stream.content.diff import diff_fields
 from stream.content.errors import Invalid, NotFound, Stale
 from stream.content.messages import Message, Outbox, Publisher, Topics
 from stream.content.records import Item, Revision
@@ -59,6 +59,7 @@ class ContentService(queries.Reader):
         self.topics = Topics.of(settings or Settings())
         self.keep_revisions = keep_revisions  # 0: keep every revision
         self.clock = clock
+        self._pending: list[Message] | None = None  # messages held until the batch commits
 
     def create(self, type_name: str, fields: object, author: str, message: str = "") -> Revision:
         """Create an item from ``fields`` as its revision 1 (a draft); ``Invalid`` if bad."""
@@ -121,7 +122,7 @@ class ContentService(queries.Reader):
 
     def due(self, now_ms: int) -> list[tuple[str, str]]:
         """Run the schedules due at ``now_ms``, each once; returns (item id, action) done."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 sa.select(SCHEDULES).where(SCHEDULES.c.at_ms <= now_ms).order_by(SCHEDULES.c.at_ms)
             ).all()
@@ -134,13 +135,6 @@ class ContentService(queries.Reader):
             if ran:
                 done.append((row.item_id, row.action))
         return done
-
-    def diff(self, item_id: str, a: int, b: int | None = None) -> list[dict[str, Any]]:
-        """What revision ``a`` changes against ``b`` (default the live one; none: nothing live)."""
-        after = self.revision(item_id, a).fields
-        base = b if b is not None else self.item(item_id).live_revision
-        before = self.revision(item_id, base).fields if base is not None else {}
-        return diff_fields(before, after)
 
     def republish(self) -> int:
         """Hand the publisher the whole catalogue again (live snapshots and tombstones)."""
@@ -265,11 +259,30 @@ class ContentService(queries.Reader):
             created_ms=revision.created_ms, message=revision.message,
         ))  # fmt: skip
 
-    def _writing(self) -> Any:
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every write inside is one transaction: all or nothing; messages follow the commit."""
+        if self._batch is not None:
+            raise RuntimeError("a batch is open already")
+        pending: list[Message] = []
+        with dialects.for_writing(self.engine).begin() as conn:
+            self._batch, self._pending = conn, pending
+            try:
+                yield
+            finally:
+                self._batch, self._pending = None, None
+        self.publisher.send(pending)
+
+    def _writing(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        if self._batch is not None:
+            return contextlib.nullcontext(self._batch)
         return dialects.for_writing(self.engine).begin()
 
     def _send(self, messages: Sequence[Message]) -> None:
-        self.publisher.send(messages)
+        if self._pending is not None:
+            self._pending.extend(messages)
+        else:
+            self.publisher.send(messages)
 
     @staticmethod
     def _title(fields: dict[str, Any]) -> str:

@@ -136,6 +136,15 @@ RESOURCE = ContentType(
     key="slug",
     rules=(AGE_RULE,),
 )
+# The admin API's actions follow an item id in its URLs (``.../page:/x/publish``).
+ACTIONS = ("publish", "unpublish", "revert", "revisions", "diff")
+
+
+def _not_an_action(values: dict[str, Any]) -> dict[str, str]:
+    last = str(values.get("path", "")).rsplit("/", 1)[-1]
+    return {"path": f"must not end in /{last}: the admin API needs it"} if last in ACTIONS else {}
+
+
 PAGE = ContentType(
     "page",
     (
@@ -144,6 +153,7 @@ PAGE = ContentType(
         Field("body", "html", required=True, max_length=100_000),
     ),
     key="path",
+    rules=(_not_an_action,),
 )
 
 TYPES: dict[str, ContentType] = {}
