@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from stream.experiments.definition import EXPERIMENT  # registers the type for every command
 from stream.settings import Settings, SettingsError
 
 
@@ -24,13 +25,12 @@ def _settings() -> Settings:
 
 def _definitions(settings: Settings) -> dict[str, dict[str, Any]]:
     from stream.content.queries import Reader
-    from stream.experiments import definition  # registers the experiment type
     from stream.store import StoreError, open_store
 
     try:
         engine = open_store(settings)
         try:
-            items = Reader(engine).published(definition.EXPERIMENT.name)
+            items = Reader(engine).published(EXPERIMENT.name)
         finally:
             engine.dispose()
     except StoreError as exc:

@@ -3,8 +3,9 @@
 Read from the ``experiments`` snapshot the worker keeps in Redis (docs/topics.md,
 ``dojo.metrics.experiments``): per variant the units, conversions and rates, the
 always-valid comparison with control, chance to beat control, SRM, guardrails and the
-decision line. Definitions (variants, traffic, start and stop) are content, changed through
-``/api/admin/content``.
+decision line. Definitions (variants, traffic, start and stop) are content of the type
+``EXPERIMENT`` (imported here so the admin content API of this process knows it), changed
+through ``/api/admin/content``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from live_feed.auth import refuse_unless_admin
 from live_feed.channels import read_snapshot
 from stream.experiments.assignment import KEY
+from stream.experiments.definition import EXPERIMENT  # also registers the content type
 
 NO_STORE = {"cache-control": "no-store"}
 
@@ -48,4 +50,5 @@ async def experiment(request: Request) -> Response:
     for found in _experiments(message["data"]):
         if found.get("key") == key:
             return JSONResponse(found | {"ts": message["ts"]}, headers=NO_STORE)
-    return JSONResponse({"detail": f"no figures for experiment {key!r} yet"}, 404, headers=NO_STORE)
+    detail = f"no figures for experiment {key!r} yet (definitions: content type {EXPERIMENT.name})"
+    return JSONResponse({"detail": detail}, 404, headers=NO_STORE)

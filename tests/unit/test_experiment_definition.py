@@ -174,3 +174,18 @@ def test_the_catalogue_reads_again_only_when_due_and_keeps_designs_when_the_stor
     now[0] = 12.0
     assert catalogue.design("a", ["q", "p"]).variants == ("p", "q")  # unpublished: guessed
     assert calls == [0.0, 6.0, 12.0]
+
+
+def test_the_seeded_definitions_are_valid_and_match_the_simulators_experiments() -> None:
+    from dojo_pulse import seed
+    from dojo_pulse.simulation import site
+
+    plans = {}
+    for fields in seed.EXPERIMENT_DEFINITIONS:
+        assert EXPERIMENT.validate(fields) == {}
+        plans[fields["key"]] = plan_of(EXPERIMENT.clean(fields))
+    assert set(plans) == {site.EXPERIMENT, site.AA_EXPERIMENT}
+    assert set(plans[site.EXPERIMENT].variants) == set(site.VARIANTS)
+    assert set(plans[site.AA_EXPERIMENT].variants) == set(site.AA_VARIANTS)
+    cta = next(f for f in seed.EXPERIMENT_DEFINITIONS if f["key"] == site.EXPERIMENT)
+    assert cta["primary"] == f"goal:{site.GOAL}"
