@@ -6,6 +6,10 @@ import copy
 import time
 from typing import Any
 
+from stream.content.messages import Outbox
+from stream.content.service import ContentService
+from stream.settings import Settings
+from stream.store import open_store
 from tests.browser.panel_page import XSS, log_in, publish, severe_errors, text, wait_for
 from tests.unit.test_experiments_state import NOW, _fold
 
@@ -56,6 +60,37 @@ def test_the_tab_shows_each_experiment_and_follows_updates(
     assert severe_errors(driver) == [] or all(
         "api/admin/content" in e for e in severe_errors(driver)
     )
+
+
+def test_pause_and_ramp_change_the_published_definition(
+    browser: Any, feed: Any, token: str, settings: Settings
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    engine = open_store(settings)
+    service = ContentService(engine, Outbox())
+    fields = {"key": "cta_colour", "title": "Button", "variants": "blue: 50, orange: 50",
+              "unit": "visitor", "primary": "goal:newsletter", "status": "running"}  # fmt: skip
+    service.create("experiment", fields, "admin", "")
+    service.publish("experiment:cta_colour")
+    publish(
+        feed.redis, "experiments", _fold(experiments=True).snapshot(NOW), int(time.time() * 1000)
+    )
+    log_in(browser, feed.url + "/", token)
+    browser.find_element(By.CSS_SELECTOR, '.tabs [data-tab="experiments"]').click()
+    card = '#experiments-list [data-experiment="cta_colour"]'
+    wait_for(lambda: browser.find_element(By.CSS_SELECTOR, card).is_displayed(), "the card")
+    browser.find_element(By.CSS_SELECTOR, f'{card} button[data-action="pause"]').click()
+    wait_for(lambda: "saved and published" in text(browser, "experiments-list"), "the pause")
+    assert service.get("experiment:cta_colour")["fields"]["status"] == "paused"
+    Select(browser.find_element(By.CSS_SELECTOR, f"{card} select")).select_by_value("25")
+    wait_for(
+        lambda: service.get("experiment:cta_colour")["fields"].get("traffic") == 25, "the ramp"
+    )
+    live = service.get("experiment:cta_colour")
+    assert live["live_revision"] == live["revision"] == 3
+    engine.dispose()
 
 
 def test_names_from_events_are_shown_as_text_never_run(browser: Any, feed: Any, token: str) -> None:
