@@ -266,7 +266,7 @@ def main() -> None:
         "aa": aa(rng, e, batches, batch),
         "ab": [ab(rng, e, batches, batch, lift) for lift in (0.01, 0.02, 0.03)],
         "agreement": agreement(rng, 500, batches * batch),
-        "srm": srm_check(rng, e, 2 * batches, batch),
+        "srm": srm_check(rng, e, 4 * batches, batch),
         "cost": cost(),
     }
     report["seconds"] = time.perf_counter() - start
