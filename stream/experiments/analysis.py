@@ -38,8 +38,13 @@ def analyse(
     alpha: float = DEFAULT_ALPHA,
     tau: float = sequential.DEFAULT_TAU,
     dead_letter_share: float | None = None,
+    guarded: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Every figure of one experiment, JSON-ready, with its ``decision`` line."""
+    """Every figure of one experiment, JSON-ready, with its ``decision`` line.
+
+    ``guarded`` names the guardrails that apply (``LCP``, ``INP``, ``CLS``, ``errors``,
+    ``dead_letters``); empty, every one does.
+    """
     if len(variants) < 2:
         raise ValueError("an experiment needs a control and at least one variant")
     control, treated = variants[0], variants[1:]
@@ -57,6 +62,7 @@ def analyse(
                 (variant.units, variant.units_with_errors),
                 each_alpha,
             )
+    harms = [h for h in harms if not guarded or h.guardrail in guarded]
     figures = {
         "variants": rows,
         "srm": {"p_value": split, "mismatch": split < srm.ALPHA, "alpha": srm.ALPHA},

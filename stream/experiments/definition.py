@@ -68,7 +68,15 @@ def plan_of(fields: dict[str, Any]) -> Plan:
 def design_of(fields: dict[str, Any]) -> Design:
     """What the analysis needs of a (cleaned) definition."""
     p = plan_of(fields)
-    return Design(p.key, p.variants, p.weights, fields["primary"], running=is_live(fields, None))
+    secondary = tuple(m.strip() for m in fields.get("secondary", "").split(",") if m.strip())
+    guardrails = frozenset(
+        name.upper() if name in ("lcp", "inp", "cls") else name.replace("-", "_")
+        for name in fields.get("guardrails", ())
+    )
+    return Design(
+        p.key, p.variants, p.weights, fields["primary"], running=is_live(fields, None),
+        secondary=secondary, guardrails=guardrails,
+    )  # fmt: skip
 
 
 def is_live(fields: dict[str, Any], now_ms: int | None) -> bool:

@@ -28,6 +28,8 @@ class Design:
     primary: str = ANY_GOAL
     alpha: float = DEFAULT_ALPHA
     running: bool = True
+    secondary: tuple[str, ...] = ()
+    guardrails: frozenset[str] = frozenset()  # empty: every guardrail applies
 
     @classmethod
     def guessed(cls, key: str, seen: Iterable[str]) -> Design:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from stream.experiments import sequential
 from stream.experiments.analysis import VariantFigures, analyse
 from stream.experiments.arm import Arm
 from stream.experiments.assignment import MAX_VARIANTS
@@ -157,11 +158,15 @@ class ExperimentsState:
                         {"dwell_ms": arm.dwell},
                     )
                 )
-            result = analyse(figures, design.alpha)
-            for row in result["variants"]:
+            result = analyse(figures, design.alpha, guarded=design.guardrails)
+            control = arms.get(design.variants[0]) or Arm()
+            each_alpha = design.alpha / (len(design.variants) - 1)
+            for i, row in enumerate(result["variants"]):
                 arm = arms.get(row["name"]) or Arm()
                 row["exposures"], row["goals"] = arm.exposures, dict(sorted(arm.goals.items()))
                 row["vitals"] = {k: v.p75 for k, v in sorted(arm.p75s().items())}
+                if i:
+                    row["secondary"] = _secondary(design.secondary, control, arm, each_alpha)
             unplanned = sorted(set(arms) - set(design.variants))
             about: dict[str, Any] = {"key": key, "primary": design.primary}
             about |= {"running": design.running, "unplanned": unplanned}
@@ -237,3 +242,15 @@ class ExperimentsState:
         out.clock = EventClock.from_list(raw["clock"])
         out.overflow = raw["overflow"]
         return out
+
+
+def _secondary(metrics: tuple[str, ...], control: Arm, arm: Arm, alpha: float) -> dict[str, Any]:
+    """Each secondary metric against control: the difference, always-valid p and interval."""
+    out = {}
+    for metric in metrics:
+        test = sequential.compare_rates(
+            control.units, control.goals.get(metric, 0), arm.units, arm.goals.get(metric, 0), alpha
+        )
+        out[metric] = {"difference": test.difference, "p_value": test.p_value,
+                       "low": test.low, "high": test.high}  # fmt: skip
+    return out

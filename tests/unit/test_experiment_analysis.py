@@ -75,3 +75,11 @@ def test_three_variants_share_alpha() -> None:
 def test_one_variant_is_not_an_experiment() -> None:
     with pytest.raises(ValueError, match="control and at least one variant"):
         analyse([VariantFigures("A", 1.0, 10, 1)])
+
+
+def test_only_the_chosen_guardrails_apply() -> None:
+    variants = _pair((5000, 500), (5000, 650))
+    variants[0].vitals = {"LCP": Vital(2000, 500, 50)}
+    variants[1].vitals = {"LCP": Vital(3100, 500, 300)}
+    assert analyse(variants, guarded=frozenset({"errors"}))["status"] == "winner"
+    assert analyse(variants, guarded=frozenset({"LCP"}))["status"] == "harm"

@@ -168,3 +168,19 @@ def test_closed_minutes_tally_units_and_conversions() -> None:
 def test_corrupt_checkpoints_are_refused(data: bytes) -> None:
     with pytest.raises(CheckpointError):
         ExperimentsState.from_bytes(data)
+
+
+def test_secondary_metrics_are_compared_with_control() -> None:
+    catalogue = Catalogue()
+    catalogue.put(Design("cta_colour", ("blue", "orange"), (0.5, 0.5), "goal:newsletter",
+                         secondary=("goal:*", "registration")))  # fmt: skip
+    state = ExperimentsState.from_bytes(_fold().to_bytes(), catalogue)
+    rows = state.snapshot(NOW)["experiments"][0]["variants"]
+    assert "secondary" not in rows[0]
+    second = rows[1]["secondary"]
+    assert set(second) == {"goal:*", "registration"}
+    assert second["goal:*"]["difference"] == pytest.approx(
+        rows[1]["goals"]["goal:*"] / rows[1]["units"]
+        - rows[0]["goals"]["goal:*"] / rows[0]["units"]
+    )
+    assert 0 <= second["registration"]["p_value"] <= 1
