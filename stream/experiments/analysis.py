@@ -18,6 +18,7 @@ from stream.experiments.running import Running
 
 DEFAULT_ALPHA = 0.05
 DETECT = 0.02  # the effect the "keep running until" line plans for: 2 points of rate
+MEAN_TAU_SD = 0.2  # continuous metrics: the mixture expects effects near a fifth of an sd
 
 
 @dataclass(slots=True)
@@ -103,8 +104,25 @@ def _row(
         "fixed_p_value": test.fixed_p_value,
         "chance_to_beat": bayes.beats(mine, theirs),
         "expected_loss": bayes.expected_loss(mine, theirs),
+        "means": {
+            name: _compare_means(control.means[name], running, alpha)
+            for name, running in sorted(variant.means.items())
+            if name in control.means
+        },
     }
     return row
+
+
+def _compare_means(a: Running, b: Running, alpha: float) -> dict[str, float | None]:
+    """Welch's difference of means with the mSPRT on it, the mixing scale a fifth of an sd."""
+    difference = b.mean - a.mean
+    if min(a.count, b.count) < sequential.MIN_UNITS:
+        return {"difference": difference, "p_value": 1.0, "low": None, "high": None}
+    v = a.variance / a.count + b.variance / b.count
+    tau = MEAN_TAU_SD * max(((a.variance + b.variance) / 2) ** 0.5, 1e-9)
+    r = float(sequential.radius(v, alpha, tau))
+    p = float(sequential.p_value(difference, v, tau))
+    return {"difference": difference, "p_value": p, "low": difference - r, "high": difference + r}
 
 
 def _decide(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from stream.experiments.analysis import VariantFigures, analyse
 from stream.experiments.guardrails import Vital
+from stream.experiments.running import Running
 
 
 def _pair(a: tuple[int, int], b: tuple[int, int]) -> list[VariantFigures]:
@@ -83,3 +85,28 @@ def test_only_the_chosen_guardrails_apply() -> None:
     variants[1].vitals = {"LCP": Vital(3100, 500, 300)}
     assert analyse(variants, guarded=frozenset({"errors"}))["status"] == "winner"
     assert analyse(variants, guarded=frozenset({"LCP"}))["status"] == "harm"
+
+
+def _running(values: list[float]) -> Running:
+    r = Running()
+    for v in values:
+        r.add(v)
+    return r
+
+
+def test_continuous_means_get_an_always_valid_comparison() -> None:
+    rng = np.random.default_rng(5)
+    variants = _pair((3000, 300), (3000, 300))
+    variants[0].means = {"dwell_ms": _running(list(rng.normal(30_000, 10_000, 3000)))}
+    variants[1].means = {"dwell_ms": _running(list(rng.normal(33_000, 10_000, 3000)))}
+    dwell = analyse(variants)["variants"][1]["vs_control"]["means"]["dwell_ms"]
+    assert dwell["p_value"] < 1e-6 and dwell["low"] < 3000 < dwell["high"]
+    same = _pair((3000, 300), (3000, 300))
+    same[0].means = {"dwell_ms": _running(list(rng.normal(30_000, 10_000, 3000)))}
+    same[1].means = {"dwell_ms": _running(list(rng.normal(30_000, 10_000, 3000)))}
+    assert analyse(same)["variants"][1]["vs_control"]["means"]["dwell_ms"]["p_value"] > 0.05
+    few = _pair((50, 5), (50, 5))
+    few[0].means = {"dwell_ms": _running([1.0, 2.0])}
+    few[1].means = {"dwell_ms": _running([5.0, 6.0])}
+    early = analyse(few)["variants"][1]["vs_control"]["means"]["dwell_ms"]
+    assert early == {"difference": 4.0, "p_value": 1.0, "low": None, "high": None}
