@@ -34,6 +34,7 @@ from live_feed.panel import STATIC_DIR, SecurityHeaders, config, index, login, l
 from live_feed.session import Sessions
 from live_feed.throttle import Throttle
 from live_feed.unavailable import store_unavailable
+from live_feed.visitor_day import visitor_day, visitors_day
 from live_feed.worker_health import WorkerHealth, judge
 from stream.logs import log_config
 from stream.models.keys import Keys
@@ -102,6 +103,7 @@ def create_app(
             Route("/api/snapshot/{channel}", snapshot),
             Route("/api/heatmap", heatmap),
             Route("/api/funnels", funnels),
+            Route("/api/visitors/day", visitors_day),
             Route("/api/history", history_channels),
             Route("/api/history/{channel}", history),
             Route("/api/experiments", experiments),
@@ -170,6 +172,8 @@ async def metrics(request: Request) -> Response:
     registry: LiveMetrics = request.app.state.metrics
     try:
         await worker_health(request)
+        day = await visitor_day(request.app.state.redis, request.app.state.keys, time.time())
+        registry.visitors_day_broken.set(1 if day.broken else 0)
         body = await registry.render(request.app.state.redis, request.app.state.keys)
     except (RedisError, OSError):
         return Response("redis unavailable\n", status_code=503, media_type="text/plain")

@@ -18,10 +18,11 @@
  *   scroll       {depth}                       once per 25/50/75/100 % mark reached
  *   form_start / form_field {field, action} / form_submit / form_abandon, all with form_id
  *                field is the field's name or id; its value is never read
- *   web_vital    {name, value}                 LCP, CLS, INP, FCP, TTFB (ms; CLS unitless),
+ *   web_vital    {name, value, replaces?}      LCP, CLS, INP, FCP, TTFB (ms; CLS unitless),
  *                measured by Google's web-vitals (web-vitals.js, loaded from beside this
- *                script): CLS and INP again at every hide when they changed, all of them
- *                anew after a back/forward cache restore
+ *                script): CLS and INP again at every hide when they changed, naming the
+ *                value sent before for the same view (replaces), all of them anew after a
+ *                back/forward cache restore
  *
  * and whatever the site passes to `window.dojoPulse.track(type, props)`, for
  * registration, attendance, resource_download, conversion and experiment_exposure.
@@ -429,11 +430,29 @@
 
   // ---- web vitals ------------------------------------------------------------------
 
+  var DAY_MS = 86400000;
+  var sentBefore = {}; // web-vitals metric id -> {value, day} last sent for it (CLS, INP)
+
+  // A view's CLS and INP go again at later hides; each later report names the value it
+  // replaces, so the view counts once, with its latest value. Only within one UTC day: the
+  // value sent on an earlier day stays that day's.
   function vital(metric) {
     var value = metric.name === "CLS"
       ? Math.round(metric.value * 10000) / 10000
       : Math.round(metric.value);
-    emit("web_vital", { name: metric.name, value: value });
+    var props = { name: metric.name, value: value };
+    var day = Math.floor(Date.now() / DAY_MS);
+    var before = sentBefore[metric.id];
+    if (before && before.value === value) {
+      return; // nothing new for this view
+    }
+    if (before && before.day === day) {
+      props.replaces = before.value;
+    }
+    if (metric.name === "CLS" || metric.name === "INP") {
+      sentBefore[metric.id] = { value: value, day: day };
+    }
+    emit("web_vital", props);
   }
 
   var changed = {}; // CLS and INP as they changed since the last hide: name -> metric

@@ -13,8 +13,15 @@ from stream.content.diff import diff_fields
 from stream.content.errors import NotFound
 from stream.content.records import STATUSES, Item, Revision, snapshot
 from stream.content.tables import ITEMS, REVISIONS, SCHEDULES
+from stream.content.types import TYPES
 
 MAX_QUERY = 200
+MAX_ID = 300  # "page:" and a path of at most 200 characters, with room to spare
+
+
+def known_id(item_id: object) -> bool:
+    """Whether ``item_id`` could name an item (PostgreSQL cannot even compare a NUL)."""
+    return isinstance(item_id, str) and 0 < len(item_id) <= MAX_ID and item_id.isprintable()
 
 
 class Reader:
@@ -32,7 +39,7 @@ class Reader:
 
     def item(self, item_id: str) -> Item:
         """The bookkeeping of ``item_id``; ``NotFound`` if there is none."""
-        items = self._items(ITEMS.c.id == item_id) if isinstance(item_id, str) else []
+        items = self._items(ITEMS.c.id == item_id) if known_id(item_id) else []
         if not items:
             raise NotFound(f"no content item {str(item_id)[:100]!r}")
         return items[0]
@@ -52,8 +59,10 @@ class Reader:
 
     def revision(self, item_id: str, number: int) -> Revision:
         """Revision ``number`` of ``item_id``; ``NotFound`` if it never was or was pruned."""
-        if not isinstance(number, int) or isinstance(number, bool):
+        if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 2**31:
             raise NotFound("a revision is a whole number")
+        if not known_id(item_id):
+            raise NotFound(f"no content item {str(item_id)[:100]!r}")
         with self._connect() as conn:
             row = conn.execute(
                 sa.select(REVISIONS).where(
@@ -79,6 +88,8 @@ class Reader:
         self, type: str | None = None, status: str | None = None, q: str | None = None
     ) -> builtins.list[Item]:
         """Items by id, of one ``type``, ``status`` and/or with ``q`` in the title or id."""
+        if type and type not in TYPES:
+            return []
         items = self._items(ITEMS.c.type == type if type else sa.true())
         if status:
             if status not in STATUSES:
@@ -101,6 +112,8 @@ class Reader:
 
     def published(self, type: str | None = None) -> builtins.list[dict[str, Any]]:
         """The live snapshots (of one ``type``), by id: all that delivery may show."""
+        if type is not None and type not in TYPES:
+            return []
         query = (
             sa.select(ITEMS.c.id, ITEMS.c.type, REVISIONS.c.number, REVISIONS.c.fields)
             .join(

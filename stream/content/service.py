@@ -247,6 +247,8 @@ class ContentService(queries.Reader):
         )
 
     def _locked(self, conn: sa.Connection, item_id: str) -> sa.Row[Any]:
+        if not queries.known_id(item_id):
+            raise NotFound(f"no content item {str(item_id)[:100]!r}")
         row = conn.execute(sa.select(ITEMS).where(ITEMS.c.id == item_id).with_for_update()).first()
         if row is None:
             raise NotFound(f"no content item {str(item_id)[:100]!r}")

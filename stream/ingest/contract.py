@@ -156,7 +156,11 @@ PROPS: Final[Mapping[str, tuple[Mapping[str, Check], Mapping[str, Check]]]] = {
     "form_submit": (_FORM, _FORM_OPTIONAL),
     "form_abandon": (_FORM, _FORM_OPTIONAL),
     "form_field": ({**_FORM, "field": _NAME, "action": _one_of(FIELD_ACTIONS)}, {}),
-    "web_vital": ({"name": _one_of(VITALS), "value": _non_negative(3_600_000)}, {}),
+    # ``replaces``: the value an earlier report of the same view's CLS or INP gave.
+    "web_vital": (
+        {"name": _one_of(VITALS), "value": _non_negative(3_600_000)},
+        {"replaces": _non_negative(3_600_000)},
+    ),
     "registration": ({"dojo_event_id": _NAME, "tickets": _int_range(1, MAX_TICKETS)}, {}),
     "attendance": ({"dojo_event_id": _NAME}, {}),
     "resource_download": ({"resource_id": _NAME}, {}),

@@ -17,7 +17,7 @@ from stream.content.messages import Outbox, Topics
 from stream.settings import Settings
 from stream.store import open_store
 from stream.topics import content_revisions_topic, content_topic
-from tests.integration.conftest import Proc, healthy, wait_for
+from tests.integration.conftest import PrivateKafka, Proc, healthy, wait_for
 from tests.store.content_items import event, page
 
 Record = tuple[str, Any]
@@ -159,3 +159,32 @@ def test_run_seeds_the_catalogue_once_and_the_site_serves_it(
     again = start(["run", "--rate", "2", "--backfill-days", "0"], stack_settings)
     wait_for(lambda: "Live activity panel" in again.output() or not again.alive(), 240, "the panel")
     assert again.alive() and "content: seeded" not in again.output()
+
+
+def test_messages_sent_while_kafka_is_down_arrive_once_it_is_back(
+    private_kafka: PrivateKafka,
+) -> None:
+    from dataclasses import replace
+
+    from stream.content.kafka import KafkaPublisher
+    from stream.topics import ensure_topics
+
+    settings = replace(Settings(), kafka=private_kafka.bootstrap, topic_prefix="outage")
+    topics = Topics.of(settings)
+    private_kafka.stop()
+
+    async def scenario() -> KafkaPublisher:
+        publisher = KafkaPublisher(settings.kafka, retry_s=0.2)
+        await publisher.start()
+        publisher.send([topics.live("page:/a", {"id": "page:/a", "revision": 1})])
+        publisher.send([topics.live("page:/a", {"id": "page:/a", "revision": 2})])
+        await asyncio.to_thread(private_kafka.start)
+        await ensure_topics(settings)
+        await asyncio.wait_for(publisher.drained(), 90)
+        await publisher.stop()
+        return publisher
+
+    publisher = asyncio.run(scenario())
+    assert publisher.failures >= 1 and publisher.sent == 2
+    records = asyncio.run(read_keyed(settings, topics.content, lambda r: len(r) >= 2))
+    assert [value["revision"] for _, value in records] == [1, 2]  # in order, once each

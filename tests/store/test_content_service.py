@@ -305,3 +305,35 @@ def test_republish_sends_the_whole_catalogue(service: ContentService, outbox: Ou
         ("page:/about", True),
         ("page:/contact", False),
     ]
+
+
+@pytest.mark.parametrize(
+    "item_id",
+    ["nul\x00id", "page:/a\x00", "", "x" * 301, "event:\ud800", 5, None, ["event:x"]],
+    ids=repr,
+)
+def test_hostile_ids_are_not_found_on_either_database(
+    service: ContentService, item_id: object
+) -> None:
+    service.create("page", page(), "admin")
+    for call in (
+        lambda: service.get(item_id),  # type: ignore[arg-type]
+        lambda: service.revisions(item_id),  # type: ignore[arg-type]
+        lambda: service.revision(item_id, 1),  # type: ignore[arg-type]
+        lambda: service.publish(item_id),  # type: ignore[arg-type]
+        lambda: service.unpublish(item_id),  # type: ignore[arg-type]
+        lambda: service.update(item_id, page(), 1, "admin"),  # type: ignore[arg-type]
+        lambda: service.diff(item_id, 1),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(NotFound):
+            call()
+    for number in (0, -1, 2**40, True):
+        with pytest.raises(NotFound):
+            service.revision("page:/about", number)
+
+
+def test_hostile_filters_find_nothing_on_either_database(service: ContentService) -> None:
+    service.create("page", page(), "admin")
+    assert service.list(type="page\x00") == [] and service.list(type="x" * 1000) == []
+    assert service.list(q="\x00") == [] and service.list(status="\x00") == []
+    assert service.published("page\x00") == []
