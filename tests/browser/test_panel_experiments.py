@@ -10,7 +10,17 @@ from stream.content.messages import Outbox
 from stream.content.service import ContentService
 from stream.settings import Settings
 from stream.store import open_store
-from tests.browser.panel_page import XSS, log_in, publish, severe_errors, text, wait_for
+from tests.browser.panel_page import (
+    PHONE,
+    XSS,
+    assert_fits,
+    log_in,
+    publish,
+    resize,
+    severe_errors,
+    text,
+    wait_for,
+)
 from tests.unit.test_experiments_state import NOW, _fold
 
 
@@ -60,6 +70,8 @@ def test_the_tab_shows_each_experiment_and_follows_updates(
     assert severe_errors(driver) == [] or all(
         "api/admin/content" in e for e in severe_errors(driver)
     )
+    resize(driver, *PHONE)
+    assert_fits(driver, "the experiments tab on a phone")
 
 
 def test_pause_and_ramp_change_the_published_definition(
