@@ -168,7 +168,7 @@ class Traffic:
         self.seed += 1
         args = ["simulate", "--rate", str(self.rate), "--duration", str(self.ROUND_S),
                 "--seed", str(self.seed), "--invalid-ratio", str(self.invalid_ratio),
-                "--quiet"]  # fmt: skip
+                "--quiet", "--experiments"]  # fmt: skip
         return start_child("simulator", args, self.log_dir)
 
     def keep_going(self) -> bool:

@@ -23,6 +23,7 @@ from live_feed.checkin import KafkaSink
 from live_feed.checkin import routes as checkin_routes
 from live_feed.content_api import routes as content_routes
 from live_feed.content_desk import ContentDesk
+from live_feed.experiments_api import experiment, experiments
 from live_feed.feed import live_endpoint
 from live_feed.frame_protocol import FrameProtocol
 from live_feed.history import HistoryStore, history, history_channels
@@ -110,6 +111,8 @@ def create_app(
             Route("/api/visitors/day", visitors_day),
             Route("/api/history", history_channels),
             Route("/api/history/{channel}", history),
+            Route("/api/experiments", experiments),
+            Route("/api/experiments/{key}", experiment),
             *content_routes(),
             Route("/healthz", healthz),
             Route("/metrics", metrics),

@@ -28,16 +28,9 @@ NO_STORE = {"cache-control": "no-store"}
 # Channels the agents write (docs/topics.md, history.minutes): asking for one before it has
 # data is an empty answer, not an error.
 CHANNELS = (
-    "traffic",
-    "forms",
-    "vitals",
-    "funnels",
-    "journeys",
-    "heatmaps",
-    "pipeline",
-    "learning",
-    "dojo",
-)
+    "traffic", "forms", "vitals", "funnels", "journeys", "heatmaps", "pipeline", "learning",
+    "dojo", "experiments",
+)  # fmt: skip
 
 
 class HistoryStore:

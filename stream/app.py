@@ -19,8 +19,11 @@ from stream.agents.map_heatmaps import map_heatmaps
 from stream.agents.map_journeys import map_journeys
 from stream.agents.measure_vitals import measure_vitals
 from stream.agents.show_activity import show_activity
+from stream.agents.track_experiments import track_experiments
 from stream.agents.track_funnels import track_funnels
 from stream.agents.validate_events import Validator
+from stream.experiments.definition import store_designs
+from stream.experiments.design import Catalogue
 from stream.ingest.bundles import Decoded
 from stream.ingest.contract import Limits
 from stream.ingest.dedupe import RedisClaims
@@ -39,7 +42,9 @@ LEARNER = "learn_online"
 def metrics(settings: Settings) -> tuple[Metric, ...]:
     """The mergeable metrics, one agent each: name, live channel, state factory and loader."""
     agents = (count_traffic, count_forms, measure_vitals, track_funnels, map_journeys, map_heatmaps)
-    return tuple(agent(settings) for agent in agents)
+    # Experiments are analysed with their published designs, read from the store when due.
+    experiments = track_experiments(settings, Catalogue(loader=store_designs(settings)))
+    return (*(agent(settings) for agent in agents), experiments)
 
 
 def folding_agents(settings: Settings) -> list[str]:

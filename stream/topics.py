@@ -19,7 +19,7 @@ from stream.settings import Settings
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024  # a held state's checkpoint is one message
-METRIC_CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps")
+METRIC_CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps", "experiments")
 # The dojo agent's one state feeds three topics (``stream.metrics.dojo_board``).
 DOJO_SECTIONS = ("registrations", "attendance", "resources")
 # Every channel the live feed carries: the metrics, the recent events, the validate stage's

@@ -27,6 +27,12 @@
  * and whatever the site passes to `window.dojoPulse.track(type, props)`, for
  * registration, attendance, resource_download, conversion and experiment_exposure.
  *
+ * Experiments: `dojoPulse.variant("cta_colour").then(function (v) { ... })` asks the
+ * collector (`api/experiments/assign`, beside `collect`) for this visitor's variant and
+ * resolves to its name, or to null (not in the experiment, not running, collector away: show
+ * control). Whenever it resolves to a variant it sends experiment_exposure once per session,
+ * so an exposure is never forgotten by the page.
+ *
  * Delivery: events are batched and sent every 5 s or at 20 events with fetch(keepalive),
  * and with navigator.sendBeacon when the page is hidden or left. A batch is retried with
  * backoff when the collector answers 503 (honouring Retry-After) or cannot be reached, and
@@ -534,6 +540,67 @@
   document.addEventListener("invalid", onField("error"), true); // invalid does not bubble
   document.addEventListener("submit", onSubmit, true);
 
+  // ---- experiments -----------------------------------------------------------------
+
+  var EXPOSED_KEY = "dojoPulse.exposed";
+  var EXPERIMENT_KEY = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+  var assigned = {}; // experiment -> promise of its variant, asked once per page
+
+  function assignUrl(key, session) {
+    var query = "?experiment=" + encodeURIComponent(key) +
+      "&session=" + encodeURIComponent(session);
+    try {
+      return new URL("api/experiments/assign", new URL(endpoint, location.href)).href + query;
+    } catch (e) {
+      return besideScript("api/experiments/assign") + query;
+    }
+  }
+
+  // One exposure per experiment and session: remembered in sessionStorage (memory without it).
+  var memoryExposed = { session: "", seen: {} };
+  function expose(key, variant, session) {
+    var exposed = memoryExposed;
+    try {
+      exposed = JSON.parse(sessionStorage.getItem(EXPOSED_KEY) || "null") || exposed;
+    } catch (e) {
+      // storage disabled or corrupt: the in-memory record serves this page
+    }
+    if (exposed.session !== session || typeof exposed.seen !== "object" || !exposed.seen) {
+      exposed = { session: session, seen: {} };
+    }
+    if (exposed.seen[key] === variant) {
+      return;
+    }
+    exposed.seen[key] = variant;
+    memoryExposed = exposed;
+    try {
+      sessionStorage.setItem(EXPOSED_KEY, JSON.stringify(exposed));
+    } catch (e) {
+      // quota: the in-memory record still prevents a second exposure from this page
+    }
+    emit("experiment_exposure", { experiment: key, variant: variant });
+  }
+
+  function variantOf(key) {
+    if (typeof key !== "string" || !EXPERIMENT_KEY.test(key) || !window.fetch) {
+      return Promise.resolve(null);
+    }
+    if (!assigned[key]) {
+      var session = sessionId(Date.now());
+      assigned[key] = fetch(assignUrl(key, session), { credentials: "omit" })
+        .then(function (reply) { return reply.ok ? reply.json() : null; })
+        .then(function (body) {
+          var variant = body && typeof body.variant === "string" ? body.variant : null;
+          if (variant !== null) {
+            expose(key, variant, session);
+          }
+          return variant;
+        })
+        .catch(function () { return null; });
+    }
+    return assigned[key];
+  }
+
   window.dojoPulse = {
     /** Send a site event, e.g. track("registration", {dojo_event_id: "spring-31", tickets: 2}). */
     track: function (type, props) {
@@ -548,6 +615,8 @@
       }
       emit(type, copy);
     },
+    /** This visitor's variant of an experiment: a promise of its name, or of null. */
+    variant: variantOf,
     /** Send queued events now. */
     flush: function () { flush(false); }
   };

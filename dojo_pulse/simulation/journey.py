@@ -13,6 +13,7 @@ from dojo_pulse.simulation.beacon import Beacon
 from dojo_pulse.simulation.page import browse, click, close_page, dwell_ms, open_page
 from dojo_pulse.simulation.site import FORMS, Page
 from dojo_pulse.simulation.visitors import Visitor
+from stream.experiments.assignment import bucket
 
 _SEARCH = ("https://www.google.com/", "https://www.bing.com/", "https://duckduckgo.com/")
 _SOCIAL = ("https://www.facebook.com/", "https://www.instagram.com/", "https://t.co/")
@@ -162,12 +163,18 @@ def _newsletter(rng: random.Random, beacon: Beacon, visitor: Visitor, page: Page
         beacon.emit("conversion", url, {"goal": site.GOAL})
 
 
-def visit(rng: random.Random, beacon: Beacon, visitor: Visitor) -> None:
-    """Simulate one whole session of ``visitor`` into ``beacon``."""
+def _aa_variant(visitor: Visitor) -> str:
+    # A hash, not the rng: turning the A/A test on must not change anyone's behaviour.
+    return site.AA_VARIANTS[bucket(site.AA_EXPERIMENT, visitor.visitor_id) % 2]
+
+
+def visit(rng: random.Random, beacon: Beacon, visitor: Visitor, experiments: bool = False) -> None:
+    """Simulate one whole session of ``visitor`` into ``beacon`` (``experiments``: the A/A too)."""
     page, referrer = _entry(rng, visitor)
     bounce = rng.random() < _BOUNCE[visitor.intent]
     engaged = 0.3 + 1.5 * rng.random()
     exposed = False
+    aa_exposed = not experiments
     for n in range(12):
         shown = open_page(rng, beacon, visitor, page, referrer if n == 0 else None)
         # The call to action sits below the fold: exposure fires only for visitors who engage.
@@ -175,6 +182,10 @@ def visit(rng: random.Random, beacon: Beacon, visitor: Visitor) -> None:
             exposed = True
             beacon.emit("experiment_exposure", page.url,
                         {"experiment": site.EXPERIMENT, "variant": visitor.variant})  # fmt: skip
+        if not bounce and not aa_exposed and page.kind == "event":
+            aa_exposed = True
+            arm = {"experiment": site.AA_EXPERIMENT, "variant": _aa_variant(visitor)}
+            beacon.emit("experiment_exposure", page.url, arm)
         depth = browse(rng, beacon, visitor, page, dwell_ms(rng, page, engaged), bounce)
         if not bounce:
             _page_actions(rng, beacon, visitor, page)

@@ -120,3 +120,7 @@ ORIGIN = "https://dd-coder-dojo.example"
 EXPERIMENT = "cta_colour"
 VARIANTS = ("blue", "orange")
 GOAL = "newsletter"
+# With ``experiments`` on: an A/A test on event pages (the layout changes nothing), so the
+# panel shows one experiment with a real effect and one without.
+AA_EXPERIMENT = "events_layout"
+AA_VARIANTS = ("list", "grid")

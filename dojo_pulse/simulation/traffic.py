@@ -138,20 +138,22 @@ def _without_cyclic_gc() -> Iterator[None]:
 
 
 def generate(
-    seed: int, *, rate: float, duration_s: float, start_ms: int, invalid_ratio: float = 0.0
-) -> tuple[list[Request], Truth]:
+    seed: int, *, rate: float, duration_s: float, start_ms: int, invalid_ratio: float = 0.0,
+    experiments: bool = False,
+) -> tuple[list[Request], Truth]:  # fmt: skip
     """Requests of ``duration_s`` seconds of site traffic at ``rate`` events/s, and their truth."""
     if rate <= 0 or duration_s <= 0:
         raise ValueError("rate and duration_s must be positive")
     if not 0 <= invalid_ratio < 0.9:
         raise ValueError("invalid_ratio must be in [0, 0.9)")
     with _without_cyclic_gc():
-        return _generate(seed, rate, duration_s, start_ms, invalid_ratio)
+        return _generate(seed, rate, duration_s, start_ms, invalid_ratio, experiments)
 
 
 def _generate(
-    seed: int, rate: float, duration_s: float, start_ms: int, invalid_ratio: float
-) -> tuple[list[Request], Truth]:
+    seed: int, rate: float, duration_s: float, start_ms: int, invalid_ratio: float,
+    experiments: bool = False,
+) -> tuple[list[Request], Truth]:  # fmt: skip
     rng = random.Random(seed)
     namespace = _namespace(seed, start_ms)
     window_ms = duration_s * 1000
@@ -173,7 +175,7 @@ def _generate(
             visitor = new_visitor(rng, len(people), namespace)
             people.append(visitor)
         beacon = Beacon(f"{namespace}{rng.getrandbits(48):012x}")
-        visit(rng, beacon, visitor)
+        visit(rng, beacon, visitor, experiments)
         session = _Session(visitor, beacon, [], [], [])
         _place(rng, session, start_ms, window_ms)
         truth.observe_session(visitor.visitor_id, visitor.device, beacon.events)

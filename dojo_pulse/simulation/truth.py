@@ -114,7 +114,8 @@ class Truth:
         previous = ""
         step = 0
         last_field: dict[str, str] = {}
-        exposed: tuple[str, str] | None = None
+        exposed: dict[str, str] = {}  # experiment -> variant of the session's first exposure
+        converted: set[str] = set()
         active = False
         by_type = self.by_type
         for event in events:
@@ -140,16 +141,8 @@ class Truth:
                 self.clicks[url] += 1
             elif kind.startswith("form_"):
                 self._form_event(kind, props, last_field)
-            elif kind == "experiment_exposure":
-                arm = self.experiments[props["experiment"]].setdefault(props["variant"], Counter())
-                arm["exposures"] += 1
-                if exposed is None:
-                    arm["sessions"] += 1
-                    exposed = (props["experiment"], props["variant"])
-            elif kind == "conversion":
-                self.conversions[props["goal"]] += 1
-                if exposed is not None:
-                    self.experiments[exposed[0]][exposed[1]]["conversions"] += 1
+            elif kind in ("experiment_exposure", "conversion"):
+                self._experiment_event(kind, props, exposed, converted)
             else:
                 self._outcome(kind, props)
         if events:  # a session's events are in time order
@@ -164,6 +157,24 @@ class Truth:
         self.visitor_sessions[visitor_id] += 1
         self.devices[device] += 1
         self.dojo.observe_session(events)
+
+    def _experiment_event(
+        self, kind: str, props: dict[str, Any], exposed: dict[str, str], converted: set[str]
+    ) -> None:
+        if kind == "experiment_exposure":
+            arm = self.experiments[props["experiment"]].setdefault(props["variant"], Counter())
+            arm["exposures"] += 1
+            if props["experiment"] not in exposed:
+                arm["sessions"] += 1
+                exposed[props["experiment"]] = props["variant"]
+            return
+        self.conversions[props["goal"]] += 1
+        for experiment, variant in exposed.items():
+            self.experiments[experiment][variant]["conversions"] += 1
+            # The unit of an experiment's rate: a session converts once at most.
+            if experiment not in converted:
+                converted.add(experiment)
+                self.experiments[experiment][variant]["converted_sessions"] += 1
 
     def _page_view(
         self, url: str, referrer: str, previous: str | None, ts: int, visitor_id: str

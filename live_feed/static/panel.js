@@ -12,6 +12,7 @@ import { renderJourneys } from "./journeys.js";
 import { renderHeatmaps, setupHeatmapSelectors } from "./heatmap.js";
 import { renderEngagement, renderRecommendations, renderSegments } from "./learning.js";
 import { renderDojo } from "./dojo.js";
+import { renderExperiments } from "./experiments.js";
 import { stopWatchingWorker, watchWorker } from "./worker.js";
 import { stopWatchingVisitorDay, watchVisitorDay } from "./visitors_note.js";
 import { currentRange, onRangeChange, setupRange } from "./range.js";
@@ -32,9 +33,10 @@ const RENDER = {
   segments: renderSegments,
   alerts: renderAlerts,
   dojo: renderDojo,
+  experiments: renderExperiments,
 };
 const CHANNELS = Object.keys(RENDER);
-const TABS = ["live", "insights", "learning", "content", "dojo"];
+const TABS = ["live", "insights", "learning", "dojo", "experiments", "content"];
 const UNAUTHORIZED = 4401;
 const MAX_BACKOFF_MS = 10000;
 
