@@ -5,6 +5,7 @@ parameter naming a visitor, and nothing is stored to remember the answer; the sa
 gets the same variant all day because assignment is a hash (``stream.experiments.assignment``).
 Experiments whose unit is the session need the beacon's ``session`` id. Definitions are the
 published ``experiment`` content, read from the store at most every ``REFRESH_S`` seconds.
+Units in the holdout (``DOJO_EXPERIMENT_HOLDOUT_PCT``) get no variant from any experiment.
 """
 
 from __future__ import annotations
@@ -87,12 +88,15 @@ def assign_route(settings: Settings) -> Callable[[Request], Awaitable[Response]]
         except (SaltUnavailable, RedisError, OSError):
             return unavailable("Experiments are unavailable right now; retry shortly.")
         units = {"visitor": visitor} | ({"session": session} if session else {})
+        holdout = c.settings.experiment_holdout_pct / 100
         headers = {"Cache-Control": "private, no-store"}  # per visitor: never shared or reused
         if key is None:
-            return JSONResponse({"variants": assign(plans.values(), units)}, headers=headers)
+            return JSONResponse(
+                {"variants": assign(plans.values(), units, holdout)}, headers=headers
+            )
         if key not in plans:
             return error(404, "unknown_experiment", f"no running experiment {key!r}")
-        variant = assign([plans[key]], units).get(key)
+        variant = assign([plans[key]], units, holdout).get(key)
         return JSONResponse({"experiment": key, "variant": variant}, headers=headers)
 
     return assign_variants

@@ -96,6 +96,9 @@ class Settings:
     backup_web_port: int = 6067  # the backup scheduler's /metrics
     # Revisions kept per content item, newest first (0: all); live and scheduled ones stay.
     content_keep_revisions: int = 50
+    # Share of units (in %) that sees no experiment at all: a stable baseline for the sum of
+    # every experiment's effect (``stream.experiments.assignment``). 0: no holdout.
+    experiment_holdout_pct: float = 0.0
 
     def topic(self, name: str) -> str:
         """Full topic name: ``topic("events.raw")`` is ``dojo.events.raw`` by default."""

@@ -29,6 +29,8 @@ def check(s: Any) -> None:
         raise SettingsError("DOJO_LEARN_SESSION_TIMEOUT_S must be from 6 to 1800")
     if s.content_keep_revisions < 0:
         raise SettingsError("DOJO_CONTENT_KEEP_REVISIONS must be 0 (keep all) or more")
+    if not 0 <= s.experiment_holdout_pct <= 100:  # NaN fails too
+        raise SettingsError("DOJO_EXPERIMENT_HOLDOUT_PCT must be a percentage from 0 to 100")
     if s.live_max_hz <= 0:
         raise SettingsError("DOJO_LIVE_MAX_HZ must be positive")
     for name in PORTS:

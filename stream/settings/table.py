@@ -83,6 +83,7 @@ ENV: dict[str, str] = {
     "backup_keep": "DOJO_BACKUP_KEEP",
     "backup_web_port": "DOJO_BACKUP_WEB_PORT",
     "content_keep_revisions": "DOJO_CONTENT_KEEP_REVISIONS",
+    "experiment_holdout_pct": "DOJO_EXPERIMENT_HOLDOUT_PCT",
 }
 
 

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from collector.app import create_app
 from stream.content.messages import Outbox
 from stream.content.service import ContentService
-from stream.experiments.assignment import assign
+from stream.experiments.assignment import assign, bucket
 from stream.experiments.definition import plan_of
 from stream.settings import Secret, Settings
 from stream.store import open_store
@@ -136,3 +136,20 @@ def test_the_store_holds_no_visitor_after_assignment(
         )
     engine.dispose()
     assert CLIENT_IP not in rows + dump and "iPhone" not in rows
+
+
+def test_a_unit_in_the_holdout_gets_no_variant_just_outside_it_does(
+    store_settings: Settings, sink: MemorySink, clock: Clock
+) -> None:
+    session = "sess_holdout1"
+    place = bucket("holdout", session)  # per_session's unit is the session: no salt involved
+    for pct, held in ((place / 100 + 0.01, True), (place / 100, False), (100.0, True)):
+        settings = dataclasses.replace(store_settings, experiment_holdout_pct=pct)
+        with TestClient(create_app(settings, sink=sink, clock=clock), headers=SITE) as c:
+            query = {"experiment": "per_session", "session": session}
+            one = c.get("/api/experiments/assign", params=query).json()
+            every = c.get("/api/experiments/assign", params={"session": session}).json()
+        assert (one["variant"] is None) == held
+        assert ("per_session" not in every["variants"]) == held
+        if pct == 100:
+            assert every["variants"] == {}  # the visitor's experiments too

@@ -84,6 +84,22 @@ def test_holdout_units_see_no_experiment_and_session_unit_uses_the_session() -> 
     assert assign([by_session], {"session": "s1"}) == {"per-session": variant_of(by_session, "s1")}
 
 
+def test_a_held_out_unit_is_never_exposed_and_ramps_keep_the_holdout_stable() -> None:
+    held = {u for u in UNITS if variant_of(plan("any", HALF), u, holdout=0.05) is None}
+    assert 0.04 < len(held) / len(UNITS) < 0.06
+    before, seen = plan("ramp", HALF, traffic=0.1), {}
+    for traffic in (0.1, 0.5, 1.0):
+        ramped = plan("ramp", HALF, traffic=traffic)
+        got = {u: variant_of(ramped, u, holdout=0.05) for u in UNITS}
+        assert all(got[u] is None for u in held)  # the same units, at every step of the ramp
+        seen |= {u: v for u, v in got.items() if v is not None and u not in seen}
+        assert all(got[u] == v for u, v in seen.items())  # nobody in leaves or switches
+    everyone = {u for u in UNITS if variant_of(before, u) is not None}
+    assert everyone & held  # without the holdout some of them would have been in
+    layered = plan("hero", HALF, layer="home", layer_range=[0, 1])
+    assert all(assign([layered], {"visitor": u}, holdout=0.05) == {} for u in held)
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=80),
     lambda inner: (

@@ -65,6 +65,10 @@ def test_secret_never_shows_in_repr() -> None:
         ({"DOJO_LIVE_PORT": "0"}, "DOJO_LIVE_PORT must be a port"),
         ({"DOJO_WORKER_WEB_PORT": "-80"}, "DOJO_WORKER_WEB_PORT must be a port"),
         ({"DOJO_KAFKA_CONTROLLER_PORT": "65536"}, "DOJO_KAFKA_CONTROLLER_PORT must be a port"),
+        ({"DOJO_EXPERIMENT_HOLDOUT_PCT": "101"}, "HOLDOUT_PCT must be a percentage"),
+        ({"DOJO_EXPERIMENT_HOLDOUT_PCT": "-0.5"}, "HOLDOUT_PCT must be a percentage"),
+        ({"DOJO_EXPERIMENT_HOLDOUT_PCT": "nan"}, "HOLDOUT_PCT must be a percentage"),
+        ({"DOJO_EXPERIMENT_HOLDOUT_PCT": "ten"}, "DOJO_EXPERIMENT_HOLDOUT_PCT"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], message: str) -> None:
