@@ -76,11 +76,34 @@ RESOURCES = (
     Resource("pygame-platformer", "Pygame Platformer", "res-pygame-platform", "games", "link"),
 )
 
+# (slug, title, topic): the blog's posts, which the simulator reads as ``/blog/<slug>``.
+POSTS = (
+    ("why-scratch-first", "Why We Start With Scratch", "scratch"),
+    ("our-first-game-jam", "What Happened at Our First Game Jam", "games"),
+    ("python-at-eleven", "Is Eleven Too Young for Python?", "python"),
+    ("robots-in-the-library", "Robots in the Library", "robotics"),
+    ("screen-time-and-making", "Screen Time vs. Making Time", "web"),
+    ("meet-our-mentors", "Meet Our Mentors", "scratch"),
+    ("girls-who-code-night", "Girls Who Code Night Recap", "web"),
+    ("microbit-weather-station", "A Micro:bit Weather Station", "robotics"),
+    ("from-blocks-to-text", "From Blocks to Text Code", "python"),
+    ("holiday-projects", "Holiday Projects for Curious Kids", "games"),
+)
+
+# The hub pages and the blog's posts are pages too: the recommender recommends only
+# published items, so a path left out of the seed would never be recommended.
 PAGES = (
     ("/", "DD Coder Dojo", "<p>A free coding club for young people aged 7 to 17.</p>"),
     ("/about", "About the dojo", "<h2>Who we are</h2>\n<p>Volunteers teaching on Saturdays.</p>"),
     ("/contact", "Contact us", "<p>Write to us with the form below; we answer within a week.</p>"),
     ("/volunteer", "Volunteer as a mentor", "<p>No teaching experience needed.</p>"),
+    ("/events", "Dojo events", "<p>Every Saturday, 10:00 to 12:00: book a place.</p>"),
+    ("/resources", "Learning resources", "<p>Worksheets, projects and videos to take home.</p>"),
+    ("/blog", "Blog", "<p>News and stories from the dojo.</p>"),
+    *(
+        (f"/blog/{slug}", title, f"<p>A post about {topic} from the dojo.</p>")
+        for slug, title, topic in POSTS
+    ),
 )
 
 

@@ -53,19 +53,7 @@ CAPACITY = {f"event:{slug}": places for slug, _title, _topic, _past, places in _
 # (slug, title, topic): the seeded resources; item ids are the catalogue's, ``resource:<slug>``.
 _RESOURCES = tuple((r.slug, r.title, r.topic) for r in seed.RESOURCES)
 
-# (slug, title, topic)
-_POSTS = (
-    ("why-scratch-first", "Why We Start With Scratch", "scratch"),
-    ("our-first-game-jam", "What Happened at Our First Game Jam", "games"),
-    ("python-at-eleven", "Is Eleven Too Young for Python?", "python"),
-    ("robots-in-the-library", "Robots in the Library", "robotics"),
-    ("screen-time-and-making", "Screen Time vs. Making Time", "web"),
-    ("meet-our-mentors", "Meet Our Mentors", "scratch"),
-    ("girls-who-code-night", "Girls Who Code Night Recap", "web"),
-    ("microbit-weather-station", "A Micro:bit Weather Station", "robotics"),
-    ("from-blocks-to-text", "From Blocks to Text Code", "python"),
-    ("holiday-projects", "Holiday Projects for Curious Kids", "games"),
-)
+_POSTS = seed.POSTS  # the seeded blog posts (pages of the catalogue)
 
 HOME = Page("/", "DD Coder Dojo", "home")
 EVENTS = Page("/events", "Dojo events", "events")
