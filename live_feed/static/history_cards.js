@@ -145,6 +145,38 @@ function funnelHeadlines(body) {
     ratio(`${f} completed`, `${f}.${n}`, `${f}.0`)]);
 }
 
+// Experiments: `<experiment>.<variant>.units` and `.conversions`, the key and the variant as
+// assignment allows them (stream/experiments/assignment.py: no dots); a unit is an exposed
+// session, counted in the minute it was first exposed. Any other name is no experiment's.
+const EXP_NAME = /^([a-z0-9][a-z0-9_-]{0,63})\.([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.(units|conversions)$/;
+
+const isUnits = (k) => EXP_NAME.exec(k)?.[3] === "units";
+const isConversions = (k) => EXP_NAME.exec(k)?.[3] === "conversions";
+
+function experimentsOf(total) {
+  const found = new Map();
+  for (const [name, value] of Object.entries(obj(total))) {
+    const parts = EXP_NAME.exec(name);
+    if (parts === null || !isNum(value)) continue;
+    const [, key, variant, what] = parts;
+    if (!found.has(key)) found.set(key, new Map());
+    const variants = found.get(key);
+    if (!variants.has(variant)) variants.set(variant, { units: 0, conversions: 0 });
+    variants.get(variant)[what] = value;
+  }
+  return found;
+}
+
+function experimentsTable(body) {
+  const parts = [];
+  for (const [key, variants] of [...experimentsOf(body.total)].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const rows = [...variants].map(([name, v]) => [name, num(v.units), num(v.conversions),
+      v.units > 0 ? pct(v.conversions / v.units) : DASH]);
+    parts.push(el("h2", "sub-head", key), table(["Variant", "Units", "Conversions", "Rate"], rows, ""));
+  }
+  return parts.length ? parts : [el("p", "empty", "No experiment exposures")];
+}
+
 const headlinesOf = (...specs) => () => specs;
 
 export const CARDS = {
@@ -186,6 +218,15 @@ export const CARDS = {
         ratio("baseline hit rate", "baseline_hits", "shown"), count("recommendations checked", "shown"),
         count("labelled sessions", "labelled"), ratio("conversion rate", "conversions", "labelled")),
       series: [["hits", "hits"], ["shown", "checked"]] },
+  ],
+  experiments: [
+    { id: "experiments", channel: "experiments", title: "Experiments", wide: true,
+      headlines: headlinesOf(summed("exposed units", isUnits), summed("conversions", isConversions),
+        { label: "conversion rate", format: pct, value: (t) => {
+          const units = sumOf(t, isUnits);
+          return units > 0 ? sumOf(t, isConversions) / units : null;
+        } }),
+      table: experimentsTable },
   ],
   dojo: [
     { id: "dojo-registrations", channel: "dojo", title: "Registrations", wide: true,

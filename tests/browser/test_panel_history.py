@@ -300,7 +300,7 @@ def test_range_arithmetic_and_hostile_inputs(browser: Any, feed: Any) -> None:
     assert got["json"].endswith("&compare=previous")
 
     shown = driver.execute_async_script(HOSTILE_BODIES)
-    assert isinstance(shown, list) and len(shown) == 8 * 6, shown
+    assert isinstance(shown, list) and len(shown) == 12 * 6, shown
     by_card = {card: [] for card, _, _ in shown}
     for card, heads, table in shown:
         by_card[card].append((heads, table))
@@ -308,5 +308,6 @@ def test_range_arithmetic_and_hostile_inputs(browser: Any, feed: Any) -> None:
     assert all("NaN" not in str(v) and "undefined" not in str(v) for v in by_card.values())
     traffic_views = [dict(heads)["views"] for heads, _ in by_card["traffic"]]
     assert traffic_views == ["0"] * 6
+    assert [dict(heads)["exposed units"] for heads, _ in by_card["experiments"]] == ["0"] * 6
     funnels = by_card["funnels"][-1][0]
     assert ["f entered", "10"] in funnels and ["g completed", "—"] in funnels
