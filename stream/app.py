@@ -15,6 +15,7 @@ from stream.agents.count_forms import count_forms
 from stream.agents.count_traffic import count_traffic
 from stream.agents.keep_history import keep_history
 from stream.agents.learn_online import learn_online
+from stream.agents.learn_online_catalogue import follow_catalogue
 from stream.agents.map_heatmaps import map_heatmaps
 from stream.agents.map_journeys import map_journeys
 from stream.agents.measure_vitals import measure_vitals
@@ -22,7 +23,7 @@ from stream.agents.show_activity import show_activity
 from stream.agents.track_experiments import track_experiments
 from stream.agents.track_funnels import track_funnels
 from stream.agents.validate_events import Validator
-from stream.experiments.definition import store_designs
+from stream.experiments.definition import FollowedDesigns
 from stream.experiments.design import Catalogue
 from stream.ingest.bundles import Decoded
 from stream.ingest.contract import Limits
@@ -39,11 +40,11 @@ from stream.sinks.publish import SnapshotPublisher
 LEARNER = "learn_online"
 
 
-def metrics(settings: Settings) -> tuple[Metric, ...]:
+def metrics(settings: Settings, designs: Catalogue | None = None) -> tuple[Metric, ...]:
     """The mergeable metrics, one agent each: name, live channel, state factory and loader."""
     agents = (count_traffic, count_forms, measure_vitals, track_funnels, map_journeys, map_heatmaps)
-    # Experiments are analysed with their published designs, read from the store when due.
-    experiments = track_experiments(settings, Catalogue(loader=store_designs(settings)))
+    # Experiments are analysed with their published designs (``designs``, followed).
+    experiments = track_experiments(settings, designs)
     return (*(agent(settings) for agent in agents), experiments)
 
 
@@ -88,6 +89,15 @@ def validator(settings: Settings, redis: Redis) -> Validator:
     return Validator(settings, claims, stats, limits)
 
 
+def follow_designs(app: faust.App, settings: Settings, designs: Catalogue) -> None:
+    """Keep ``designs`` from ``dojo.content`` (published at once, no store polling)."""
+
+    async def follow() -> None:
+        await follow_catalogue(settings, FollowedDesigns(designs))
+
+    app.task(follow)
+
+
 def create_app(settings: Settings) -> faust.App:
     """The worker's Faust app with every agent registered."""
     app = faust.App(
@@ -123,7 +133,8 @@ def create_app(settings: Settings) -> faust.App:
     history = app.topic(settings.topic(MINUTES_TOPIC), key_serializer="raw", value_serializer="raw")
     if settings.agent_enabled("validate"):
         validator(settings, redis).attach(app)
-    for metric in metrics(settings):
+    designs = Catalogue()
+    for metric in metrics(settings, designs):
         if settings.agent_enabled(metric.channel):
             out = app.topic(
                 settings.topic(f"metrics.{metric.channel}"),
@@ -135,6 +146,8 @@ def create_app(settings: Settings) -> faust.App:
                 partitions=settings.partitions, max_hz=settings.live_max_hz, decoded=decoded,
                 history=history,
             )  # fmt: skip
+    if settings.agent_enabled("experiments"):
+        follow_designs(app, settings, designs)
     if settings.agent_enabled("dojo"):
         count_dojo.attach(
             app, settings, events, publisher, redis, crew=crew, decoded=decoded, history=history

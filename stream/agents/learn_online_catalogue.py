@@ -1,5 +1,7 @@
 """follow_catalogue: dojo.content (compacted) -> the catalogue the learner recommends from.
 
+The experiments' designs are followed the same way (``stream.experiments.definition``).
+
 Every worker that bids for the learner follows the whole topic from its beginning, without
 a consumer group: the compacted topic is the catalogue, so a restarted worker reads it anew
 instead of checkpointing it. Records are folded in as they come (a publish, an edit of the
@@ -11,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
-from stream.learning.catalogue import Catalogue
 from stream.settings import Settings
 from stream.topics import content_topic
 
@@ -26,7 +28,13 @@ METADATA_MAX_AGE_MS = 10_000
 RETRY_S = 5.0
 
 
-async def follow_catalogue(settings: Settings, catalogue: Catalogue) -> None:
+class Follower(Protocol):
+    """What folds ``dojo.content`` records in: the learner's catalogue, the experiments' designs."""
+
+    def follow(self, key: bytes | None, value: bytes | None) -> bool: ...
+
+
+async def follow_catalogue(settings: Settings, catalogue: Follower) -> None:
     """Fold every ``dojo.content`` record into ``catalogue``, from the first, until cancelled."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka,

@@ -9,23 +9,17 @@ This module sits a floor above ``stream.experiments`` because it builds on ``str
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import re
 from datetime import datetime
 from typing import Any, Final
 
-import sqlalchemy as sa
+import orjson
 
+from stream.content.errors import Invalid
 from stream.content.fields import Field
-from stream.content.queries import Reader
 from stream.content.types import ContentType, register
 from stream.experiments.assignment import KEY, UNITS, AssignmentError, Plan, check_layers, plan
-from stream.experiments.design import Design, Loader
-from stream.settings import Settings
-from stream.store import StoreError, open_store
-
-log = logging.getLogger(__name__)
+from stream.experiments.design import Catalogue, Design
 
 STATUSES: Final = ("running", "paused", "stopped")
 GUARDRAILS: Final = ("lcp", "inp", "cls", "errors", "dead-letters")
@@ -174,23 +168,44 @@ def running_plans(published: list[dict[str, Any]], now_ms: int) -> dict[str, Pla
     return kept
 
 
-def store_designs(settings: Settings) -> Loader:
-    """A loader of the published experiments' designs from the store, opened on first use."""
-    engine: list[sa.Engine] = []
+class FollowedDesigns:
+    """``catalogue``'s designs kept from ``dojo.content`` records, one ``follow`` at a time.
 
-    def load() -> list[Design] | None:
+    The compacted topic holds each published item's live snapshot (key ``experiment:<key>``)
+    or a tombstone once it is unpublished; records of other types are not ours and pass. A
+    snapshot that is not a valid experiment withdraws the design its key held: the figures
+    fall back to the guessed design rather than to a stale one.
+    """
+
+    PREFIX: Final = f"{EXPERIMENT.name}:"
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+
+    def follow(self, key: bytes | str | None, value: bytes | str | None) -> bool:
+        """Fold one record in; False when it was an experiment's and could not be read."""
         try:
-            if not engine:
-                engine.append(open_store(settings))
-            published = Reader(engine[0]).published("experiment")
-        except (StoreError, sa.exc.SQLAlchemyError) as exc:
-            log.warning("experiment designs unreadable, keeping the last ones: %s", exc)
-            return None
-        designs = []
-        for snapshot in published:
-            fields = {k: v for k, v in snapshot.items() if k not in ("id", "type", "revision")}
-            with contextlib.suppress(AssignmentError, KeyError):  # valid when saved: never seen
-                designs.append(design_of(fields))
-        return designs
-
-    return load
+            item_id = key.decode() if isinstance(key, bytes) else key
+        except UnicodeDecodeError:
+            return False
+        if item_id is None or not item_id.startswith(self.PREFIX):
+            return item_id is not None
+        name = item_id.removeprefix(self.PREFIX)
+        self.catalogue.drop(name)
+        if value is None:
+            return True
+        try:
+            snapshot = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return False
+        if not isinstance(snapshot, dict):
+            return False
+        fields = {k: v for k, v in snapshot.items() if k not in ("id", "type", "revision")}
+        try:
+            design = design_of(EXPERIMENT.clean(fields))
+        except (Invalid, AssignmentError):
+            return False
+        if design.key != name:
+            return False
+        self.catalogue.put(design)
+        return True

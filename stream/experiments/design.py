@@ -7,15 +7,13 @@ its variants in name order, the first as control, equal weights and any goal as 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
 from stream.experiments.analysis import DEFAULT_ALPHA
 
 ANY_GOAL: Final = "goal:*"
-REFRESH_S: Final = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,38 +36,24 @@ class Design:
         return cls(key, names, tuple(1 / len(names) for _ in names) if names else ())
 
 
-# Reads the published designs; None when the source cannot be read (the last ones stay).
-Loader = Callable[[], Iterable[Design] | None]
-
-
 @dataclass(slots=True)
 class Catalogue:
     """The designs of the experiments published so far, shared by a worker's states.
 
-    With a ``loader`` the designs are read again when older than ``REFRESH_S`` at the next
-    question (a few rows, about a millisecond, at most every few seconds).
+    Kept up to date by ``put`` and ``drop``: the worker follows ``dojo.content``
+    (``stream.experiments.definition.FollowedDesigns``), so a change is seen as it is published.
     """
 
     designs: dict[str, Design] = field(default_factory=dict)
-    loader: Loader | None = None
-    clock: Callable[[], float] = time.monotonic
-    loaded: float = -REFRESH_S
 
     def put(self, design: Design) -> None:
         """Add or replace one experiment's design."""
         self.designs[design.key] = design
 
-    def refresh(self) -> None:
-        """Read the designs again if a loader is set and the last read is old enough."""
-        now = self.clock()
-        if self.loader is None or now - self.loaded < REFRESH_S:
-            return
-        self.loaded = now
-        designs = self.loader()
-        if designs is not None:
-            self.designs = {d.key: d for d in designs}
+    def drop(self, key: str) -> None:
+        """Forget one experiment's design (unpublished: its figures fall back to the guess)."""
+        self.designs.pop(key, None)
 
     def design(self, key: str, seen: Iterable[str]) -> Design:
         """The published design, or the guessed one."""
-        self.refresh()
         return self.designs.get(key) or Design.guessed(key, seen)

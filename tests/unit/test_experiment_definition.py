@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stream.content.messages import Outbox
-from stream.content.service import ContentService
 from stream.content.types import TYPES
 from stream.experiments.definition import (
     EXPERIMENT,
+    FollowedDesigns,
     design_of,
     is_live,
     parse_variants,
     plan_of,
-    store_designs,
 )
-from stream.experiments.design import Catalogue, Design
-from stream.settings import Secret, Settings
-from stream.store import open_store
+from stream.experiments.design import Catalogue
 
 GOOD: dict[str, Any] = {
     "key": "cta_colour",
@@ -135,45 +131,64 @@ def test_parse_variants_reads_decimal_weights() -> None:
     ]
 
 
-def test_store_designs_reads_the_published_definitions(tmp_path: Path) -> None:
-    settings = Settings(
-        database_url=Secret(f"sqlite:///{tmp_path / 'pulse.db'}"), data_dir=tmp_path
-    )
-    engine = open_store(settings)
-    service = ContentService(engine, Outbox())
-    service.create("experiment", GOOD, "admin", "")
-    load = store_designs(settings)
-    assert load() == []  # a draft is not live
-    service.publish("experiment:cta_colour")
-    assert [(d.key, d.variants, d.primary) for d in load() or []] == [
-        ("cta_colour", ("blue", "orange"), "goal:newsletter")
-    ]
-    engine.dispose()
-    away = Settings(
-        database_url=Secret("postgresql://nobody:pw@127.0.0.1:1/none"), data_dir=tmp_path
-    )
-    assert store_designs(away)() is None
+def record(fields: dict[str, Any], revision: int = 1) -> bytes:
+    """A ``dojo.content`` value: the live snapshot, fields beside id, type and revision."""
+    item = {"id": f"experiment:{fields['key']}", "type": "experiment", "revision": revision}
+    return orjson.dumps(item | fields)
 
 
-def test_the_catalogue_reads_again_only_when_due_and_keeps_designs_when_the_store_is_away() -> None:
-    now = [0.0]
-    answers: list[list[Design] | None] = [[Design("a", ("x", "y"), (0.5, 0.5))], None, []]
-    calls = []
+def test_followed_designs_publish_edit_and_unpublish_as_dojo_content_says() -> None:
+    catalogue = Catalogue()
+    followed = FollowedDesigns(catalogue)
+    assert followed.follow(b"experiment:cta_colour", record(GOOD))
+    assert catalogue.design("cta_colour", ["x"]).primary == "goal:newsletter"
+    edited = GOOD | {"variants": "blue: 20, orange: 80", "status": "paused"}
+    assert followed.follow("experiment:cta_colour", record(edited, 2))
+    design = catalogue.design("cta_colour", [])
+    assert design.weights == (0.2, 0.8) and not design.running
+    assert followed.follow(b"page:/about", b'{"type": "page", "path": "/about"}')  # not ours
+    assert followed.follow(b"experiment:cta_colour", None)  # unpublished: a tombstone
+    assert catalogue.design("cta_colour", ["q", "p"]).variants == ("p", "q")  # guessed
 
-    def loader() -> list[Design] | None:
-        calls.append(now[0])
-        return answers[len(calls) - 1]
 
-    catalogue = Catalogue(loader=loader, clock=lambda: now[0])
-    assert catalogue.design("a", ["q"]).variants == ("x", "y")
-    now[0] = 1.0
-    catalogue.design("a", [])
-    assert calls == [0.0]
-    now[0] = 6.0
-    assert catalogue.design("a", []).variants == ("x", "y")  # the store was away: kept
-    now[0] = 12.0
-    assert catalogue.design("a", ["q", "p"]).variants == ("p", "q")  # unpublished: guessed
-    assert calls == [0.0, 6.0, 12.0]
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        (b"experiment:cta_colour", b"not json"),
+        (b"experiment:cta_colour", b"[1, 2]"),
+        (b"experiment:cta_colour", b'"text"'),
+        (b"experiment:cta_colour", orjson.dumps({"key": "cta_colour"})),  # fields missing
+        (b"experiment:cta_colour", record(GOOD | {"variants": "blue: 0, orange: 0"})),
+        (b"experiment:cta_colour", record(GOOD | {"traffic": "all"})),
+        (b"experiment:other", record(GOOD)),  # the key says one experiment, the fields another
+        (b"experiment:\xff\xfe", record(GOOD)),
+        (None, record(GOOD)),
+    ],
+)
+def test_an_unreadable_record_withdraws_its_design_and_says_so(key: Any, value: bytes) -> None:
+    catalogue = Catalogue()
+    followed = FollowedDesigns(catalogue)
+    followed.follow(b"experiment:cta_colour", record(GOOD))
+    assert not followed.follow(key, value)
+    if key == b"experiment:cta_colour":
+        assert "cta_colour" not in catalogue.designs  # never a stale design
+    assert set(catalogue.designs) <= {"cta_colour"}
+
+
+SCALARS = (
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats() | st.text(max_size=20)
+)
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+NAMES = st.sampled_from([f.name for f in EXPERIMENT.fields] + ["id", "type", "other"])
+
+
+@given(changes=st.dictionaries(NAMES, VALUES, max_size=4), whole=VALUES)
+def test_any_json_snapshot_gives_a_design_or_a_refusal(changes: dict[str, Any], whole: Any) -> None:
+    catalogue = Catalogue()
+    followed = FollowedDesigns(catalogue)
+    for snapshot in (GOOD | changes, whole):
+        readable = followed.follow(b"experiment:cta_colour", orjson.dumps(snapshot))
+        assert readable == ("cta_colour" in catalogue.designs)
 
 
 def test_the_seeded_definitions_are_valid_and_match_the_simulators_experiments() -> None:
