@@ -34,6 +34,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from stream.ingest.bundles import pack
 from stream.ingest.contract import Limits
 from stream.ingest.dedupe import Claims, ConfirmedClaims
+from stream.ingest.lockstep import in_step
 from stream.ingest.screen import Position, assemble, screen
 from stream.metrics.pipeline import PipelineStats
 from stream.runtime.minutes_out import TOPIC as MINUTES_TOPIC
@@ -161,8 +162,14 @@ class Validator:
             fetched = await consumer.getmany(timeout_ms=TAKE_WITHIN_MS, max_records=TAKE_MAX)
             if not fetched:
                 continue
+            # Partitions in step (``stream.ingest.lockstep``): what runs ahead is read again.
+            records, fetched, again = in_step(fetched)
+            assigned = consumer.assignment()
+            for tp, offset in again.items():
+                if tp in assigned:  # a moved partition is read again by its new owner
+                    consumer.seek(tp, offset)
             try:
-                await self._take(consumer, producer, fetched, partitions)
+                await self._take(consumer, producer, records, fetched, partitions)
                 retry_s = 0.1
             except KafkaError as exc:
                 # Nothing was committed: read the take again once Kafka takes writes.
@@ -178,11 +185,11 @@ class Validator:
         self,
         consumer: AIOKafkaConsumer,
         producer: AIOKafkaProducer,
+        records: list[Any],
         fetched: dict[TopicPartition, list[Any]],
         partitions: int,
     ) -> None:
         s = self.settings
-        records = [record for batch in fetched.values() for record in batch]
         judged = await judge(
             records, self.claims, self.limits, partitions, self.stats, s.query_allow
         )
