@@ -8,16 +8,18 @@ a take spans a second; in a backlog or a backfill of quiet hours, a run of 150 r
 spans hours, and half the events of every take came late.
 
 ``in_step`` keeps of each partition's run only the records received up to the earliest
-of the runs' last receive times (the partition furthest behind is taken whole, so every
-take moves on) and orders the take by receive time, stably, so a session's batches keep
-their order. The rest is read again from the offset it names: the next take starts there.
+of the runs' last receive times (the partition furthest behind is taken whole) and orders
+the take by receive time, stably, so a session's batches keep their order. The rest is
+read again from the offset it names: the next take starts there. A partition with more
+to read that a fetch lacks (its fetch is still on the way) holds the take back to the time
+that partition has reached; once every partition is read again, one fetch brings them all.
 Pure: records in, records out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol, TypeVar
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 import orjson
 
@@ -45,32 +47,46 @@ def received_at(value: bytes | None) -> int:
     return at if isinstance(at, int) and not isinstance(at, bool) else 0
 
 
-def in_step(fetched: Mapping[K, Sequence[R]]) -> tuple[list[R], dict[K, list[R]], dict[K, int]]:
-    """(the take in receive order, the records taken per partition, offsets to read again).
+class Step(NamedTuple, Generic[K, R]):
+    """One take's plan: what goes on, from where, and what to read again."""
+
+    take: list[R]  # in receive order
+    kept: dict[K, list[R]]  # per partition, the prefix of its run that goes on
+    again: dict[K, int]  # per partition, the offset of the first record left
+    reached: dict[K, int]  # per partition with records taken, the receive time reached
+
+
+def in_step(fetched: Mapping[K, Sequence[R]], behind: Mapping[K, int] | None = None) -> Step[K, R]:
+    """The take of ``fetched``; ``behind``: partitions with more to read that this fetch
+    lacks, with the receive time each has reached (nothing after it goes on yet).
 
     >>> from collections import namedtuple
     >>> Rec = namedtuple("Rec", "offset value")
     >>> def rec(offset, at): return Rec(offset, b'{"received_at": %d}' % at)
-    >>> take, kept, again = in_step({0: [rec(0, 10), rec(1, 50)], 1: [rec(7, 20), rec(8, 30)]})
-    >>> [r.offset for r in take], again
-    ([0, 7, 8], {0: 1})
+    >>> step = in_step({0: [rec(0, 10), rec(1, 50)], 1: [rec(7, 20), rec(8, 30)]})
+    >>> [r.offset for r in step.take], step.again, step.reached
+    ([0, 7, 8], {0: 1}, {0: 10, 1: 30})
+    >>> in_step({0: [rec(0, 10), rec(1, 50)]}, behind={1: 5}).take
+    []
     """
     times = {key: _running_max(records) for key, records in fetched.items()}
-    cut = min((at[-1] for at in times.values() if at), default=0)
-    kept: dict[K, list[R]] = {}
-    again: dict[K, int] = {}
+    ends = [at[-1] for at in times.values() if at] + list((behind or {}).values())
+    cut = min(ends, default=0)
+    step: Step[K, R] = Step([], {}, {}, {})
     take: list[tuple[int, R]] = []
     for key, records in fetched.items():
         at = times[key]
         # A prefix, so that offsets stay contiguous: commit and re-read points are exact.
         n = next((i for i, t in enumerate(at) if t > cut), len(at))
         if n:
-            kept[key] = list(records[:n])
+            step.kept[key] = list(records[:n])
+            step.reached[key] = at[n - 1]
             take += zip(at[:n], records[:n], strict=True)
         if n < len(records):
-            again[key] = records[n].offset
+            step.again[key] = records[n].offset
     take.sort(key=lambda item: item[0])  # stable: a partition's records keep their order
-    return [record for _, record in take], kept, again
+    step.take.extend(record for _, record in take)
+    return step
 
 
 def _running_max(records: Sequence[Received]) -> list[int]:
