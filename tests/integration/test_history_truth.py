@@ -6,8 +6,8 @@ is SIGKILLed after the second span, the historian comes back at the end. Traffic
 last few minutes then closes the two days' last minutes on every partition (minutes close
 on event time, ``stream.sketches.windows``). The store's day rows, read through
 ``/api/history``, must then hold exactly the simulator's page views per day, per page per
-day, and form starts and submits per day: nothing lost while the historian was away or
-when the worker died, nothing counted twice by the replays.
+day, form starts, submits and abandons per day, and unique visitors per day: nothing lost
+while the historian was away or when the worker died, nothing counted twice by the replays.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def test_history_equals_the_truth_of_two_days_across_a_stopped_historian_and_a_k
     worker, keeper = start(["worker"], counting), start(["worker"], keeping)
 
     truth: dict[str, Counter[str]] = {}
+    visitors: Counter[str] = Counter()  # spans have visitors of their own: days' sets add up
     half = 12 * HOUR_S
     spans = [(first, 2 * half), (second, half), (second + half * 1000, half)]
     for seed, (begin, seconds) in enumerate(spans, start=1):
@@ -61,6 +62,7 @@ def test_history_equals_the_truth_of_two_days_across_a_stopped_historian_and_a_k
         for day, numbers in mine.items():
             truth.setdefault(day, Counter()).update(numbers)
             assert told["by_day"][day]["page_views"] == numbers["views"]  # the CLI's own truth
+            visitors[day] += told["by_day"][day]["visitors"]
         if seed == 1:
             wait_for(
                 lambda: totals(live_url, settings, "traffic", first, today).get("views", 0) > 0
@@ -88,6 +90,11 @@ def test_history_equals_the_truth_of_two_days_across_a_stopped_historian_and_a_k
         for row in history(live_url, settings, channel, first, today)["rows"]:
             stored[iso_day(row["start"])].update(exact(row))
     assert stored == truth
+    # Unique visitors are exact sets at this size (``stream.sketches.uniques``): exact too.
+    days = history(live_url, settings, "traffic", first, today)["rows"]
+    assert {iso_day(row["start"]): row["visitors"] for row in days} == visitors
+    both = totals(live_url, settings, "traffic", first, today)  # the two days as a whole
+    assert (both["views"], both["visitors"]) == (views, sum(visitors.values()))
     assert worker.alive() and keeper.alive(), worker.output() + keeper.output()
     assert "keep_history: this worker keeps the history now" in keeper.output()
 
