@@ -20,9 +20,11 @@ from pathlib import Path
 import httpx
 import redis
 
+from dojo_pulse.seed import seed_once
 from infra.process import Child
 from stream.models.keys import Keys
 from stream.settings import Settings
+from stream.store import StoreError
 from stream.topics import ensure_topics
 
 Echo = Callable[[str], None]
@@ -63,12 +65,18 @@ def run_everything(
         return 1
     for spec, state in asyncio.run(ensure_topics(settings)):
         echo(f"topic {spec.name}: {state}")
+    try:
+        seed_once(settings, echo)  # the site's catalogue, once per deployment
+    except StoreError as exc:
+        echo(f"error: {exc}")
+        return 1
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     children = [
         start_child("worker", ["worker"], log_dir),
         start_child("collector", ["collector"], log_dir),
         start_child("live", ["live"], log_dir),
+        start_child("backups", ["backup", "schedule"], log_dir),  # backup, verify, prune
     ]
     collector_url = f"http://{settings.collector_host}:{settings.collector_port}"
     live_url = f"http://{settings.live_host}:{settings.live_port}"
@@ -160,7 +168,7 @@ class Traffic:
         self.seed += 1
         args = ["simulate", "--rate", str(self.rate), "--duration", str(self.ROUND_S),
                 "--seed", str(self.seed), "--invalid-ratio", str(self.invalid_ratio),
-                "--quiet"]  # fmt: skip
+                "--quiet", "--experiments"]  # fmt: skip
         return start_child("simulator", args, self.log_dir)
 
     def keep_going(self) -> bool:

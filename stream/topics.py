@@ -19,17 +19,30 @@ from stream.settings import Settings
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024  # a held state's checkpoint is one message
-METRIC_CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps")
+METRIC_CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps", "experiments")
+# The dojo agent's one state feeds three topics (``stream.metrics.dojo_board``).
+DOJO_SECTIONS = ("registrations", "attendance", "resources")
 # Every channel the live feed carries: the metrics, the recent events, the validate stage's
 # counters and the learner's four (``LearningState.snapshot``).
 LIVE_CHANNELS = (
     *METRIC_CHANNELS, "activity", "pipeline", "engagement", "recommendations", "segments", "alerts",
+    "dojo",
 )  # fmt: skip
 
 
 def replayed_topic(settings: Settings) -> str:
     """Where ``dojo-pulse dlq replay`` records each dead letter it replayed (compacted)."""
     return settings.topic("events.dlq.replayed")
+
+
+def content_topic(settings: Settings) -> str:
+    """The live content catalogue: the published snapshot per item id (compacted)."""
+    return settings.topic("content")
+
+
+def content_revisions_topic(settings: Settings) -> str:
+    """Every content revision as it is written, keyed by item id."""
+    return settings.topic("content.revisions")
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,14 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             settings.history_minutes_days * DAY_MS, compact=True,
             max_message_bytes=MAX_CHECKPOINT_BYTES,
         ),
+        # The site's catalogue: the newest message per item is its live snapshot (or a
+        # tombstone once unpublished), so it is compacted and never expired.
+        TopicSpec(
+            content_topic(settings), "item id", "live content snapshots", 1, -1, compact=True,
+        ),
+        TopicSpec(
+            content_revisions_topic(settings), "item id", "every content revision", 1, -1,
+        ),
     ]  # fmt: skip
     specs += [
         TopicSpec(
@@ -96,7 +117,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             keep,
             True,
         )
-        for channel in METRIC_CHANNELS
+        for channel in (*METRIC_CHANNELS, *DOJO_SECTIONS)
     ]
     return specs
 
