@@ -6,8 +6,10 @@ written per source partition (``part``); hour and day rows hold the merge over a
 writing the same minute twice (a replay, a restart) changes nothing, and unique counters
 stay unions: an hour's visitors are the union of its minutes', a day's of its hours'.
 
-A tally is stored through the checkpoint codec with the sketch libraries' versions, so a
-reader with other library versions refuses it instead of misreading registers.
+Each row has its summary beside it (``summary``: the numbers charts show, without a sketch
+to decode), written in the same transaction. A tally is stored through the checkpoint
+codec with the sketch libraries' versions, so a reader with other library versions
+refuses it instead of misreading registers.
 Aggregates only: a tally holds counts and sketches of 64-bit fingerprints, never an id.
 """
 
@@ -23,7 +25,8 @@ import sqlalchemy as sa
 from stream.settings import Settings
 from stream.sketches import codec, quantiles, uniques
 from stream.sketches.tally import Tally, merged
-from stream.store import dialects
+from stream.store import dialects, summary
+from stream.store.summary import SUMMARIES
 
 SIZES = ("minute", "hour", "day")
 MINUTE_MS, HOUR_MS, DAY_MS = 60_000, 3_600_000, 86_400_000
@@ -164,25 +167,27 @@ def write_minutes(
     hours = sorted({(channel, _floor(start, HOUR_MS)) for channel, start, _ in latest})
     days = sorted({(channel, _floor(hour, DAY_MS)) for channel, hour in hours})
     with dialects.for_writing(engine).begin() as conn:
-        _upsert(conn, [_record(c, "minute", s, p, r.tally, now) for (c, s, p), r in latest.items()])
-        _upsert(
-            conn, [_record(c, "hour", h, WHOLE, _sum(conn, c, "minute", h), now) for c, h in hours]
-        )
-        _upsert(conn, [_record(c, "day", d, WHOLE, _sum(conn, c, "hour", d), now) for c, d in days])
+        _store(conn, [(c, "minute", s, p, r.tally, 1) for (c, s, p), r in latest.items()], now)
+        _store(conn, [(c, "hour", h, WHOLE, *_sum(conn, c, "minute", h)) for c, h in hours], now)
+        _store(conn, [(c, "day", d, WHOLE, *_sum(conn, c, "hour", d)) for c, d in days], now)
     return len(latest)
 
 
-def _record(
-    channel: str, size: str, start: int, part: int, tally: Tally, now: int
-) -> dict[str, object]:
-    return {
-        "channel": channel, "size": size, "start": start, "part": part,
-        "tally": encode(tally), "updated_ms": now,
-    }  # fmt: skip
+def _store(
+    conn: sa.Connection, rows: list[tuple[str, str, int, int, Tally, int]], now: int
+) -> None:
+    """Upsert rows (channel, size, start, part, tally, rows merged into it) and their summaries."""
+    _upsert(conn, HISTORY, ("tally", "updated_ms"), [
+        {"channel": c, "size": z, "start": s, "part": p, "tally": encode(t), "updated_ms": now}
+        for c, z, s, p, t, _ in rows
+    ])  # fmt: skip
+    _upsert(conn, SUMMARIES, ("summary", "built_from"), [
+        summary.record(c, z, s, p, summary.of(t, n)) for c, z, s, p, t, n in rows
+    ])  # fmt: skip
 
 
-def _sum(conn: sa.Connection, channel: str, below: str, start: int) -> Tally:
-    """The merge of ``below``-size rows of ``channel`` inside the window above them."""
+def _sum(conn: sa.Connection, channel: str, below: str, start: int) -> tuple[Tally, int]:
+    """The merge of ``below``-size rows of ``channel`` in the window above them, and how many."""
     span = SPAN_MS[SIZES[SIZES.index(below) + 1]]
     query = sa.select(HISTORY.c.tally).where(
         HISTORY.c.channel == channel,
@@ -190,34 +195,43 @@ def _sum(conn: sa.Connection, channel: str, below: str, start: int) -> Tally:
         HISTORY.c.start >= start,
         HISTORY.c.start < start + span,
     )
-    return merged(decode(blob) for blob in conn.scalars(query))
+    blobs = list(conn.scalars(query))
+    return merged(decode(blob) for blob in blobs), len(blobs)
 
 
-def _upsert(conn: sa.Connection, records: list[dict[str, object]]) -> None:
+def _upsert(
+    conn: sa.Connection, table: sa.Table, values: tuple[str, ...], records: list[dict[str, object]]
+) -> None:
     if not records:
         return
-    statement = dialects.insert(conn.dialect.name)(HISTORY)
+    statement = dialects.insert(conn.dialect.name)(table)
     statement = statement.on_conflict_do_update(
-        index_elements=list(_KEY),
-        set_={"tally": statement.excluded.tally, "updated_ms": statement.excluded.updated_ms},
+        index_elements=list(_KEY), set_={name: statement.excluded[name] for name in values}
     )
     conn.execute(statement, records)
+
+
+def check_range(channel: object, size: object, start_ms: object, end_ms: object) -> None:
+    """``ValueError`` unless a range of ``channel``'s ``size`` windows can be read as given."""
+    check_channel(channel)
+    if size not in SIZES:
+        raise ValueError(f"size is one of {', '.join(SIZES)}")
+    _check_ms("start_ms", start_ms)
+    _check_ms("end_ms", end_ms)
 
 
 def read(
     engine: sa.Engine, channel: str, size: str, start_ms: int, end_ms: int
 ) -> list[tuple[int, Tally]]:
     """Windows of ``size`` starting in [start_ms, end_ms), merged over parts, oldest first."""
-    check_channel(channel)
-    if size not in SIZES:
-        raise ValueError(f"size is one of {', '.join(SIZES)}")
+    check_range(channel, size, start_ms, end_ms)
     query = (
         sa.select(HISTORY.c.start, HISTORY.c.tally)
         .where(
             HISTORY.c.channel == channel,
             HISTORY.c.size == size,
-            HISTORY.c.start >= _check_ms("start_ms", start_ms),
-            HISTORY.c.start < _check_ms("end_ms", end_ms),
+            HISTORY.c.start >= start_ms,
+            HISTORY.c.start < end_ms,
         )
         .order_by(HISTORY.c.start)
     )
@@ -252,14 +266,15 @@ def prune(engine: sa.Engine, now_ms: int, retention: Retention) -> dict[str, int
                 continue
             # Per channel, so each DELETE walks the primary key instead of the table.
             for channel in names:
-                done = conn.execute(
-                    sa.delete(HISTORY).where(
-                        HISTORY.c.channel == channel,
-                        HISTORY.c.size == size,
-                        HISTORY.c.start < now_ms - days * DAY_MS,
+                for table in (SUMMARIES, HISTORY):
+                    done = conn.execute(
+                        sa.delete(table).where(
+                            table.c.channel == channel,
+                            table.c.size == size,
+                            table.c.start < now_ms - days * DAY_MS,
+                        )
                     )
-                )
-                deleted[size] += done.rowcount
+                deleted[size] += done.rowcount  # of history: the summaries are the same rows
     return deleted
 
 

@@ -1,0 +1,142 @@
+"""A range of history as charts want it: each window's numbers and the numbers of their merge.
+
+``summarized`` answers what ``read`` + ``Tally.summary()`` + ``totals`` answer, from the
+rows' summaries (``stream.store.summary``) instead of their tallies. Counts of the total are
+the windows' counts added in the same order, so they are the same to the last bit. Uniques
+and quantiles of the total need sketches: they are merged from the coarsest rows that stand
+exactly for the windows inside the range (a day row for 24 hour rows) and from the windows
+at its edges. A unique counter is a function of the set of keys it saw, and a quantile
+sketch's bins add, so that merge equals merging every window.
+
+A year of hours of traffic decodes 365 day rows instead of 8,760 hour rows (bench/history.py).
+Minutes held by more than one partition are merged from their tallies, as ``read`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import sqlalchemy as sa
+
+from stream.sketches.tally import Tally, merged
+from stream.store import history
+from stream.store.history import HISTORY, SPAN_MS
+from stream.store.summary import SUMMARIES, Numbers, Summary, loads
+
+# The size whose rows may stand for several windows of a range at each size.
+COARSER = {"minute": "hour", "hour": "day"}
+Window = tuple[int, Numbers]
+
+
+def summarized(
+    engine: sa.Engine, channel: str, size: str, start_ms: int, end_ms: int
+) -> tuple[list[Window], Numbers]:
+    """Windows of ``size`` in [start_ms, end_ms) as (start, summary), and their total's summary.
+
+    The same numbers as ``read``'s windows' ``summary()`` and ``totals(...).summary()``.
+    """
+    history.check_range(channel, size, start_ms, end_ms)
+    with engine.connect() as conn:
+        found = _summaries(conn, channel, size, start_ms, end_ms)
+        if len({start for start, _ in found}) < len(found):
+            # Minutes of several partitions: only their tallies merge (uniques are unions).
+            windows = history.read(engine, channel, size, start_ms, end_ms)
+            return [(s, t.summary()) for s, t in windows], history.totals(windows).summary()
+        counts: dict[str, float] = {}
+        for _, row in found:
+            for name, value in row.counts.items():
+                counts[name] = counts.get(name, 0) + value
+        rows = [(start, row.numbers()) for start, row in found]
+        if not any(row.sketches for _, row in found):
+            return rows, dict(counts)
+        sketches = merged(_sketches(conn, channel, size, start_ms, end_ms, found))
+    return rows, Tally(counts, sketches.uniques, sketches.quantiles).summary()
+
+
+def _summaries(
+    conn: sa.Connection, channel: str, size: str, start_ms: int, end_ms: int
+) -> list[tuple[int, Summary]]:
+    """The summaries of ``size`` in the range, oldest first."""
+    query = (
+        sa.select(SUMMARIES.c.start, SUMMARIES.c.summary, SUMMARIES.c.built_from)
+        .where(
+            SUMMARIES.c.channel == channel,
+            SUMMARIES.c.size == size,
+            SUMMARIES.c.start >= start_ms,
+            SUMMARIES.c.start < end_ms,
+        )
+        .order_by(SUMMARIES.c.start, SUMMARIES.c.part)
+    )
+    return [(start, loads(text, built_from)) for start, text, built_from in conn.execute(query)]
+
+
+def _sketches(
+    conn: sa.Connection,
+    channel: str,
+    size: str,
+    start_ms: int,
+    end_ms: int,
+    found: list[tuple[int, Summary]],
+) -> Iterator[Tally]:
+    """Tallies whose merge holds the range's sketches: coarse rows inside, windows around them."""
+    coarse = COARSER.get(size)
+    standing: set[int] = set()
+    if coarse is not None:
+        span = SPAN_MS[coarse]
+        below: dict[int, int] = {}
+        for start, _ in found:
+            below[start - start % span] = below.get(start - start % span, 0) + 1
+        inside = [w for w in below if w >= start_ms and w + span <= end_ms]
+        if inside:
+            built = _built_from(conn, channel, coarse, min(inside), max(inside) + span)
+            # A coarse row stands for the windows below it only while all of them are there:
+            # retention deletes old hours but keeps their day.
+            standing = {w for w in inside if built.get(w) == below[w]}
+        if standing:
+            yield from _tallies(conn, channel, coarse, min(standing), max(standing) + span,
+                                keep=lambda start: start in standing)  # fmt: skip
+    else:
+        span = SPAN_MS[size]
+    # The windows no coarse row stands for, a stretch of neighbours per query.
+    left = [start for start, _ in found if start - start % span not in standing]
+    stretches: list[list[int]] = []
+    position = {start: i for i, (start, _) in enumerate(found)}
+    for start in left:
+        if stretches and position[start] == position[stretches[-1][-1]] + 1:
+            stretches[-1].append(start)
+        else:
+            stretches.append([start])
+    for stretch in stretches:
+        yield from _tallies(conn, channel, size, stretch[0], stretch[-1] + 1)
+
+
+def _built_from(
+    conn: sa.Connection, channel: str, size: str, first: int, end: int
+) -> dict[int, int]:
+    query = sa.select(SUMMARIES.c.start, SUMMARIES.c.built_from).where(
+        SUMMARIES.c.channel == channel,
+        SUMMARIES.c.size == size,
+        SUMMARIES.c.start >= first,
+        SUMMARIES.c.start < end,
+    )
+    return {start: n for start, n in conn.execute(query)}
+
+
+def _tallies(
+    conn: sa.Connection,
+    channel: str,
+    size: str,
+    first: int,
+    end: int,
+    keep: Callable[[int], bool] | None = None,
+) -> Iterator[Tally]:
+    """Decoded tallies of ``size`` with start in [first, end), one at a time."""
+    query = sa.select(HISTORY.c.start, HISTORY.c.tally).where(
+        HISTORY.c.channel == channel,
+        HISTORY.c.size == size,
+        HISTORY.c.start >= first,
+        HISTORY.c.start < end,
+    )
+    for start, blob in conn.execute(query):
+        if keep is None or keep(start):
+            yield history.decode(blob)
