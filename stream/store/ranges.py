@@ -43,9 +43,10 @@ def summarized(
             windows = history.read(engine, channel, size, start_ms, end_ms)
             return [(s, t.summary()) for s, t in windows], history.totals(windows).summary()
         counts: dict[str, float] = {}
+        get = counts.get  # ~400,000 calls for a year of hours of traffic
         for _, row in found:
             for name, value in row.counts.items():
-                counts[name] = counts.get(name, 0) + value
+                counts[name] = get(name, 0) + value
         rows = [(start, row.numbers()) for start, row in found]
         if not any(row.sketches for _, row in found):
             return rows, dict(counts)

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from stream.sketches.tally import Tally
 
 Numbers = dict[str, float | None]
+_NUMBERS, _NUMBERS_OR_NONE = {int, float}, {int, float, type(None)}
 
 METADATA = sa.MetaData()
 # The head of migrations/versions: 0003_history_summary.py creates this table.
@@ -83,9 +84,10 @@ def loads(text: object, built_from: object) -> Summary:
     counts, sketches = data.get("counts"), data.get("sketches")
     if not isinstance(counts, dict) or not isinstance(sketches, dict):
         raise SummaryError("a history summary has counts and sketches objects")
-    # Type by type, not isinstance: a JSON true is no number (and bool is an int).
-    if not all(type(v) in (int, float) for v in counts.values()) or not all(
-        v is None or type(v) in (int, float) for v in sketches.values()
+    # Type by type, not isinstance: a JSON true is no number (and bool is an int). A set
+    # of the types is built in C: a year of hours has ~400,000 numbers to check.
+    if not set(map(type, counts.values())) <= _NUMBERS or not (
+        set(map(type, sketches.values())) <= _NUMBERS_OR_NONE
     ):
         raise SummaryError("a history summary holds numbers only")
     return Summary(counts, sketches, built_from)
