@@ -161,7 +161,7 @@ def _row(
     return (
         {"channel": channel, "size": size, "start": start, "part": history.WHOLE,
          "tally": history.encode(tally), "updated_ms": start},
-        summary.record(channel, size, start, history.WHOLE, summary.of(tally, built_from)),
+        summary.record(channel, size, start, summary.of(tally, built_from)),
     )  # fmt: skip
 
 

@@ -6,11 +6,10 @@ written per source partition (``part``); hour and day rows hold the merge over a
 writing the same minute twice (a replay, a restart) changes nothing, and unique counters
 stay unions: an hour's visitors are the union of its minutes', a day's of its hours'.
 
-Each row has its summary beside it (``summary``: the numbers charts show, without a sketch
-to decode), written in the same transaction. A tally is stored through the checkpoint
-codec with the sketch libraries' versions, so a reader with other library versions
-refuses it instead of misreading registers.
-Aggregates only: a tally holds counts and sketches of 64-bit fingerprints, never an id.
+Each window's summary (``summary``: the numbers charts show) is written in the same
+transaction. Tallies go through the checkpoint codec with the sketch libraries' versions:
+a reader with other versions refuses them instead of misreading registers. Aggregates
+only: a tally holds counts and sketches of 64-bit fingerprints, never an id.
 """
 
 from __future__ import annotations
@@ -166,47 +165,52 @@ def write_minutes(
         return 0
     hours = sorted({(channel, _floor(start, HOUR_MS)) for channel, start, _ in latest})
     days = sorted({(channel, _floor(hour, DAY_MS)) for channel, hour in hours})
+    written = {(channel, start) for channel, start, _ in latest}
+    summaries: list[tuple[str, str, int, summary.Summary]] = []
     with dialects.for_writing(engine).begin() as conn:
-        _store(conn, [(c, "minute", s, p, r.tally, 1) for (c, s, p), r in latest.items()], now)
-        _store(conn, [(c, "hour", h, WHOLE, *_sum(conn, c, "minute", h)) for c, h in hours], now)
-        _store(conn, [(c, "day", d, WHOLE, *_sum(conn, c, "hour", d)) for c, d in days], now)
+        _upsert(conn, [_record(c, "minute", s, p, r.tally, now) for (c, s, p), r in latest.items()])
+        for size, windows in (("hour", hours), ("day", days)):
+            records = []
+            for channel, start in windows:
+                below = _below(conn, channel, SIZES[SIZES.index(size) - 1], start)
+                tally = merged(t for _, t in below)
+                records.append(_record(channel, size, start, WHOLE, tally, now))
+                summaries.append((channel, size, start, summary.of(tally, len(below))))
+                if size == "hour":  # a minute's summary is of all its parts, written or not
+                    summaries += summary.of_minutes(channel, below, written)
+            _upsert(conn, records)
+        summary.upsert(conn, summaries)
     return len(latest)
 
 
-def _store(
-    conn: sa.Connection, rows: list[tuple[str, str, int, int, Tally, int]], now: int
-) -> None:
-    """Upsert rows (channel, size, start, part, tally, rows merged into it) and their summaries."""
-    _upsert(conn, HISTORY, ("tally", "updated_ms"), [
-        {"channel": c, "size": z, "start": s, "part": p, "tally": encode(t), "updated_ms": now}
-        for c, z, s, p, t, _ in rows
-    ])  # fmt: skip
-    _upsert(conn, SUMMARIES, ("summary", "built_from"), [
-        summary.record(c, z, s, p, summary.of(t, n)) for c, z, s, p, t, n in rows
-    ])  # fmt: skip
+def _record(
+    channel: str, size: str, start: int, part: int, tally: Tally, now: int
+) -> dict[str, object]:
+    return {
+        "channel": channel, "size": size, "start": start, "part": part,
+        "tally": encode(tally), "updated_ms": now,
+    }  # fmt: skip
 
 
-def _sum(conn: sa.Connection, channel: str, below: str, start: int) -> tuple[Tally, int]:
-    """The merge of ``below``-size rows of ``channel`` in the window above them, and how many."""
+def _below(conn: sa.Connection, channel: str, below: str, start: int) -> list[tuple[int, Tally]]:
+    """The ``below``-size rows of ``channel`` inside the window above them at ``start``."""
     span = SPAN_MS[SIZES[SIZES.index(below) + 1]]
-    query = sa.select(HISTORY.c.tally).where(
+    query = sa.select(HISTORY.c.start, HISTORY.c.tally).where(
         HISTORY.c.channel == channel,
         HISTORY.c.size == below,
         HISTORY.c.start >= start,
         HISTORY.c.start < start + span,
     )
-    blobs = list(conn.scalars(query))
-    return merged(decode(blob) for blob in blobs), len(blobs)
+    return [(begins, decode(blob)) for begins, blob in conn.execute(query)]
 
 
-def _upsert(
-    conn: sa.Connection, table: sa.Table, values: tuple[str, ...], records: list[dict[str, object]]
-) -> None:
+def _upsert(conn: sa.Connection, records: list[dict[str, object]]) -> None:
     if not records:
         return
-    statement = dialects.insert(conn.dialect.name)(table)
+    statement = dialects.insert(conn.dialect.name)(HISTORY)
     statement = statement.on_conflict_do_update(
-        index_elements=list(_KEY), set_={name: statement.excluded[name] for name in values}
+        index_elements=list(_KEY),
+        set_={"tally": statement.excluded.tally, "updated_ms": statement.excluded.updated_ms},
     )
     conn.execute(statement, records)
 
@@ -274,7 +278,7 @@ def prune(engine: sa.Engine, now_ms: int, retention: Retention) -> dict[str, int
                             table.c.start < now_ms - days * DAY_MS,
                         )
                     )
-                deleted[size] += done.rowcount  # of history: the summaries are the same rows
+                deleted[size] += done.rowcount  # of history, the last table
     return deleted
 
 

@@ -9,7 +9,6 @@ at its edges. A unique counter is a function of the set of keys it saw, and a qu
 sketch's bins add, so that merge equals merging every window.
 
 A year of hours of traffic decodes 365 day rows instead of 8,760 hour rows (bench/history.py).
-Minutes held by more than one partition are merged from their tallies, as ``read`` does.
 """
 
 from __future__ import annotations
@@ -38,10 +37,6 @@ def summarized(
     history.check_range(channel, size, start_ms, end_ms)
     with engine.connect() as conn:
         found = _summaries(conn, channel, size, start_ms, end_ms)
-        if len({start for start, _ in found}) < len(found):
-            # Minutes of several partitions: only their tallies merge (uniques are unions).
-            windows = history.read(engine, channel, size, start_ms, end_ms)
-            return [(s, t.summary()) for s, t in windows], history.totals(windows).summary()
         counts: dict[str, float] = {}
         get = counts.get  # ~400,000 calls for a year of hours of traffic
         for _, row in found:
@@ -66,7 +61,7 @@ def _summaries(
             SUMMARIES.c.start >= start_ms,
             SUMMARIES.c.start < end_ms,
         )
-        .order_by(SUMMARIES.c.start, SUMMARIES.c.part)
+        .order_by(SUMMARIES.c.start)
     )
     return [(start, loads(text, built_from)) for start, text, built_from in conn.execute(query)]
 
@@ -84,9 +79,10 @@ def _sketches(
     standing: set[int] = set()
     if coarse is not None:
         span = SPAN_MS[coarse]
-        below: dict[int, int] = {}
-        for start, _ in found:
-            below[start - start % span] = below.get(start - start % span, 0) + 1
+        below: dict[int, int] = {}  # coarse window: history rows of ``size`` in it
+        for start, row in found:
+            rows = row.built_from if size == "minute" else 1  # a minute: one row per part
+            below[start - start % span] = below.get(start - start % span, 0) + rows
         inside = [w for w in below if w >= start_ms and w + span <= end_ms]
         if inside:
             built = _built_from(conn, channel, coarse, min(inside), max(inside) + span)

@@ -1,7 +1,7 @@
 """History summaries: the numbers of every history row, beside it, so charts decode no sketch.
 
 Creates ``history_summary`` and fills it from the rows already stored (each tally is decoded
-once, here, in batches along the primary key).
+once, here, in batches along the primary key; a minute's parts are neighbours in it).
 
 Revision ID: 0003
 Revises: 0001
@@ -10,11 +10,12 @@ Create Date: 2026-12-03
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
+from stream.sketches.tally import Tally, merged
 from stream.store import history, summary
 
 revision: str = "0003"
@@ -35,35 +36,54 @@ SPAN_ABOVE = {"minute": history.HOUR_MS, "hour": history.DAY_MS}  # a row size: 
 
 
 def upgrade() -> None:
-    """Create the summary table and summarise every row there is."""
+    """Create the summary table and summarise every window there is."""
     op.create_table(
         "history_summary",
         sa.Column("channel", sa.Text(), nullable=False),
         sa.Column("size", sa.Text(), nullable=False),
         sa.Column("start", sa.BigInteger(), nullable=False),
-        sa.Column("part", sa.Integer(), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("built_from", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("channel", "size", "start", "part", name="history_summary_pkey"),
+        sa.PrimaryKeyConstraint("channel", "size", "start", name="history_summary_pkey"),
     )
     conn = op.get_bind()
     built_from = _rows_below(conn)
+    window: tuple[str, str, int] | None = None
+    parts: list[Tally] = []
+    for batch in _batches(conn):
+        summaries = []
+        for channel, size, start, blob in batch:
+            if (channel, size, start) != window and window is not None:
+                summaries.append(_summary(window, parts, built_from))
+                parts = []
+            window = channel, size, start
+            parts.append(history.decode(blob))
+        summary.upsert(conn, summaries)
+    if window is not None:  # the last window: no row after it closed it
+        summary.upsert(conn, [_summary(window, parts, built_from)])
+
+
+def _batches(conn: sa.Connection) -> Iterator[list[tuple[str, str, int, bytes]]]:
+    """Every history row (channel, size, start, tally), in primary-key order, a batch at a time."""
     key = sa.tuple_(HISTORY.c.channel, HISTORY.c.size, HISTORY.c.start, HISTORY.c.part)
     after: Sequence[object] | None = None
     while True:
-        query = sa.select(HISTORY).order_by(*key.clauses).limit(BATCH)
+        query = sa.select(*key.clauses, HISTORY.c.tally).order_by(*key.clauses).limit(BATCH)
         if after is not None:
             query = query.where(key > sa.tuple_(*after))
         found = conn.execute(query).all()
         if not found:
             return
-        records = []
-        for channel, size, start, part, blob in found:
-            below = built_from.get((channel, size, start), int(size == "minute"))
-            row = summary.of(history.decode(blob), below)
-            records.append(summary.record(channel, size, start, part, row))
-        conn.execute(sa.insert(summary.SUMMARIES), records)
+        yield [(row[0], row[1], row[2], row[4]) for row in found]
         after = found[-1][:4]
+
+
+def _summary(
+    window: tuple[str, str, int], parts: list[Tally], built_from: dict[tuple[str, str, int], int]
+) -> tuple[str, str, int, summary.Summary]:
+    """A window's summary: a minute's of its parts merged, an hour's or day's of its one row."""
+    below = len(parts) if window[1] == "minute" else built_from.get(window, 0)
+    return (*window, summary.of(merged(parts), below))
 
 
 def _rows_below(conn: sa.Connection) -> dict[tuple[str, str, int], int]:
