@@ -37,11 +37,12 @@ from stream.sketches.uniques import Uniques, fingerprint
 from stream.store import history, migrate, summary
 from stream.store.dialects import create_engine
 from stream.store.history import DAY_MS, HISTORY, HOUR_MS, MINUTE_MS, MinuteRow
-from stream.store.ranges import summarized
+from stream.store.ranges import COARSER, summarized
 from stream.store.summary import SUMMARIES
 
 RESULTS = Path(__file__).parent / "results" / "history.md"
 START = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+MINUTE_HOURS = 84  # minute rows at the end of the range: the 5,000 minutes an answer may hold
 RATE, INVALID, PARTS = 20.0, 0.02, 4  # `dojo-pulse run`'s traffic; the default partitions
 CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps", "pipeline", "learning")
 # (good up to, poor above) per Web Vital, as web.dev rates them.
@@ -182,10 +183,10 @@ def after(engine: sa.Engine, channel: str, size: str, start: int, end: int) -> f
 
 
 def floor(engine: sa.Engine, channel: str, size: str, start: int, end: int) -> float:
-    """Seconds for a bare SELECT of what ``after`` reads: summaries, and day tallies."""
+    """Seconds for a bare SELECT of what ``after`` reads: summaries, and the coarser tallies."""
     began = time.perf_counter()
     with engine.connect() as conn:
-        for table, of_size in ((SUMMARIES, size), (HISTORY, "day")):
+        for table, of_size in ((SUMMARIES, size), (HISTORY, COARSER.get(size, size))):
             wanted = table.c.summary if table is SUMMARIES else table.c.tally
             conn.execute(
                 sa.select(table.c.start, wanted).where(
@@ -196,6 +197,32 @@ def floor(engine: sa.Engine, channel: str, size: str, start: int, end: int) -> f
                 )
             ).all()
     return time.perf_counter() - began
+
+
+def minute_rows(
+    minutes: list[MinuteRow], first: int, hours: int
+) -> list[tuple[list[dict[str, Any]], list[dict[str, object]]]]:
+    """Minute rows and summaries of ``hours`` hours from ``first``, each the simulated hour."""
+    blobs = [(r, history.encode(r.tally)) for r in minutes]
+    whole = {}
+    for channel in CHANNELS:
+        for m in range(60):
+            parts = [
+                r.tally
+                for r in minutes
+                if r.channel == channel and r.start == START + m * MINUTE_MS
+            ]
+            whole[channel, m] = summary.of(merged(parts), len(parts))
+    out = []
+    for h in range(hours):
+        at = first + h * HOUR_MS - START
+        out.append((
+            [{"channel": r.channel, "size": "minute", "start": r.start + at, "part": r.part,
+              "tally": blob, "updated_ms": 0} for r, blob in blobs],
+            [summary.record(c, "minute", START + at + m * MINUTE_MS, s)
+             for (c, m), s in whole.items()],
+        ))  # fmt: skip
+    return out
 
 
 def _p(values: list[float], q: float) -> float:
@@ -244,6 +271,10 @@ def _cases(days: int, quick: bool) -> list[tuple[str, list[tuple[str, str, int, 
         (f"{span} of days of traffic", [("traffic", "day", START, end)], 10),
         ("7 days of hours of traffic, ending mid-day (edge hours)",
          [("traffic", "hour", week - 7 * DAY_MS, week)], 10),
+        ("6 hours of minutes of traffic (8 channels)",
+         [(c, "minute", end - 6 * HOUR_MS, end) for c in CHANNELS], 3),
+        ("5,000 minutes of traffic (the most one answer holds)",
+         [("traffic", "minute", end - 5000 * MINUTE_MS, end)], 3),
     ]  # fmt: skip
 
 
@@ -257,6 +288,12 @@ def _engine_rows(
         for i in range(0, len(rows), 2000):
             conn.execute(sa.insert(HISTORY), [row for row, _ in rows[i : i + 2000]])
             conn.execute(sa.insert(SUMMARIES), [row for _, row in rows[i : i + 2000]])
+    end = START + days * DAY_MS
+    say(f"history: {name}: inserting {MINUTE_HOURS} hours of minute rows and their summaries")
+    with engine.begin() as conn:
+        for tallies, summaries in minute_rows(minutes, end - MINUTE_HOURS * HOUR_MS, MINUTE_HOURS):
+            conn.execute(sa.insert(HISTORY), tallies)
+            conn.execute(sa.insert(SUMMARIES), summaries)
     out, table = [], []
     for what, queries, rounds in _cases(days, quick):
         say(f"history: {name}: {what}")
@@ -273,7 +310,6 @@ def _engine_rows(
                             f"{_p(ms['floor'], 0.99):,.1f} ms"))  # fmt: skip
     facts.setdefault("cases", {})[name] = table
     say(f"history: {name}: writing an hour of minutes as the historian would")
-    end = START + days * DAY_MS
     writes = []
     for m in range(60):
         batch = [r for r in minutes if r.start == START + m * MINUTE_MS]
@@ -281,33 +317,28 @@ def _engine_rows(
         began = time.perf_counter()
         history.write_minutes(engine, moved, now_ms=end + HOUR_MS)
         writes.append(time.perf_counter() - began)
-    facts[name] = _sizes(engine, days)
+    facts[name] = _sizes(engine)
     return [*out, Row(
         "history", f"{name}: write one minute (8 channels x {PARTS} parts) + roll-ups, p99",
         "ms", [1000 * _p(writes, 0.99)], note=f"p50 {1000 * statistics.median(writes):.1f} ms",
     )]  # fmt: skip
 
 
-def _sizes(engine: sa.Engine, days: int) -> dict[str, float]:
-    """Stored tally bytes per month (30 days) of each size, and of hour summaries."""
+def _sizes(engine: sa.Engine) -> dict[str, tuple[float, float]]:
+    """Stored bytes per month (30 days) of each size: (tallies, summaries)."""
+    out: dict[str, list[float]] = {size: [] for size in history.SIZES}
     with engine.connect() as conn:
-        found = conn.execute(
-            sa.select(
-                HISTORY.c.size, sa.func.sum(sa.func.length(HISTORY.c.tally)), sa.func.count()
-            ).group_by(HISTORY.c.size)
-        ).all()
-        summaries = conn.scalar(
-            sa.select(sa.func.sum(sa.func.length(SUMMARIES.c.summary))).where(
-                SUMMARIES.c.size == "hour"
-            )
-        )
-    per = {size: (float(total), n) for size, total, n in found}
-    return {
-        "minute": per["minute"][0] * 24 * 30,  # one hour of minutes was written
-        "hour": per["hour"][0] / days * 30,
-        "day": per["day"][0] / days * 30,
-        "summaries": float(summaries or 0) / days * 30,
-    }
+        for table, column in ((HISTORY, HISTORY.c.tally), (SUMMARIES, SUMMARIES.c.summary)):
+            found = conn.execute(
+                sa.select(
+                    table.c.size,
+                    sa.func.sum(sa.func.length(column)),
+                    sa.func.count(sa.distinct(table.c.start)),
+                ).group_by(table.c.size)
+            ).all()
+            for size, total, windows in found:
+                out[size].append(float(total) / windows * 30 * DAY_MS / history.SPAN_MS[size])
+    return {size: (tallies, summaries) for size, (tallies, summaries) in out.items()}
 
 
 def markdown(rows: Iterable[Row], facts: dict[str, Any]) -> str:
@@ -327,17 +358,16 @@ def markdown(rows: Iterable[Row], facts: dict[str, Any]) -> str:
             lines.append(f"| {name} | {what} | {' | '.join(cells)} | {target} |")
     lines += ["", "| what | value | target | note |", "| --- | ---: | --- | --- |"]
     lines += [f"| {r.what} | {r.median:,.1f} {r.unit} | {r.target} | {r.note} |" for r in rows]
-    lines += ["", "Stored bytes per month (30 days) of default traffic, all 8 channels "
-              "(tallies; summaries beside them):", "",
-              "| engine | minute rows | hour rows | day rows | summaries | kept at default "
-              "retention |", "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    lines += ["", "Stored bytes per month (30 days) of default traffic, all 8 channels, and what "
+              "default retention keeps (minutes 14 days, hours 396 days, days: a year's worth):",
+              "", "| engine | size | tallies per month | summaries per month | kept |",
+              "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
+    kept_months = {"minute": 14 / 30, "hour": 396 / 30, "day": 365 / 30}
     for name in ("SQLite", "PostgreSQL"):
-        s = facts[name]
-        kept = s["minute"] * 14 / 30 + s["hour"] * 396 / 30 + s["day"] * 12
-        lines.append(f"| {name} | {s['minute'] / 1e6:.0f} MB | {s['hour'] / 1e6:.1f} MB | "
-                     f"{s['day'] / 1e6:.2f} MB | {s['summaries'] / 1e6:.1f} MB (hours) | "
-                     f"{kept / 1e6:.0f} MB (+ {s['day'] * 12 / 1e6:.0f} MB a year of days) "
-                     "|")  # fmt: skip
+        for size, (tallies, summaries) in facts[name].items():
+            kept = (tallies + summaries) * kept_months[size]
+            lines.append(f"| {name} | {size} | {tallies / 1e6:,.2f} MB | {summaries / 1e6:,.2f} MB"
+                         f" | {kept / 1e6:,.0f} MB |")  # fmt: skip
     lines += ["", WHERE_THE_TIME_GOES]
     return "\n".join(lines) + "\n"
 
