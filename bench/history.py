@@ -190,10 +190,7 @@ def floor(engine: sa.Engine, channel: str, size: str, start: int, end: int) -> f
             wanted = table.c.summary if table is SUMMARIES else table.c.tally
             conn.execute(
                 sa.select(table.c.start, wanted).where(
-                    table.c.channel == channel,
-                    table.c.size == of_size,
-                    table.c.start >= start,
-                    table.c.start < end,
+                    history.within(table, channel, of_size, start, end)
                 )
             ).all()
     return time.perf_counter() - began

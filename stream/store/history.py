@@ -196,10 +196,7 @@ def _below(conn: sa.Connection, channel: str, below: str, start: int) -> list[tu
     """The ``below``-size rows of ``channel`` inside the window above them at ``start``."""
     span = SPAN_MS[SIZES[SIZES.index(below) + 1]]
     query = sa.select(HISTORY.c.start, HISTORY.c.tally).where(
-        HISTORY.c.channel == channel,
-        HISTORY.c.size == below,
-        HISTORY.c.start >= start,
-        HISTORY.c.start < start + span,
+        within(HISTORY, channel, below, start, start + span)
     )
     return [(begins, decode(blob)) for begins, blob in conn.execute(query)]
 
@@ -213,6 +210,18 @@ def _upsert(conn: sa.Connection, records: list[dict[str, object]]) -> None:
         set_={"tally": statement.excluded.tally, "updated_ms": statement.excluded.updated_ms},
     )
     conn.execute(statement, records)
+
+
+def within(
+    table: sa.Table, channel: str, size: str, first: int, end: int
+) -> sa.ColumnElement[bool]:
+    """Rows of ``table`` (history's key) of ``channel``'s ``size`` windows in [first, end)."""
+    return sa.and_(
+        table.c.channel == channel,
+        table.c.size == size,
+        table.c.start >= first,
+        table.c.start < end,
+    )
 
 
 def check_range(channel: object, size: object, start_ms: object, end_ms: object) -> None:
@@ -231,12 +240,7 @@ def read(
     check_range(channel, size, start_ms, end_ms)
     query = (
         sa.select(HISTORY.c.start, HISTORY.c.tally)
-        .where(
-            HISTORY.c.channel == channel,
-            HISTORY.c.size == size,
-            HISTORY.c.start >= start_ms,
-            HISTORY.c.start < end_ms,
-        )
+        .where(within(HISTORY, channel, size, start_ms, end_ms))
         .order_by(HISTORY.c.start)
     )
     with engine.connect() as conn:

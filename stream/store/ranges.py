@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from stream.sketches.tally import Tally, merged
 from stream.store import history
-from stream.store.history import HISTORY, SPAN_MS
+from stream.store.history import HISTORY, SPAN_MS, within
 from stream.store.summary import SUMMARIES, Numbers, Summary, loads
 
 # The size whose rows may stand for several windows of a range at each size.
@@ -55,12 +55,7 @@ def _summaries(
     """The summaries of ``size`` in the range, oldest first."""
     query = (
         sa.select(SUMMARIES.c.start, SUMMARIES.c.summary, SUMMARIES.c.built_from)
-        .where(
-            SUMMARIES.c.channel == channel,
-            SUMMARIES.c.size == size,
-            SUMMARIES.c.start >= start_ms,
-            SUMMARIES.c.start < end_ms,
-        )
+        .where(within(SUMMARIES, channel, size, start_ms, end_ms))
         .order_by(SUMMARIES.c.start)
     )
     return [(start, loads(text, built_from)) for start, text, built_from in conn.execute(query)]
@@ -111,10 +106,7 @@ def _built_from(
     conn: sa.Connection, channel: str, size: str, first: int, end: int
 ) -> dict[int, int]:
     query = sa.select(SUMMARIES.c.start, SUMMARIES.c.built_from).where(
-        SUMMARIES.c.channel == channel,
-        SUMMARIES.c.size == size,
-        SUMMARIES.c.start >= first,
-        SUMMARIES.c.start < end,
+        within(SUMMARIES, channel, size, first, end)
     )
     return {start: n for start, n in conn.execute(query)}
 
@@ -129,10 +121,7 @@ def _tallies(
 ) -> Iterator[Tally]:
     """Decoded tallies of ``size`` with start in [first, end), one at a time."""
     query = sa.select(HISTORY.c.start, HISTORY.c.tally).where(
-        HISTORY.c.channel == channel,
-        HISTORY.c.size == size,
-        HISTORY.c.start >= first,
-        HISTORY.c.start < end,
+        within(HISTORY, channel, size, first, end)
     )
     for start, blob in conn.execute(query):
         if keep is None or keep(start):
