@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from collector import schema_route, site_api
+from collector import content_routes, schema_route, site_api
 from collector.answers import error, unavailable
 from collector.device import classify, warm_up
 from collector.envelope import BadRequest, check_headers, parse_events, read_body
@@ -223,6 +223,7 @@ def create_app(
         ),
         Route("/api/personalize", counted("api", site_api.personalize), methods=["GET"]),
         schema_route.route(settings),
+        *content_routes.routes(settings),
     ]
     return Starlette(routes=routes, middleware=[cors], lifespan=lifespan)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from dojo_pulse.content_cli import content
 from dojo_pulse.dlq.commands import dlq
 from dojo_pulse.history_cli import history
 from stream.settings import ENV, Settings, SettingsError
@@ -282,6 +283,7 @@ def run(rate: float, invalid_ratio: float, backfill_days: int) -> None:
 
 main.add_command(dlq)
 main.add_command(history)
+main.add_command(content)
 
 if __name__ == "__main__":
     main()

@@ -20,9 +20,11 @@ from pathlib import Path
 import httpx
 import redis
 
+from dojo_pulse.seed import seed_once
 from infra.process import Child
 from stream.models.keys import Keys
 from stream.settings import Settings
+from stream.store import StoreError
 from stream.topics import ensure_topics
 
 Echo = Callable[[str], None]
@@ -63,6 +65,11 @@ def run_everything(
         return 1
     for spec, state in asyncio.run(ensure_topics(settings)):
         echo(f"topic {spec.name}: {state}")
+    try:
+        seed_once(settings, echo)  # the site's catalogue, once per deployment
+    except StoreError as exc:
+        echo(f"error: {exc}")
+        return 1
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     children = [

@@ -19,6 +19,8 @@ from starlette.staticfiles import StaticFiles
 
 from live_feed.auth import Gate, refuse_unless_admin, refuse_unless_metrics_reader
 from live_feed.channels import is_channel, read_snapshot_raw
+from live_feed.content_api import routes as content_routes
+from live_feed.content_desk import ContentDesk
 from live_feed.feed import live_endpoint
 from live_feed.frame_protocol import FrameProtocol
 from live_feed.history import HistoryStore, history, history_channels
@@ -48,6 +50,7 @@ def create_app(
     offsets: OffsetReader | None = None,
     lag_every_s: float = LAG_EVERY_S,
     throttle: Throttle | None = None,
+    content: ContentDesk | None = None,
 ) -> Starlette:
     """Build the live feed app; Redis, the hub, the lag watch and the funnels open in its lifespan.
 
@@ -79,9 +82,11 @@ def create_app(
         lag = LagWatch(reader, worker_groups(settings), app.state.metrics, every_s=lag_every_s)
         lag.start()
         app.state.lag = lag
+        await app.state.content.start()
         try:
             yield
         finally:
+            await app.state.content.stop()
             await lag.stop()
             await hub.stop()
             await redis.aclose()
@@ -98,6 +103,7 @@ def create_app(
             Route("/api/funnels", funnels),
             Route("/api/history", history_channels),
             Route("/api/history/{channel}", history),
+            *content_routes(),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             WebSocketRoute("/ws/live", live_endpoint),
@@ -111,6 +117,7 @@ def create_app(
     app.state.keys = Keys.of(settings)
     app.state.metrics = LiveMetrics()
     app.state.history = HistoryStore(settings)  # opened on the first history request
+    app.state.content = content or ContentDesk(settings, app.state.history)
     return app
 
 

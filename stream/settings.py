@@ -104,6 +104,8 @@ class Settings:
     history_days_days: int = 0  # 0: kept
     term_start: str = ""  # the panel's "this term" (ISO dates); empty: the UK term around today
     term_end: str = ""
+    # Revisions kept per content item, newest first (0: all); live and scheduled ones stay.
+    content_keep_revisions: int = 50
 
     def topic(self, name: str) -> str:
         """Full topic name: ``topic("events.raw")`` is ``dojo.events.raw`` by default."""
@@ -197,6 +199,8 @@ class Settings:
                 raise SettingsError(f"{ENV[name]} must be letters, digits, '.', '_' or '-'")
         if not 6 <= self.learn_session_timeout_s <= 1800:  # the broker's default bounds
             raise SettingsError("DOJO_LEARN_SESSION_TIMEOUT_S must be from 6 to 1800")
+        if self.content_keep_revisions < 0:
+            raise SettingsError("DOJO_CONTENT_KEEP_REVISIONS must be 0 (keep all) or more")
         if self.live_max_hz <= 0:
             raise SettingsError("DOJO_LIVE_MAX_HZ must be positive")
         for name in PORTS:
@@ -273,6 +277,7 @@ ENV: dict[str, str] = {
     "history_days_days": "DOJO_HISTORY_DAYS_DAYS",
     "term_start": "DOJO_TERM_START",
     "term_end": "DOJO_TERM_END",
+    "content_keep_revisions": "DOJO_CONTENT_KEEP_REVISIONS",
 }
 
 

@@ -32,6 +32,16 @@ def replayed_topic(settings: Settings) -> str:
     return settings.topic("events.dlq.replayed")
 
 
+def content_topic(settings: Settings) -> str:
+    """The live content catalogue: the published snapshot per item id (compacted)."""
+    return settings.topic("content")
+
+
+def content_revisions_topic(settings: Settings) -> str:
+    """Every content revision as it is written, keyed by item id."""
+    return settings.topic("content.revisions")
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     """One topic as the product expects it to exist."""
@@ -85,6 +95,14 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             "closed-minute tallies of every channel", 1,
             settings.history_minutes_days * DAY_MS, compact=True,
             max_message_bytes=MAX_CHECKPOINT_BYTES,
+        ),
+        # The site's catalogue: the newest message per item is its live snapshot (or a
+        # tombstone once unpublished), so it is compacted and never expired.
+        TopicSpec(
+            content_topic(settings), "item id", "live content snapshots", 1, -1, compact=True,
+        ),
+        TopicSpec(
+            content_revisions_topic(settings), "item id", "every content revision", 1, -1,
         ),
     ]  # fmt: skip
     specs += [

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+
+from dojo_pulse import seed
 
 TOPICS = ("scratch", "python", "web", "robotics", "games")
 
@@ -37,33 +40,16 @@ FORMS = {
     "volunteer": Form("volunteer", ("name", "email", "skills", "availability")),
 }
 
-# (slug, title, dojo_event_id, topic, past)
-_DOJO_EVENTS = (
-    ("scratch-game-jam", "Scratch Game Jam", "dj-2026-09-scratch", "scratch", True),
-    ("python-turtle-art", "Python Turtle Art", "dj-2026-10-turtle", "python", True),
-    ("robot-rally", "Micro:bit Robot Rally", "dj-2026-10-robots", "robotics", True),
-    ("web-pages-for-beginners", "Your First Web Page", "dj-2026-11-web", "web", True),
-    ("winter-game-makers", "Winter Game Makers", "dj-2026-12-games", "games", False),
-    ("scratch-animation-club", "Scratch Animation Club", "dj-2026-12-anim", "scratch", False),
-    ("python-quiz-builders", "Build a Python Quiz", "dj-2027-01-quiz", "python", False),
-    ("arduino-light-show", "Arduino Light Show", "dj-2027-01-lights", "robotics", False),
+# (slug, title, dojo_event_id, topic, past): the seeded catalogue's sessions of the weeks
+# around today (dojo_pulse/seed.py), so simulated visits name pages the content API serves.
+# Read when the simulator starts: each run visits the sessions of its own weeks.
+_TODAY = date.today()
+_DOJO_EVENTS = tuple(
+    (s.slug, s.title, s.slug, s.topic, s.day < _TODAY) for s in seed.around(_TODAY)
 )
 
-# (slug, title, resource_id, topic)
-_RESOURCES = (
-    ("scratch-starter-cards", "Scratch Starter Cards", "res-scratch-cards", "scratch"),
-    ("scratch-maze-game", "Make a Maze Game in Scratch", "res-scratch-maze", "scratch"),
-    ("scratch-music-maker", "Scratch Music Maker", "res-scratch-music", "scratch"),
-    ("python-first-steps", "Python First Steps", "res-py-first", "python"),
-    ("python-turtle-shapes", "Turtle Shapes", "res-py-turtle", "python"),
-    ("python-quiz-game", "Write a Quiz Game", "res-py-quiz", "python"),
-    ("html-my-first-page", "HTML: My First Page", "res-html-first", "web"),
-    ("css-colours-and-fonts", "CSS Colours and Fonts", "res-css-colours", "web"),
-    ("javascript-clicker", "A JavaScript Clicker Game", "res-js-clicker", "games"),
-    ("microbit-name-badge", "Micro:bit Name Badge", "res-mb-badge", "robotics"),
-    ("line-follower-robot", "Line Follower Robot", "res-robot-line", "robotics"),
-    ("pygame-platformer", "Pygame Platformer", "res-pygame-platform", "games"),
-)
+# (slug, title, resource_id, topic): the seeded resources.
+_RESOURCES = tuple((r.slug, r.title, r.resource_id, r.topic) for r in seed.RESOURCES)
 
 # (slug, title, topic)
 _POSTS = (

@@ -168,7 +168,10 @@ def test_a_store_of_a_newer_release_is_refused_in_one_line(store_settings: Setti
         with pytest.raises(StoreVersionError) as caught:
             open_store(settings, upgrade=upgrade)
         message = str(caught.value)
-        assert f"revision 9999, newer than this release (head {migrate.head()}): upgrade" in message
+        assert (
+            f"revision 9999, newer than this release (head {migrate.head()}): upgrade Dojo Pulse"
+            in message
+        )
         assert "\n" not in message and PASSWORD not in message
     for command_name in ("upgrade", "current"):
         code, lines = dojo_pulse(settings, "db", command_name)

@@ -29,6 +29,7 @@ FLOORS: dict[str, int] = {
     "stream.store": 3,
     "stream.learning": 4,
     "stream.history": 4,
+    "stream.content": 4,
     "stream.agents": 5,
     "stream.app": 6,
     "stream.worker": 7,

@@ -4,7 +4,7 @@ Creates ``history_summary`` and fills it from the rows already stored (each tall
 once, here, in batches along the primary key; a minute's parts are neighbours in it).
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-03
 """
 
@@ -19,7 +19,7 @@ from stream.sketches.tally import Tally, merged
 from stream.store import history, summary
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
