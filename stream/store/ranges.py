@@ -1,19 +1,19 @@
 """A range of history as charts want it: each window's numbers and the numbers of their merge.
 
 ``summarized`` answers what ``read`` + ``Tally.summary()`` + ``totals`` answer, from the
-rows' summaries (``stream.store.summary``) instead of their tallies. Counts of the total are
-the windows' counts added in the same order, so they are the same to the last bit. Uniques
-and quantiles of the total need sketches: they are merged from the coarsest rows that stand
-exactly for the windows inside the range (a day row for 24 hour rows) and from the windows
-at its edges. A unique counter is a function of the set of keys it saw, and a quantile
-sketch's bins add, so that merge equals merging every window.
+windows' summaries (``stream.store.summary``) instead of their tallies. The total is built
+from the coarser rows that stand exactly for the windows inside the range (a day row for
+its 24 hour rows, while all 24 are there) and the windows at its edges: its counts add
+their summaries' counts (whole numbers, so exact in any order), its uniques and quantiles
+merge their tallies. A unique counter is a function of the set of keys it saw and a
+quantile sketch's bins add, so that merge equals merging every window.
 
 A year of hours of traffic decodes 365 day rows instead of 8,760 hour rows (bench/history.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import sqlalchemy as sa
 
@@ -37,15 +37,16 @@ def summarized(
     history.check_range(channel, size, start_ms, end_ms)
     with engine.connect() as conn:
         found = _summaries(conn, channel, size, start_ms, end_ms)
+        span, standing = _cover(conn, channel, size, start_ms, end_ms, found)
         counts: dict[str, float] = {}
-        get = counts.get  # ~400,000 calls for a year of hours of traffic
-        for _, row in found:
-            for name, value in row.counts.items():
+        get = counts.get  # ~20,000 calls for a year of hours of traffic
+        for piece in _pieces(found, span, standing):
+            for name, value in piece.counts.items():
                 counts[name] = get(name, 0) + value
         rows = [(start, row.numbers()) for start, row in found]
         if not any(row.sketches for _, row in found):
             return rows, dict(counts)
-        sketches = merged(_sketches(conn, channel, size, start_ms, end_ms, found))
+        sketches = merged(_sketches(conn, channel, size, span, standing, found))
     return rows, Tally(counts, sketches.uniques, sketches.quantiles).summary()
 
 
@@ -61,54 +62,73 @@ def _summaries(
     return [(start, loads(text, built_from)) for start, text, built_from in conn.execute(query)]
 
 
-def _sketches(
+def _cover(
     conn: sa.Connection,
     channel: str,
     size: str,
     start_ms: int,
     end_ms: int,
     found: list[tuple[int, Summary]],
+) -> tuple[int, dict[int, Summary]]:
+    """The coarser windows' span, and the summaries of those that stand for ``found``'s in them."""
+    coarse = COARSER.get(size)
+    if coarse is None:
+        return SPAN_MS[size], {}
+    span = SPAN_MS[coarse]
+    below: dict[int, int] = {}  # coarse window: history rows of ``size`` in it
+    for start, row in found:
+        rows = row.built_from if size == "minute" else 1  # a minute: one row per part
+        below[start - start % span] = below.get(start - start % span, 0) + rows
+    inside = [w for w in below if w >= start_ms and w + span <= end_ms]
+    if not inside:
+        return span, {}
+    # A coarse row stands for the windows below it only while all of them are there:
+    # retention deletes old hours but keeps their day.
+    return span, {
+        w: row
+        for w, row in _summaries(conn, channel, coarse, min(inside), max(inside) + span)
+        if row.built_from == below.get(w)  # all in the range: between two that are
+    }
+
+
+def _pieces(
+    found: Iterable[tuple[int, Summary]], span: int, standing: dict[int, Summary]
+) -> Iterator[Summary]:
+    """The range as summaries, oldest first: a standing coarse window once, else each window."""
+    last = None
+    for start, row in found:
+        window = start - start % span
+        if window not in standing:
+            yield row
+        elif window != last:
+            last = window
+            yield standing[window]
+
+
+def _sketches(
+    conn: sa.Connection,
+    channel: str,
+    size: str,
+    span: int,
+    standing: dict[int, Summary],
+    found: list[tuple[int, Summary]],
 ) -> Iterator[Tally]:
     """Tallies whose merge holds the range's sketches: coarse rows inside, windows around them."""
-    coarse = COARSER.get(size)
-    standing: set[int] = set()
-    if coarse is not None:
-        span = SPAN_MS[coarse]
-        below: dict[int, int] = {}  # coarse window: history rows of ``size`` in it
-        for start, row in found:
-            rows = row.built_from if size == "minute" else 1  # a minute: one row per part
-            below[start - start % span] = below.get(start - start % span, 0) + rows
-        inside = [w for w in below if w >= start_ms and w + span <= end_ms]
-        if inside:
-            built = _built_from(conn, channel, coarse, min(inside), max(inside) + span)
-            # A coarse row stands for the windows below it only while all of them are there:
-            # retention deletes old hours but keeps their day.
-            standing = {w for w in inside if built.get(w) == below[w]}
-        if standing:
-            yield from _tallies(conn, channel, coarse, min(standing), max(standing) + span,
-                                keep=lambda start: start in standing)  # fmt: skip
-    else:
-        span = SPAN_MS[size]
+    if standing:
+        yield from _tallies(conn, channel, COARSER[size], min(standing), max(standing) + span,
+                            keep=standing.__contains__)  # fmt: skip
     # The windows no coarse row stands for, a stretch of neighbours per query.
-    left = [start for start, _ in found if start - start % span not in standing]
-    stretches: list[list[int]] = []
     position = {start: i for i, (start, _) in enumerate(found)}
-    for start in left:
+    stretches: list[list[int]] = []
+    for start, _ in found:
+        if start - start % span in standing:
+            continue
         if stretches and position[start] == position[stretches[-1][-1]] + 1:
             stretches[-1].append(start)
         else:
             stretches.append([start])
     for stretch in stretches:
         yield from _tallies(conn, channel, size, stretch[0], stretch[-1] + 1)
-
-
-def _built_from(
-    conn: sa.Connection, channel: str, size: str, first: int, end: int
-) -> dict[int, int]:
-    query = sa.select(SUMMARIES.c.start, SUMMARIES.c.built_from).where(
-        within(SUMMARIES, channel, size, first, end)
-    )
-    return {start: n for start, n in conn.execute(query)}
 
 
 def _tallies(
