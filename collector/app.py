@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from collector import content_routes, schema_route, site_api
+from collector import content_routes, experiments_routes, schema_route, site_api
 from collector.answers import error, unavailable
 from collector.device import classify, warm_up
 from collector.envelope import BadRequest, check_headers, parse_events, read_body
@@ -41,6 +41,7 @@ from stream.settings import Settings
 log = logging.getLogger(__name__)
 
 BEACON_JS = Path(__file__).parent / "static" / "beacon.js"
+CONTENT_JS = Path(__file__).parent / "static" / "content.js"
 REDIS_TIMEOUT_S = 1.0
 # A request needs Redis at most twice (salt, rate-limit lease), each well under a
 # millisecond, so 32 connections serve thousands of requests a second; a burst beyond
@@ -131,13 +132,17 @@ def counted(route: str, endpoint: Endpoint) -> Endpoint:
     return answer
 
 
-async def beacon_js(request: Request) -> Response:
-    """The beacon script, cacheable for five minutes."""
-    return FileResponse(
-        BEACON_JS,
-        media_type="text/javascript; charset=utf-8",
-        headers={"Cache-Control": "public, max-age=300"},
-    )
+def script(path: Path) -> Endpoint:
+    """An endpoint serving our script at ``path`` (beacon.js, content.js), cacheable for 5 min."""
+
+    async def serve(request: Request) -> Response:
+        return FileResponse(
+            path,
+            media_type="text/javascript; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    return serve
 
 
 async def healthz(request: Request) -> Response:
@@ -212,7 +217,8 @@ def create_app(
     )
     routes = [
         Route("/collect", counted("collect", collect), methods=["POST"]),
-        Route("/beacon.js", beacon_js, methods=["GET"]),
+        Route("/beacon.js", script(BEACON_JS), methods=["GET"]),
+        Route("/content.js", script(CONTENT_JS), methods=["GET"]),
         Route("/web-vitals.js", web_vitals_js, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -222,6 +228,7 @@ def create_app(
             methods=["GET"],
         ),
         Route("/api/personalize", counted("api", site_api.personalize), methods=["GET"]),
+        Route("/api/experiments/assign", counted("api", experiments_routes.assign_route(settings))),
         schema_route.route(settings),
         *content_routes.routes(settings),
     ]

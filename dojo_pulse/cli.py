@@ -17,9 +17,12 @@ from pathlib import Path
 
 import click
 
+from dojo_pulse.backup_cli import backup
 from dojo_pulse.content_cli import content
 from dojo_pulse.dlq.commands import dlq
+from dojo_pulse.experiments_cli import experiments
 from dojo_pulse.history_cli import history
+from dojo_pulse.reports.command import report
 from stream.settings import ENV, Settings, SettingsError
 
 
@@ -233,9 +236,10 @@ def tail(channel: str, url: str | None) -> None:
     "date or UTC datetime, or an age such as 7d or 36h. Example: --start 7d --duration 604800.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--experiments", is_flag=True, help="Also run the A/A experiment events_layout.")
 def simulate(
     rate: float, duration: float, seed: int, invalid_ratio: float, via: str,
-    truth: Path | None, fast: bool, start: int | None, quiet: bool,
+    truth: Path | None, fast: bool, start: int | None, quiet: bool, experiments: bool,
 ) -> None:  # fmt: skip
     """Send realistic, deterministic traffic of the dojo site (with a ground-truth summary)."""
     from dojo_pulse.simulation import SimulationError, run
@@ -246,6 +250,7 @@ def simulate(
         summary = run(
             _settings(), rate=rate, duration_s=duration, seed=seed, invalid_ratio=invalid_ratio,
             via=via, truth_path=truth, fast=fast, progress=not quiet, start_ms=start,
+            experiments=experiments,
         )  # fmt: skip
     except (SimulationError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -283,6 +288,9 @@ def run(rate: float, invalid_ratio: float, backfill_days: int) -> None:
 
 main.add_command(dlq)
 main.add_command(history)
+main.add_command(report)
+main.add_command(backup)
+main.add_command(experiments)
 main.add_command(content)
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging.config
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -129,9 +130,12 @@ def _open(settings: Settings) -> sa.Engine:
 def _send(settings: Settings, outbox: Outbox, wait_s: float) -> None:
     """Send the import's messages; the store has them already, so Kafka away is a warning."""
     from stream.content.kafka import send_all
+    from stream.logs import log_config
 
     if not outbox.messages:
         return
+    # The outcome is said in one line below; aiokafka's retries would bury it.
+    logging.config.dictConfig(log_config("crit"))
     try:
         asyncio.run(send_all(settings.kafka, outbox.messages, timeout_s=wait_s))
     except TimeoutError:

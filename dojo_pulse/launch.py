@@ -76,6 +76,7 @@ def run_everything(
         start_child("worker", ["worker"], log_dir),
         start_child("collector", ["collector"], log_dir),
         start_child("live", ["live"], log_dir),
+        start_child("backups", ["backup", "schedule"], log_dir),  # backup, verify, prune
     ]
     collector_url = f"http://{settings.collector_host}:{settings.collector_port}"
     live_url = f"http://{settings.live_host}:{settings.live_port}"
@@ -167,7 +168,7 @@ class Traffic:
         self.seed += 1
         args = ["simulate", "--rate", str(self.rate), "--duration", str(self.ROUND_S),
                 "--seed", str(self.seed), "--invalid-ratio", str(self.invalid_ratio),
-                "--quiet"]  # fmt: skip
+                "--quiet", "--experiments"]  # fmt: skip
         return start_child("simulator", args, self.log_dir)
 
     def keep_going(self) -> bool:

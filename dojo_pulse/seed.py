@@ -144,6 +144,18 @@ def event_fields(session: Session) -> dict[str, Any]:
     }
 
 
+# The simulator's experiments (``simulation.site``): one with a real effect, one A/A.
+EXPERIMENT_DEFINITIONS = (
+    {"key": "cta_colour", "title": "Newsletter button colour", "unit": "visitor",
+     "description": "Does an orange newsletter button get more sign-ups than the blue one?",
+     "variants": "blue: 50, orange: 50", "primary": "goal:newsletter", "status": "running",
+     "guardrails": ["lcp", "inp", "errors"]},
+    {"key": "events_layout", "title": "Event page layout (A/A check)", "unit": "visitor",
+     "description": "Both layouts are the same page: a check that the statistics stay quiet.",
+     "variants": "grid: 50, list: 50", "primary": "goal:*", "status": "running"},
+)  # fmt: skip
+
+
 def catalogue(term: tuple[date, date], today: date) -> dict[str, Any]:
     """The seed as an import file: the term's sessions (and the weeks the simulator visits)."""
     window = around(today)
@@ -161,6 +173,12 @@ def catalogue(term: tuple[date, date], today: date) -> dict[str, Any]:
     items += [
         {"type": "page", "publish": True, "fields": {"path": p, "title": t, "body": b}}
         for p, t, b in PAGES
+    ]
+    from stream.experiments.definition import EXPERIMENT  # registers the type
+
+    items += [
+        {"type": EXPERIMENT.name, "publish": True, "fields": dict(fields)}
+        for fields in EXPERIMENT_DEFINITIONS
     ]
     return {"items": items}
 

@@ -19,8 +19,11 @@ from starlette.staticfiles import StaticFiles
 
 from live_feed.auth import Gate, refuse_unless_admin, refuse_unless_metrics_reader
 from live_feed.channels import is_channel, read_snapshot_raw
+from live_feed.checkin import KafkaSink
+from live_feed.checkin import routes as checkin_routes
 from live_feed.content_api import routes as content_routes
 from live_feed.content_desk import ContentDesk
+from live_feed.experiments_api import experiment, experiments
 from live_feed.feed import live_endpoint
 from live_feed.frame_protocol import FrameProtocol
 from live_feed.history import HistoryStore, history, history_channels
@@ -30,9 +33,11 @@ from live_feed.lag import EVERY_S as LAG_EVERY_S
 from live_feed.lag import KafkaOffsets, LagWatch, OffsetReader, worker_groups
 from live_feed.metrics import LiveMetrics
 from live_feed.panel import STATIC_DIR, SecurityHeaders, config, index, login, logout
+from live_feed.reports import routes as report_routes
 from live_feed.session import Sessions
 from live_feed.throttle import Throttle
 from live_feed.unavailable import store_unavailable
+from live_feed.visitor_day import visitor_day, visitors_day
 from live_feed.worker_health import WorkerHealth, judge
 from stream.logs import log_config
 from stream.models.keys import Keys
@@ -88,6 +93,8 @@ def create_app(
         finally:
             await app.state.content.stop()
             await lag.stop()
+            if isinstance(app.state.checkin_sink, KafkaSink):
+                await app.state.checkin_sink.close()
             await hub.stop()
             await redis.aclose()
             app.state.history.close()
@@ -101,12 +108,17 @@ def create_app(
             Route("/api/snapshot/{channel}", snapshot),
             Route("/api/heatmap", heatmap),
             Route("/api/funnels", funnels),
+            Route("/api/visitors/day", visitors_day),
             Route("/api/history", history_channels),
             Route("/api/history/{channel}", history),
+            Route("/api/experiments", experiments),
+            Route("/api/experiments/{key}", experiment),
             *content_routes(),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             WebSocketRoute("/ws/live", live_endpoint),
+            *checkin_routes(),
+            *report_routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders)],
@@ -117,6 +129,8 @@ def create_app(
     app.state.keys = Keys.of(settings)
     app.state.metrics = LiveMetrics()
     app.state.history = HistoryStore(settings)  # opened on the first history request
+    app.state.checkin_sink = KafkaSink(settings)  # opened on the first arrival
+    app.state.checkin_throttle = Throttle()
     app.state.content = content or ContentDesk(settings, app.state.history)
     return app
 
@@ -167,6 +181,8 @@ async def metrics(request: Request) -> Response:
     registry: LiveMetrics = request.app.state.metrics
     try:
         await worker_health(request)
+        day = await visitor_day(request.app.state.redis, request.app.state.keys, time.time())
+        registry.visitors_day_broken.set(1 if day.broken else 0)
         body = await registry.render(request.app.state.redis, request.app.state.keys)
     except (RedisError, OSError):
         return Response("redis unavailable\n", status_code=503, media_type="text/plain")

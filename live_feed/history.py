@@ -27,7 +27,10 @@ from stream.store.history import channels
 NO_STORE = {"cache-control": "no-store"}
 # Channels the agents write (docs/topics.md, history.minutes): asking for one before it has
 # data is an empty answer, not an error.
-CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps", "pipeline", "learning")
+CHANNELS = (
+    "traffic", "forms", "vitals", "funnels", "journeys", "heatmaps", "pipeline", "learning",
+    "dojo", "experiments",
+)  # fmt: skip
 
 
 class HistoryStore:

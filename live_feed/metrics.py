@@ -113,6 +113,11 @@ class LiveMetrics:
             "How long the worker has not kept up with its input (0 when it has)",
             registry=r,
         )
+        self.visitors_day_broken = Gauge(
+            "dojo_visitors_day_broken",
+            "1 if today's (UTC) visitor salt was made anew mid-day: visitors may be over-counted",
+            registry=r,
+        )
 
     def record_lag(self, readings: Mapping[GroupTopic, int] | None) -> None:
         """Mirror a lag reading; ``None`` (Kafka unreadable) removes the series."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import faust
 from redis.asyncio import Redis
 
+from stream.agents import count_dojo
 from stream.agents.count_forms import count_forms
 from stream.agents.count_traffic import count_traffic
 from stream.agents.keep_history import keep_history
@@ -18,8 +19,11 @@ from stream.agents.map_heatmaps import map_heatmaps
 from stream.agents.map_journeys import map_journeys
 from stream.agents.measure_vitals import measure_vitals
 from stream.agents.show_activity import show_activity
+from stream.agents.track_experiments import track_experiments
 from stream.agents.track_funnels import track_funnels
 from stream.agents.validate_events import Validator
+from stream.experiments.definition import store_designs
+from stream.experiments.design import Catalogue
 from stream.ingest.bundles import Decoded
 from stream.ingest.contract import Limits
 from stream.ingest.dedupe import RedisClaims
@@ -38,12 +42,15 @@ LEARNER = "learn_online"
 def metrics(settings: Settings) -> tuple[Metric, ...]:
     """The mergeable metrics, one agent each: name, live channel, state factory and loader."""
     agents = (count_traffic, count_forms, measure_vitals, track_funnels, map_journeys, map_heatmaps)
-    return tuple(agent(settings) for agent in agents)
+    # Experiments are analysed with their published designs, read from the store when due.
+    experiments = track_experiments(settings, Catalogue(loader=store_designs(settings)))
+    return (*(agent(settings) for agent in agents), experiments)
 
 
 def folding_agents(settings: Settings) -> list[str]:
     """The agents that fold ``dojo.events`` into state (their progress is in Redis)."""
     names = [m.agent for m in metrics(settings) if settings.agent_enabled(m.channel)]
+    names += ["count_dojo"] if settings.agent_enabled("dojo") else []
     return names + ([LEARNER] if settings.agent_enabled("learning") else [])
 
 
@@ -59,7 +66,12 @@ def events_topic(app: faust.App, settings: Settings) -> faust.TopicT:
 
 def streams_enabled(settings: Settings) -> bool:
     """Whether any Faust agent runs (the validate stage alone needs no Faust app)."""
-    names = [metric.channel for metric in metrics(settings)] + ["learning", "activity", "history"]
+    names = [metric.channel for metric in metrics(settings)] + [
+        "learning",
+        "activity",
+        "history",
+        "dojo",
+    ]
     return any(settings.agent_enabled(name) for name in names)
 
 
@@ -123,6 +135,10 @@ def create_app(settings: Settings) -> faust.App:
                 partitions=settings.partitions, max_hz=settings.live_max_hz, decoded=decoded,
                 history=history,
             )  # fmt: skip
+    if settings.agent_enabled("dojo"):
+        count_dojo.attach(
+            app, settings, events, publisher, redis, crew=crew, decoded=decoded, history=history
+        )
     if settings.agent_enabled("learning"):
         learn_online(app, settings, redis)  # one worker holds it; the others stand by
     if settings.agent_enabled("activity"):

@@ -19,11 +19,14 @@ from stream.settings import Settings
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024  # a held state's checkpoint is one message
-METRIC_CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps")
+METRIC_CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps", "experiments")
+# The dojo agent's one state feeds three topics (``stream.metrics.dojo_board``).
+DOJO_SECTIONS = ("registrations", "attendance", "resources")
 # Every channel the live feed carries: the metrics, the recent events, the validate stage's
 # counters and the learner's four (``LearningState.snapshot``).
 LIVE_CHANNELS = (
     *METRIC_CHANNELS, "activity", "pipeline", "engagement", "recommendations", "segments", "alerts",
+    "dojo",
 )  # fmt: skip
 
 
@@ -114,7 +117,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             keep,
             True,
         )
-        for channel in METRIC_CHANNELS
+        for channel in (*METRIC_CHANNELS, *DOJO_SECTIONS)
     ]
     return specs
 

@@ -18,13 +18,20 @@
  *   scroll       {depth}                       once per 25/50/75/100 % mark reached
  *   form_start / form_field {field, action} / form_submit / form_abandon, all with form_id
  *                field is the field's name or id; its value is never read
- *   web_vital    {name, value}                 LCP, CLS, INP, FCP, TTFB (ms; CLS unitless),
+ *   web_vital    {name, value, replaces?}      LCP, CLS, INP, FCP, TTFB (ms; CLS unitless),
  *                measured by Google's web-vitals (web-vitals.js, loaded from beside this
- *                script): CLS and INP again at every hide when they changed, all of them
- *                anew after a back/forward cache restore
+ *                script): CLS and INP again at every hide when they changed, naming the
+ *                value sent before for the same view (replaces), all of them anew after a
+ *                back/forward cache restore
  *
  * and whatever the site passes to `window.dojoPulse.track(type, props)`, for
  * registration, attendance, resource_download, conversion and experiment_exposure.
+ *
+ * Experiments: `dojoPulse.variant("cta_colour").then(function (v) { ... })` asks the
+ * collector (`api/experiments/assign`, beside `collect`) for this visitor's variant and
+ * resolves to its name, or to null (not in the experiment, not running, collector away: show
+ * control). Whenever it resolves to a variant it sends experiment_exposure once per session,
+ * so an exposure is never forgotten by the page.
  *
  * Delivery: events are batched and sent every 5 s or at 20 events with fetch(keepalive),
  * and with navigator.sendBeacon when the page is hidden or left. A batch is retried with
@@ -423,11 +430,29 @@
 
   // ---- web vitals ------------------------------------------------------------------
 
+  var DAY_MS = 86400000;
+  var sentBefore = {}; // web-vitals metric id -> {value, day} last sent for it (CLS, INP)
+
+  // A view's CLS and INP go again at later hides; each later report names the value it
+  // replaces, so the view counts once, with its latest value. Only within one UTC day: the
+  // value sent on an earlier day stays that day's.
   function vital(metric) {
     var value = metric.name === "CLS"
       ? Math.round(metric.value * 10000) / 10000
       : Math.round(metric.value);
-    emit("web_vital", { name: metric.name, value: value });
+    var props = { name: metric.name, value: value };
+    var day = Math.floor(Date.now() / DAY_MS);
+    var before = sentBefore[metric.id];
+    if (before && before.value === value) {
+      return; // nothing new for this view
+    }
+    if (before && before.day === day) {
+      props.replaces = before.value;
+    }
+    if (metric.name === "CLS" || metric.name === "INP") {
+      sentBefore[metric.id] = { value: value, day: day };
+    }
+    emit("web_vital", props);
   }
 
   var changed = {}; // CLS and INP as they changed since the last hide: name -> metric
@@ -515,6 +540,67 @@
   document.addEventListener("invalid", onField("error"), true); // invalid does not bubble
   document.addEventListener("submit", onSubmit, true);
 
+  // ---- experiments -----------------------------------------------------------------
+
+  var EXPOSED_KEY = "dojoPulse.exposed";
+  var EXPERIMENT_KEY = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+  var assigned = {}; // experiment -> promise of its variant, asked once per page
+
+  function assignUrl(key, session) {
+    var query = "?experiment=" + encodeURIComponent(key) +
+      "&session=" + encodeURIComponent(session);
+    try {
+      return new URL("api/experiments/assign", new URL(endpoint, location.href)).href + query;
+    } catch (e) {
+      return besideScript("api/experiments/assign") + query;
+    }
+  }
+
+  // One exposure per experiment and session: remembered in sessionStorage (memory without it).
+  var memoryExposed = { session: "", seen: {} };
+  function expose(key, variant, session) {
+    var exposed = memoryExposed;
+    try {
+      exposed = JSON.parse(sessionStorage.getItem(EXPOSED_KEY) || "null") || exposed;
+    } catch (e) {
+      // storage disabled or corrupt: the in-memory record serves this page
+    }
+    if (exposed.session !== session || typeof exposed.seen !== "object" || !exposed.seen) {
+      exposed = { session: session, seen: {} };
+    }
+    if (exposed.seen[key] === variant) {
+      return;
+    }
+    exposed.seen[key] = variant;
+    memoryExposed = exposed;
+    try {
+      sessionStorage.setItem(EXPOSED_KEY, JSON.stringify(exposed));
+    } catch (e) {
+      // quota: the in-memory record still prevents a second exposure from this page
+    }
+    emit("experiment_exposure", { experiment: key, variant: variant });
+  }
+
+  function variantOf(key) {
+    if (typeof key !== "string" || !EXPERIMENT_KEY.test(key) || !window.fetch) {
+      return Promise.resolve(null);
+    }
+    if (!assigned[key]) {
+      var session = sessionId(Date.now());
+      assigned[key] = fetch(assignUrl(key, session), { credentials: "omit" })
+        .then(function (reply) { return reply.ok ? reply.json() : null; })
+        .then(function (body) {
+          var variant = body && typeof body.variant === "string" ? body.variant : null;
+          if (variant !== null) {
+            expose(key, variant, session);
+          }
+          return variant;
+        })
+        .catch(function () { return null; });
+    }
+    return assigned[key];
+  }
+
   window.dojoPulse = {
     /** Send a site event, e.g. track("registration", {dojo_event_id: "spring-31", tickets: 2}). */
     track: function (type, props) {
@@ -529,6 +615,8 @@
       }
       emit(type, copy);
     },
+    /** This visitor's variant of an experiment: a promise of its name, or of null. */
+    variant: variantOf,
     /** Send queued events now. */
     flush: function () { flush(false); }
   };

@@ -9,12 +9,14 @@ from typing import Any, Final
 import orjson
 
 from stream.ingest.contract import REASONS
+from stream.metrics.traffic_tallies import DEVICES
 from stream.models.dead_letter import DeadLetter
 
 # The documented shape, read from the record itself so the reader follows it.
 _KINDS: Final = {"str": str, "int": int, "bool": bool}
 SHAPE: Final = {name: _KINDS[kind] for name, kind in DeadLetter.__annotations__.items()}
-OPTIONAL: Final = frozenset({"truncated"})  # has a default on the record
+OPTIONAL: Final = frozenset({"truncated", "device"})  # have a default on the record
+UNKNOWN_DEVICE: Final = "unknown"  # the device of a letter written before letters kept it
 SHOWN_MAX: Final = 2048  # characters of any one stored string shown, as the DLQ keeps
 
 
@@ -44,6 +46,7 @@ class Letter:
     visitor_id: str
     source: Position  # the raw message the event came from
     index: int  # the event's place in that message; -1: the whole message
+    device: str = UNKNOWN_DEVICE  # one of the traffic state's device classes
 
     def shown(self) -> dict[str, Any]:
         """What ``inspect`` shows of it: documented fields, no visitor id."""
@@ -91,6 +94,7 @@ def read_letter(at: Position, value: bytes | None) -> Letter | None:
             record["source_topic"], record["source_partition"], record["source_offset"]
         ),
         index=record["index"],
+        device=device if (device := record.get("device")) in DEVICES else UNKNOWN_DEVICE,
     )
 
 

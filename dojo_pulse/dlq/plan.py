@@ -8,9 +8,9 @@ as it judges new traffic. What the batch keeps and why:
   event that was on time when it arrived is on time again, and one whose client clock was
   wrong stays refused (``too_old`` and ``too_new`` judge the client, not the replay).
   Replaying the receive time of now would also put old events into today's windows.
-- ``visitor_id`` is the original (the day's salted id); ``device`` is ``unknown`` (the dead
-  letter does not keep it) and ``bot`` is false: the user agent is never stored, so a
-  ``bot`` replay is the operator's word that those requests were people.
+- ``visitor_id`` and ``device`` are the original (the day's salted id; ``unknown`` for
+  letters written before dead letters kept the device) and ``bot`` is false: the user agent
+  is never stored, so a ``bot`` replay is the operator's word that those requests were people.
 
 Never replayed: an unreadable record, a ``malformed`` letter (it was not an event object,
 and no contract change makes it one), a whole-message letter (``index`` -1), a payload cut
@@ -21,15 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 import orjson
 
 from collector.app import message_key
 from dojo_pulse.dlq.letters import Letter, Position
 from stream.models.raw import RawBatch
-
-UNKNOWN_DEVICE: Final = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +72,7 @@ class Plan:
             batch = RawBatch(
                 received_at=first.received_at,
                 visitor_id=first.visitor_id,
-                device=UNKNOWN_DEVICE,
+                device=first.device,
                 bot=False,
                 site=site,
                 events=events,

@@ -188,7 +188,7 @@ async def _via_kafka(
 def run(
     settings: Settings, *, rate: float, duration_s: float, seed: int, invalid_ratio: float = 0.0,
     via: str = "http", truth_path: Path | None = None, fast: bool = False, progress: bool = True,
-    collector_url: str | None = None, start_ms: int | None = None,
+    collector_url: str | None = None, start_ms: int | None = None, experiments: bool = False,
 ) -> Truth:  # fmt: skip
     """Generate traffic and deliver it (paced in real time unless ``fast``); return its truth.
 
@@ -212,7 +212,7 @@ def run(
     else:
         start_ms = now_ms
     requests, truth = generate(seed, rate=rate, duration_s=duration_s, start_ms=start_ms,
-                               invalid_ratio=invalid_ratio)  # fmt: skip
+                               invalid_ratio=invalid_ratio, experiments=experiments)  # fmt: skip
     total = sum(len(r.body["events"]) for r in requests)
     counts: Counter[str] = Counter()
     with tqdm(total=total, unit="ev", disable=not progress, desc=f"simulate via {via}") as bar:

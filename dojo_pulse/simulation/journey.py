@@ -13,6 +13,7 @@ from dojo_pulse.simulation.beacon import Beacon
 from dojo_pulse.simulation.page import browse, click, close_page, dwell_ms, open_page
 from dojo_pulse.simulation.site import FORMS, Page
 from dojo_pulse.simulation.visitors import Visitor
+from stream.experiments.assignment import bucket
 
 _SEARCH = ("https://www.google.com/", "https://www.bing.com/", "https://duckduckgo.com/")
 _SOCIAL = ("https://www.facebook.com/", "https://www.instagram.com/", "https://t.co/")
@@ -25,6 +26,7 @@ _PII_REFERRERS = (
 )
 
 
+CANCEL_SHARE = 0.08  # registrations given back in part or whole
 _BOUNCE = {"event_seeker": 0.22, "resource_learner": 0.26, "newcomer": 0.38, "blog_parent": 0.34}
 
 
@@ -130,6 +132,11 @@ def _fill_form(rng: random.Random, beacon: Beacon, visitor: Visitor, page: Page)
     if page.form == "registration":
         tickets = rng.choices((1, 2, 3), (0.6, 0.3, 0.1))[0]
         beacon.emit("registration", url, {"dojo_event_id": page.item_id, "tickets": tickets})
+        if rng.random() < CANCEL_SHARE:  # plans change: places given back on the booking page
+            beacon.wait(20_000 + 60_000 * rng.random())
+            given = rng.randint(1, tickets)
+            cancel = {"dojo_event_id": page.item_id, "tickets": given}
+            beacon.emit("registration_cancel", url, cancel)
 
 
 def _page_actions(rng: random.Random, beacon: Beacon, visitor: Visitor, page: Page) -> None:
@@ -141,7 +148,9 @@ def _page_actions(rng: random.Random, beacon: Beacon, visitor: Visitor, page: Pa
             beacon.emit("resource_download", page.url, {"resource_id": page.item_id})
     elif page.kind == "checkin":
         click(rng, beacon, visitor, page.url, "button.check-in", "hero")
-        beacon.emit("attendance", page.url, {"dojo_event_id": page.item_id})
+        # A family checking itself in at the door's tablet: its head count, registered.
+        count = rng.choices((1, 2, 3), (0.6, 0.3, 0.1))[0]
+        beacon.emit("attendance", page.url, {"dojo_event_id": page.item_id, "count": count})
 
 
 def _newsletter(rng: random.Random, beacon: Beacon, visitor: Visitor, page: Page) -> None:
@@ -154,12 +163,18 @@ def _newsletter(rng: random.Random, beacon: Beacon, visitor: Visitor, page: Page
         beacon.emit("conversion", url, {"goal": site.GOAL})
 
 
-def visit(rng: random.Random, beacon: Beacon, visitor: Visitor) -> None:
-    """Simulate one whole session of ``visitor`` into ``beacon``."""
+def _aa_variant(visitor: Visitor) -> str:
+    # A hash, not the rng: turning the A/A test on must not change anyone's behaviour.
+    return site.AA_VARIANTS[bucket(site.AA_EXPERIMENT, visitor.visitor_id) % 2]
+
+
+def visit(rng: random.Random, beacon: Beacon, visitor: Visitor, experiments: bool = False) -> None:
+    """Simulate one whole session of ``visitor`` into ``beacon`` (``experiments``: the A/A too)."""
     page, referrer = _entry(rng, visitor)
     bounce = rng.random() < _BOUNCE[visitor.intent]
     engaged = 0.3 + 1.5 * rng.random()
     exposed = False
+    aa_exposed = not experiments
     for n in range(12):
         shown = open_page(rng, beacon, visitor, page, referrer if n == 0 else None)
         # The call to action sits below the fold: exposure fires only for visitors who engage.
@@ -167,6 +182,10 @@ def visit(rng: random.Random, beacon: Beacon, visitor: Visitor) -> None:
             exposed = True
             beacon.emit("experiment_exposure", page.url,
                         {"experiment": site.EXPERIMENT, "variant": visitor.variant})  # fmt: skip
+        if not bounce and not aa_exposed and page.kind == "event":
+            aa_exposed = True
+            arm = {"experiment": site.AA_EXPERIMENT, "variant": _aa_variant(visitor)}
+            beacon.emit("experiment_exposure", page.url, arm)
         depth = browse(rng, beacon, visitor, page, dwell_ms(rng, page, engaged), bounce)
         if not bounce:
             _page_actions(rng, beacon, visitor, page)

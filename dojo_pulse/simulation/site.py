@@ -40,16 +40,18 @@ FORMS = {
     "volunteer": Form("volunteer", ("name", "email", "skills", "availability")),
 }
 
-# (slug, title, dojo_event_id, topic, past): the seeded catalogue's sessions of the weeks
-# around today (dojo_pulse/seed.py), so simulated visits name pages the content API serves.
-# Read when the simulator starts: each run visits the sessions of its own weeks.
+# (slug, title, topic, past, capacity): the seeded catalogue's sessions of the weeks around
+# today (dojo_pulse/seed.py), so simulated visits name pages the content API serves; item ids
+# are the catalogue's, ``event:<slug>``. Read when the simulator starts: each run visits the
+# sessions of its own weeks.
 _TODAY = date.today()
 _DOJO_EVENTS = tuple(
-    (s.slug, s.title, s.slug, s.topic, s.day < _TODAY) for s in seed.around(_TODAY)
+    (s.slug, s.title, s.topic, s.day < _TODAY, seed.CAPACITY) for s in seed.around(_TODAY)
 )
+CAPACITY = {f"event:{slug}": places for slug, _title, _topic, _past, places in _DOJO_EVENTS}
 
-# (slug, title, resource_id, topic): the seeded resources.
-_RESOURCES = tuple((r.slug, r.title, r.resource_id, r.topic) for r in seed.RESOURCES)
+# (slug, title, topic): the seeded resources; item ids are the catalogue's, ``resource:<slug>``.
+_RESOURCES = tuple((r.slug, r.title, r.topic) for r in seed.RESOURCES)
 
 # (slug, title, topic)
 _POSTS = (
@@ -74,8 +76,8 @@ CONTACT = Page("/contact", "Contact us", "info", form="contact")
 VOLUNTEER = Page("/volunteer", "Volunteer as a mentor", "info", form="volunteer")
 
 EVENT_PAGES = tuple(
-    Page(f"/events/{slug}", title, "event", topic, item_id=eid, past=past)
-    for slug, title, eid, topic, past in _DOJO_EVENTS
+    Page(f"/events/{slug}", title, "event", topic, item_id=f"event:{slug}", past=past)
+    for slug, title, topic, past, _places in _DOJO_EVENTS
 )
 UPCOMING = tuple(p for p in EVENT_PAGES if not p.past)
 PAST = tuple(p for p in EVENT_PAGES if p.past)
@@ -102,8 +104,8 @@ CHECKIN_PAGES = {
     for p in PAST
 }
 RESOURCE_PAGES = tuple(
-    Page(f"/resources/{slug}", title, "resource", topic, item_id=rid)
-    for slug, title, rid, topic in _RESOURCES
+    Page(f"/resources/{slug}", title, "resource", topic, item_id=f"resource:{slug}")
+    for slug, title, topic in _RESOURCES
 )
 POST_PAGES = tuple(Page(f"/blog/{slug}", title, "post", topic) for slug, title, topic in _POSTS)
 
@@ -118,3 +120,7 @@ ORIGIN = "https://dd-coder-dojo.example"
 EXPERIMENT = "cta_colour"
 VARIANTS = ("blue", "orange")
 GOAL = "newsletter"
+# With ``experiments`` on: an A/A test on event pages (the layout changes nothing), so the
+# panel shows one experiment with a real effect and one without.
+AA_EXPERIMENT = "events_layout"
+AA_VARIANTS = ("list", "grid")

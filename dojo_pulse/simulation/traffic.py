@@ -10,7 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from dojo_pulse.simulation import site
 from dojo_pulse.simulation.beacon import Beacon
+from dojo_pulse.simulation.door import DOOR_EVENTS, bookings, door
 from dojo_pulse.simulation.faults import make_fault, pick_reason
 from dojo_pulse.simulation.journey import crawl, visit
 from dojo_pulse.simulation.truth import Truth
@@ -98,6 +100,30 @@ def _inject(
         truth.dead_letter(reason)
 
 
+def _door(
+    rng: random.Random,
+    humans: list[_Session],
+    people: list[Visitor],
+    namespace: str,
+    window: tuple[int, float],
+    truth: Truth,
+) -> list[_Session]:
+    """Mentors' check-in sessions of today's events, from the tickets the visitors hold."""
+    held = bookings([session.beacon.events for session in humans])
+    out = []
+    for page in site.UPCOMING[:DOOR_EVENTS]:
+        if held.get(page.item_id):
+            mentor = new_visitor(rng, len(people), namespace)
+            people.append(mentor)
+            beacon = Beacon(f"{namespace}{rng.getrandbits(48):012x}")
+            door(rng, beacon, page.item_id, f"{page.url}/check-in", held[page.item_id])
+            session = _Session(mentor, beacon, [], [], [])
+            _place(rng, session, *window)
+            truth.observe_session(mentor.visitor_id, mentor.device, beacon.events)
+            out.append(session)
+    return out
+
+
 @contextmanager
 def _without_cyclic_gc() -> Iterator[None]:
     # Generation allocates millions of small dicts that all live until the end; letting the
@@ -112,20 +138,22 @@ def _without_cyclic_gc() -> Iterator[None]:
 
 
 def generate(
-    seed: int, *, rate: float, duration_s: float, start_ms: int, invalid_ratio: float = 0.0
-) -> tuple[list[Request], Truth]:
+    seed: int, *, rate: float, duration_s: float, start_ms: int, invalid_ratio: float = 0.0,
+    experiments: bool = False,
+) -> tuple[list[Request], Truth]:  # fmt: skip
     """Requests of ``duration_s`` seconds of site traffic at ``rate`` events/s, and their truth."""
     if rate <= 0 or duration_s <= 0:
         raise ValueError("rate and duration_s must be positive")
     if not 0 <= invalid_ratio < 0.9:
         raise ValueError("invalid_ratio must be in [0, 0.9)")
     with _without_cyclic_gc():
-        return _generate(seed, rate, duration_s, start_ms, invalid_ratio)
+        return _generate(seed, rate, duration_s, start_ms, invalid_ratio, experiments)
 
 
 def _generate(
-    seed: int, rate: float, duration_s: float, start_ms: int, invalid_ratio: float
-) -> tuple[list[Request], Truth]:
+    seed: int, rate: float, duration_s: float, start_ms: int, invalid_ratio: float,
+    experiments: bool = False,
+) -> tuple[list[Request], Truth]:  # fmt: skip
     rng = random.Random(seed)
     namespace = _namespace(seed, start_ms)
     window_ms = duration_s * 1000
@@ -147,12 +175,13 @@ def _generate(
             visitor = new_visitor(rng, len(people), namespace)
             people.append(visitor)
         beacon = Beacon(f"{namespace}{rng.getrandbits(48):012x}")
-        visit(rng, beacon, visitor)
+        visit(rng, beacon, visitor, experiments)
         session = _Session(visitor, beacon, [], [], [])
         _place(rng, session, start_ms, window_ms)
         truth.observe_session(visitor.visitor_id, visitor.device, beacon.events)
         humans.append(session)
         made += len(beacon.events)
+    humans += _door(rng, humans, people, namespace, (start_ms, window_ms), truth)
     bots: list[_Session] = []
     made = 0
     while made < bot_events:

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from dojo_pulse.simulation.dojo_truth import DojoTruth
+
 PII_MARKERS = ("@", "token=")
 FUNNEL_STEPS = (
     "/",
@@ -89,6 +91,7 @@ class Truth:
         self.tickets: Counter[str] = Counter()
         self.attendance: Counter[str] = Counter()
         self.downloads: Counter[str] = Counter()
+        self.dojo = DojoTruth()
         self.vitals: defaultdict[str, list[float]] = defaultdict(list)
         self.experiments: defaultdict[str, dict[str, Counter[str]]] = defaultdict(dict)
         self.conversions: Counter[str] = Counter()
@@ -106,14 +109,13 @@ class Truth:
 
     def observe_session(self, visitor_id: str, device: str, events: list[dict[str, Any]]) -> None:
         """Account for the valid events of one session, in sending order."""
-        self.sessions += 1
-        self.visitor_sessions[visitor_id] += 1
-        self.devices[device] += 1
+        self._session(visitor_id, device, events)
         views = 0
         previous = ""
         step = 0
         last_field: dict[str, str] = {}
-        exposed: tuple[str, str] | None = None
+        exposed: dict[str, str] = {}  # experiment -> variant of the session's first exposure
+        converted: set[str] = set()
         active = False
         by_type = self.by_type
         for event in events:
@@ -139,16 +141,8 @@ class Truth:
                 self.clicks[url] += 1
             elif kind.startswith("form_"):
                 self._form_event(kind, props, last_field)
-            elif kind == "experiment_exposure":
-                arm = self.experiments[props["experiment"]].setdefault(props["variant"], Counter())
-                arm["exposures"] += 1
-                if exposed is None:
-                    arm["sessions"] += 1
-                    exposed = (props["experiment"], props["variant"])
-            elif kind == "conversion":
-                self.conversions[props["goal"]] += 1
-                if exposed is not None:
-                    self.experiments[exposed[0]][exposed[1]]["conversions"] += 1
+            elif kind in ("experiment_exposure", "conversion"):
+                self._experiment_event(kind, props, exposed, converted)
             else:
                 self._outcome(kind, props)
         if events:  # a session's events are in time order
@@ -157,6 +151,30 @@ class Truth:
         self.bounces += views == 1 and not active
         for i in range(step):
             self.funnel[i] += 1
+
+    def _session(self, visitor_id: str, device: str, events: list[dict[str, Any]]) -> None:
+        self.sessions += 1
+        self.visitor_sessions[visitor_id] += 1
+        self.devices[device] += 1
+        self.dojo.observe_session(events)
+
+    def _experiment_event(
+        self, kind: str, props: dict[str, Any], exposed: dict[str, str], converted: set[str]
+    ) -> None:
+        if kind == "experiment_exposure":
+            arm = self.experiments[props["experiment"]].setdefault(props["variant"], Counter())
+            arm["exposures"] += 1
+            if props["experiment"] not in exposed:
+                arm["sessions"] += 1
+                exposed[props["experiment"]] = props["variant"]
+            return
+        self.conversions[props["goal"]] += 1
+        for experiment, variant in exposed.items():
+            self.experiments[experiment][variant]["conversions"] += 1
+            # The unit of an experiment's rate: a session converts once at most.
+            if experiment not in converted:
+                converted.add(experiment)
+                self.experiments[experiment][variant]["converted_sessions"] += 1
 
     def _page_view(
         self, url: str, referrer: str, previous: str | None, ts: int, visitor_id: str
@@ -198,7 +216,7 @@ class Truth:
             self.registrations += 1
             self.tickets[props["dojo_event_id"]] += props["tickets"]
         elif kind == "attendance":
-            self.attendance[props["dojo_event_id"]] += 1
+            self.attendance[props["dojo_event_id"]] += props.get("count", 1)
         elif kind == "resource_download":
             self.downloads[props["resource_id"]] += 1
 
@@ -243,6 +261,7 @@ class Truth:
             "tickets_by_event": dict(sorted(self.tickets.items())),
             "attendance": dict(sorted(self.attendance.items())),
             "downloads": dict(sorted(self.downloads.items())),
+            "dojo": self.dojo.to_dict(),
             "vitals": {
                 name: {"count": len(v), "p50": _percentile(v, 0.5), "p75": _percentile(v, 0.75)}
                 for name, v in sorted(self.vitals.items())

@@ -11,9 +11,13 @@ import { renderAlerts, renderFunnels, setupFunnelDevices } from "./insights.js";
 import { renderJourneys } from "./journeys.js";
 import { renderHeatmaps, setupHeatmapSelectors } from "./heatmap.js";
 import { renderEngagement, renderRecommendations, renderSegments } from "./learning.js";
+import { renderDojo } from "./dojo.js";
+import { renderExperiments } from "./experiments.js";
 import { stopWatchingWorker, watchWorker } from "./worker.js";
+import { stopWatchingVisitorDay, watchVisitorDay } from "./visitors_note.js";
 import { currentRange, onRangeChange, setupRange } from "./range.js";
 import { forgetHistory, showHistory } from "./history.js";
+import { showContent } from "./content_tab.js";
 
 const RENDER = {
   traffic: renderTraffic,
@@ -28,9 +32,11 @@ const RENDER = {
   recommendations: renderRecommendations,
   segments: renderSegments,
   alerts: renderAlerts,
+  dojo: renderDojo,
+  experiments: renderExperiments,
 };
 const CHANNELS = Object.keys(RENDER);
-const TABS = ["live", "insights", "learning"];
+const TABS = ["live", "insights", "learning", "dojo", "experiments", "content"];
 const UNAUTHORIZED = 4401;
 const MAX_BACKOFF_MS = 10000;
 
@@ -49,18 +55,22 @@ function showLogin(failed) {
   document.getElementById("token").focus();
   setConnection("down", "signed out");
   stopWatchingWorker();
+  stopWatchingVisitorDay();
 }
 
 // The open tab lives in the URL fragment, so a reload or a shared link opens the same view.
 // In "live" a tab shows the WebSocket's numbers; in a past range its cards from the store.
 function showTab(name) {
   const tab = TABS.includes(name) ? name : "live";
-  const range = currentRange();
+  const range = tab === "content" ? null : currentRange(); // content has no time range
   for (const other of TABS) {
     document.getElementById(`view-${other}`).hidden = other !== tab || range !== null;
-    document.getElementById(`history-${other}`).hidden = other !== tab || range === null;
+    const past = document.getElementById(`history-${other}`);
+    if (past) past.hidden = other !== tab || range === null;
   }
+  document.querySelector(".range").hidden = tab === "content";
   if (range !== null) showHistory(tab, range);
+  if (tab === "content") showContent();
   for (const button of document.querySelectorAll(".tabs [data-tab]")) {
     button.setAttribute("aria-selected", String(button.dataset.tab === tab));
   }
@@ -108,6 +118,7 @@ function connect() {
     ws.send(JSON.stringify({ subscribe: CHANNELS }));
   });
   ws.addEventListener("message", (event) => {
+    watchVisitorDay(); // a message means the socket was let in: the admin API will be too
     try {
       handle(JSON.parse(event.data));
     } catch (err) {

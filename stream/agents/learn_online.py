@@ -4,7 +4,8 @@ The river models do not merge, so ONE worker holds them at a time, reading every
 (``stream.runtime.holder``: group ``<app id>.learn``, fail-over when the holder dies). About
 once a second the holder sends each session's newest engagement score to
 ``dojo.scores.engagement``, leaves the touched visitors' recommendations and segments in
-Redis for the site's API, and publishes four live channels.
+Redis for the site's API, and publishes four live channels. What it recommends is limited to
+the published catalogue, followed from ``dojo.content`` (``learn_online_catalogue``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from stream.agents.learn_online_catalogue import follow_catalogue
+from stream.learning.catalogue import Catalogue
 from stream.learning.items import item_paths
 from stream.learning.serving import store_for_visitors
 from stream.learning.state import LearningState
@@ -122,6 +125,7 @@ def learn_online(app: faust.App, settings: Settings, redis: Redis) -> None:
     items = item_paths(settings.item_paths)
     keys = Keys.of(settings)
     publisher = SnapshotPublisher(redis, keys)
+    catalogue = Catalogue()
 
     def make(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> Holder:
         return Holder(
@@ -130,8 +134,8 @@ def learn_online(app: faust.App, settings: Settings, redis: Redis) -> None:
             CheckpointLog(
                 settings.kafka, settings.topic_learn_checkpoints, AGENT.encode(), producer
             ),
-            partial(LearningState, items),
-            partial(LearningState.from_bytes, site_items=items),
+            partial(LearningState, items, catalogue),
+            partial(LearningState.from_bytes, site_items=items, catalogue=catalogue),
             LearnerOutputs(settings, producer, redis, publisher),
             Progress(redis, keys, AGENT),
         )
@@ -147,4 +151,13 @@ def learn_online(app: faust.App, settings: Settings, redis: Redis) -> None:
             await app.crash(exc)
             raise
 
+    async def follow() -> None:
+        try:
+            await follow_catalogue(settings, catalogue)
+        except Exception as exc:
+            log.exception("follow_catalogue: stopped by an unexpected error")
+            await app.crash(exc)
+            raise
+
     app.task(learn)
+    app.task(follow)

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import faust
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from stream.ingest.bundles import pack
@@ -39,6 +39,7 @@ from stream.metrics.pipeline import PipelineStats
 from stream.runtime.minutes_out import TOPIC as MINUTES_TOPIC
 from stream.runtime.minutes_out import minute_record
 from stream.settings import Settings
+from stream.sinks.producer import Deliverer, Output, idempotent_producer
 
 log = logging.getLogger(__name__)
 
@@ -141,32 +142,30 @@ class Validator:
             session_timeout_ms=10_000,
             heartbeat_interval_ms=2_000,
         )
-        producer = AIOKafkaProducer(bootstrap_servers=s.kafka, acks="all", enable_idempotence=True)
-        await producer.start()
+        out = Deliverer(idempotent_producer(s.kafka), "validate")
+        await out.start()
         try:
             await consumer.start()
             try:
-                partitions = len(await producer.partitions_for(s.topic_events))
-                await self._loop(consumer, producer, partitions)
+                partitions = len(await out.producer.partitions_for(s.topic_events))
+                await self._loop(consumer, out, partitions)
             finally:
                 await consumer.stop()
         finally:
-            await producer.stop()
+            await out.stop()
 
-    async def _loop(
-        self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, partitions: int
-    ) -> None:
+    async def _loop(self, consumer: AIOKafkaConsumer, out: Deliverer, partitions: int) -> None:
         retry_s = 0.1
         while True:
             fetched = await consumer.getmany(timeout_ms=TAKE_WITHIN_MS, max_records=TAKE_MAX)
             if not fetched:
                 continue
             try:
-                await self._take(consumer, producer, fetched, partitions)
+                await self._take(consumer, out, fetched, partitions)
                 retry_s = 0.1
             except KafkaError as exc:
-                # Nothing was committed: read the take again once Kafka takes writes.
-                log.warning("validate: Kafka refused a take (%s); retrying", type(exc).__name__)
+                # Nothing was committed: read the take again once Kafka takes commits.
+                log.warning("validate: Kafka refused a commit (%s); retrying", type(exc).__name__)
                 assigned = consumer.assignment()
                 for tp, records in fetched.items():
                     if tp in assigned:  # a moved partition is read again by its new owner
@@ -177,7 +176,7 @@ class Validator:
     async def _take(
         self,
         consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
+        out: Deliverer,
         fetched: dict[TopicPartition, list[Any]],
         partitions: int,
     ) -> None:
@@ -186,12 +185,18 @@ class Validator:
         judged = await judge(
             records, self.claims, self.limits, partitions, self.stats, s.query_allow
         )
-        sent = [await producer.send(s.topic_dlq, value, key=key) for key, value in judged.letters]
-        sent += [
-            await producer.send(s.topic_events, bundle, partition=partition)
-            for partition, bundle in judged.bundles
+        # Kafka holds every output before the input is committed; a send Kafka refused (a
+        # broker restart breaks the producer's session) goes again through a new producer,
+        # so the take is judged and counted once. Closed minutes of the counters go with it.
+        minutes = [
+            minute_record("pipeline", start, part, tally)
+            for part, start, tally in self.stats.drain_minutes()
         ]
-        await asyncio.gather(*sent)  # Kafka holds every output before the input is committed
+        await out.deliver(
+            [Output(s.topic_dlq, value, key) for key, value in judged.letters]
+            + [Output(s.topic_events, bundle, None, part) for part, bundle in judged.bundles]
+            + [Output(self.history_topic, value, key) for key, value in minutes]
+        )
         # Redis may have lost the take's claims meanwhile; now that Kafka holds the take, a
         # rebuild of the claims would find it, and this claims it again for whoever rebuilt.
         await self.claims.confirm()
@@ -200,7 +205,4 @@ class Validator:
         except (CommitFailedError, IllegalStateError):
             # The partitions moved during the take; their new owner reads it again.
             log.warning("validate: a rebalance took this take's partitions; not committed")
-        for part, start, tally in self.stats.drain_minutes():
-            key, value = minute_record("pipeline", start, part, tally)
-            await producer.send(self.history_topic, value, key=key)
         await self.stats.flush()

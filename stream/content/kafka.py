@@ -87,7 +87,11 @@ class KafkaPublisher:
                     enable_idempotence=True,
                     request_timeout_ms=REQUEST_TIMEOUT_MS,
                 )
-                await producer.start()
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()  # a failed start leaves connections to close
+                    raise
                 self._producer = producer
             await self._producer.send_and_wait(message.topic, message.value, key=key)
         except KafkaError as exc:

@@ -23,6 +23,9 @@ MAX_NAME: Final = 64
 MAX_DWELL_MS: Final = 24 * 3600 * 1000
 MAX_VIEWPORT: Final = 20_000
 MAX_TICKETS: Final = 20
+MAX_HEADCOUNT: Final = 50  # one check-in tap: a family or a school group, never a crowd
+# v1.1 added registration_cancel and attendance's count and walk_in; every v1 event is still valid.
+VERSION: Final = "1.1"
 
 EVENT_KEYS: Final = frozenset({"event_id", "type", "ts", "session_id", "url", "referrer", "props"})
 VITALS: Final = frozenset({"LCP", "INP", "CLS", "TTFB", "FCP"})
@@ -112,6 +115,15 @@ def _int_range(low: int, high: int) -> Check:
     return _described(check, {"type": "integer", "minimum": low, "maximum": high})
 
 
+def _flag(value: Any) -> str | None:
+    if not isinstance(value, bool):
+        return "must be true or false"
+    return None
+
+
+_described(_flag, {"type": "boolean"})
+
+
 def _text(limit: int) -> Check:
     def check(value: Any) -> str | None:
         if not isinstance(value, str) or not 0 < len(value) <= limit:
@@ -132,6 +144,7 @@ def _one_of(choices: frozenset[str]) -> Check:
 
 
 _NAME = _text(MAX_NAME)
+_TICKETS = _int_range(1, MAX_TICKETS)
 _FORM = {"form_id": _NAME}
 _FORM_OPTIONAL = {"duration_ms": _non_negative(MAX_DWELL_MS)}
 
@@ -156,9 +169,17 @@ PROPS: Final[Mapping[str, tuple[Mapping[str, Check], Mapping[str, Check]]]] = {
     "form_submit": (_FORM, _FORM_OPTIONAL),
     "form_abandon": (_FORM, _FORM_OPTIONAL),
     "form_field": ({**_FORM, "field": _NAME, "action": _one_of(FIELD_ACTIONS)}, {}),
-    "web_vital": ({"name": _one_of(VITALS), "value": _non_negative(3_600_000)}, {}),
-    "registration": ({"dojo_event_id": _NAME, "tickets": _int_range(1, MAX_TICKETS)}, {}),
-    "attendance": ({"dojo_event_id": _NAME}, {}),
+    # ``replaces``: the value an earlier report of the same view's CLS or INP gave.
+    "web_vital": (
+        {"name": _one_of(VITALS), "value": _non_negative(3_600_000)},
+        {"replaces": _non_negative(3_600_000)},
+    ),
+    "registration": ({"dojo_event_id": _NAME, "tickets": _TICKETS}, {}),
+    "registration_cancel": ({"dojo_event_id": _NAME, "tickets": _TICKETS}, {}),
+    "attendance": (
+        {"dojo_event_id": _NAME},
+        {"count": _int_range(1, MAX_HEADCOUNT), "walk_in": _flag},
+    ),
     "resource_download": ({"resource_id": _NAME}, {}),
     "experiment_exposure": ({"experiment": _NAME, "variant": _NAME}, {}),
     "conversion": ({"goal": _NAME}, {}),

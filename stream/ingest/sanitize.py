@@ -63,7 +63,16 @@ def scrub_text(text: str) -> str:
 def _scrub_text(text: str) -> str:
     text = EMAIL.sub("[email]", text)
     text = PHONE.sub(_phone, text)
-    return TOKEN.sub("[token]", text)
+    return TOKEN.sub(_token, text)
+
+
+def _token(match: re.Match[str]) -> str:
+    # A slug of words and numbers ("scratch-game-jam-2026-12-05") is long and mixes letters
+    # and digits too; a random token mixes them within its parts (UUIDs, base64url).
+    parts = [part for part in match.group().split("-") if part]
+    if len(parts) > 1 and all(part.isalpha() or part.isdigit() for part in parts):
+        return match.group()
+    return "[token]"
 
 
 def _phone(match: re.Match[str]) -> str:

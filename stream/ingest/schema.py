@@ -1,4 +1,4 @@
-"""The v1 event contract as JSON Schema (draft 2020-12), built from ``stream.ingest.contract``.
+"""The event contract (``VERSION``) as JSON Schema (draft 2020-12), from ``stream.ingest.contract``.
 
 Site developers validate their beacon calls with it (``GET /schema/events.json`` on the
 collector). Every limit, type and property comes from the contract's own constants and
@@ -23,6 +23,7 @@ from stream.ingest.contract import (
     MAX_URL,
     PROPS,
     TYPES,
+    VERSION,
     Check,
     Limits,
 )
@@ -112,7 +113,7 @@ def request_schema(max_events: int, limits: Limits = DEFAULT_LIMITS) -> dict[str
     return {
         "$schema": DIALECT,
         "$id": SCHEMA_ID,
-        "title": "Dojo Pulse beacon request (event contract v1)",
+        "title": f"Dojo Pulse beacon request (event contract v{VERSION})",
         "description": (
             "The body of POST /collect: one event object, or an object whose 'events' holds "
             f"1 to {max_events} of them. Events that break the contract are accepted by the "

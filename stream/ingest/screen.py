@@ -73,6 +73,7 @@ class Screened:
                 "truncated": len(payload) > PAYLOAD_MAX,
                 "session_id": session[:64] if isinstance(session, str) else "",
                 "visitor_id": self.visitor_id,
+                "device": self.device,
                 "received_at": self.received_at,
                 "source_topic": self.position.topic,
                 "source_partition": self.position.partition,

@@ -12,6 +12,7 @@ sampled unseen item as a zero, the usual trick for implicit feedback.
 Ranking blends both models with a time-decayed popularity prior: a new visitor or a new item
 leans on popularity until the models have evidence (``_trust``). A dojo event whose
 ``until_ms`` has passed is never recommended, and items not seen for ``forget_ms`` drop out.
+Once content is published, only items of the published ``catalogue`` are (never checkpointed).
 Quality is prequential: before learning from a visitor's move to another item, check
 whether it was in the top 5 shown for the page they were on; the same for popularity alone.
 Every ``check_every``-th move is checked: the estimate stays unbiased, and ranking the
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from stream.learning.catalogue import Catalogue
 from stream.learning.items import SITE_ITEMS, ItemPaths, item_kind, item_of
 from stream.learning.learners import checkpoint, make_model, restore
 from stream.learning.ranking import blend, squashed
@@ -62,6 +64,7 @@ class Recommender:
     _moves = 0
     _forget_at = 0
     site_items = SITE_ITEMS
+    catalogue: Catalogue | None = None  # None: no catalogue followed, every item may be shown
 
     def __init__(
         self,
@@ -179,7 +182,9 @@ class Recommender:
         return None
 
     def _valid(self, now_ms: int) -> list[str]:
-        return [n for n, i in self.items.items() if i.until_ms is None or i.until_ms > now_ms]
+        c = self.catalogue
+        return [n for n, i in self.items.items() if (i.until_ms is None or i.until_ms > now_ms)
+                and (c is None or c.allows(n, now_ms))]  # fmt: skip
 
     def popular(self, n: int, now_ms: int, exclude: str | None = None) -> list[dict[str, Any]]:
         """The ``n`` most popular valid items (the baseline and the prior)."""
@@ -237,10 +242,10 @@ class Recommender:
         for r, visitor in enumerate(visitors):
             labels = (*REASONS, f"{NEXT_AFTER}{currents[r]}")
             out[visitor] = [
-                _ranked(names[i], float(blended[r, i]), labels[reason[r, i]])
-                for i in order[r]
-                if shown[r, i]
-            ]
+                {"item": names[i], "score": round(float(blended[r, i]), 4),
+                 "reason": labels[reason[r, i]]}
+                for i in order[r] if shown[r, i]
+            ]  # fmt: skip
         return out
 
     def forget(self, now_ms: int) -> None:
@@ -271,6 +276,10 @@ class Recommender:
             "top_items": self.popular(TOP_ITEMS, now_ms),
         }
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The catalogue is rebuilt from its compacted topic: checkpoints never hold it.
+        return {k: v for k, v in self.__dict__.items() if k != "catalogue"}
+
     def to_bytes(self) -> bytes:
         """The whole state, for a checkpoint."""
         return checkpoint(self)
@@ -279,10 +288,6 @@ class Recommender:
     def from_bytes(cls, data: bytes) -> Recommender:
         """Restore a checkpoint written by ``to_bytes``."""
         return restore(data, cls)
-
-
-def _ranked(item: str, score: float, reason: str) -> dict[str, Any]:
-    return {"item": item, "score": round(score, 4), "reason": reason}
 
 
 def _decayed(items: list[_Item], now_ms: int, half_life_ms: int) -> np.ndarray:

@@ -10,6 +10,8 @@ Besides its snapshot, each ``apply`` leaves outputs for the agent to send: engag
 records (for ``dojo.scores.engagement``) and the visitors whose recommendations or segment
 changed (for the site's API, through ``stream.learning.serving``). Model quality is counted
 per minute of the learner's event clock for history (``stream.learning.quality_minutes``).
+The published catalogue (``stream.learning.catalogue``) is handed in, shared with whoever
+follows ``dojo.content``, and never checkpointed: the compacted topic restores it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stream.learning.anomaly import Anomalies
+from stream.learning.catalogue import Catalogue
 from stream.learning.engagement import Engagement
 from stream.learning.items import SITE_ITEMS, ItemPaths
 from stream.learning.learners import unpickle
@@ -35,9 +38,12 @@ RECENT_ALERTS = 50
 class LearningState:
     """Engagement, recommender, segments and anomalies, fed and checkpointed together."""
 
-    def __init__(self, site_items: ItemPaths = SITE_ITEMS) -> None:
+    def __init__(
+        self, site_items: ItemPaths = SITE_ITEMS, catalogue: Catalogue | None = None
+    ) -> None:
         self.engagement = Engagement()
         self.recommender = Recommender(site_items=site_items)
+        self.recommender.catalogue = catalogue
         self.segments = Segments()
         self.anomalies = Anomalies()
         self.minutes = MinuteFeatures()
@@ -122,13 +128,16 @@ class LearningState:
         return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
-    def from_bytes(cls, data: bytes, site_items: ItemPaths = SITE_ITEMS) -> LearningState:
+    def from_bytes(
+        cls, data: bytes, site_items: ItemPaths = SITE_ITEMS, catalogue: Catalogue | None = None
+    ) -> LearningState:
         """Restore a checkpoint written by ``to_bytes``; recommend only ``site_items``."""
         engagement, recommender, segments, anomalies, rest = unpickle(data)
         out = cls()
         out.engagement = Engagement.from_bytes(engagement)
         out.recommender = Recommender.from_bytes(recommender)
         out.recommender.use_items(site_items)
+        out.recommender.catalogue = catalogue
         out.segments = Segments.from_bytes(segments)
         out.anomalies = Anomalies.from_bytes(anomalies)
         # Checkpoints from before quality minutes hold two items here.

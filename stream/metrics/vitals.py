@@ -1,6 +1,10 @@
 """Core Web Vitals of one partition: quantiles and good / needs-improvement / poor shares.
 
 Each ``web_vital`` event counts for the UTC day of its ``ts``, site-wide and for its page.
+CLS and INP are reported again while a view lives; such a report names the value it replaces
+(``props.replaces``, same view and UTC day), which is taken back first, so every view counts
+once with its latest value (in the minutes: in the minute of its first report, with the
+latest value reported within that minute).
 Classes follow the published thresholds (``THRESHOLDS``): a value is *good* when it is
 at most the first threshold, *poor* when it is above the second, else *ni*. Quantiles come
 from a DDSketch (1 % relative accuracy); shares and ``n`` are exact. For history the last
@@ -42,6 +46,9 @@ THRESHOLDS: dict[str, tuple[float, float]] = {
     "TTFB": (800.0, 1800.0),
 }
 METRICS = tuple(THRESHOLDS)
+# Reported again while a view lives (at each hide, when they changed); a later report says
+# which value it replaces (``props.replaces``), the others come once per view.
+REPORTED_AGAIN = frozenset({"CLS", "INP"})
 # One sketch per page and metric: cap pages so a crawl of odd urls cannot grow memory.
 MAX_PAGES = 1000
 TOP_PAGES = 20
@@ -76,6 +83,14 @@ class _Dist:
     def n(self) -> int:
         return self.good + self.ni + self.poor
 
+    def remove(self, metric: str, value: float) -> bool:
+        """Take back one ``value`` added before; False when none is held."""
+        if not self.sketch.remove(value):
+            return False
+        kind = classify(metric, value)
+        setattr(self, kind, max(0, getattr(self, kind) - 1))
+        return True
+
     def merged(self, other: _Dist) -> _Dist:
         sketch = self.sketch.merge(other.sketch)
         return _Dist(self.good + other.good, self.ni + other.ni, self.poor + other.poor, sketch)
@@ -102,6 +117,13 @@ class _Dist:
 
 
 _Metrics = dict[str, _Dist]
+
+
+def _dist(metrics: _Metrics, metric: str) -> _Dist:
+    dist = metrics.get(metric)
+    if dist is None:
+        dist = metrics[metric] = _Dist()
+    return dist
 
 
 def _merge_metrics(a: _Metrics, b: _Metrics) -> _Metrics:
@@ -133,40 +155,39 @@ class VitalsState:
                 continue
             props = e["props"]
             metric, value = props["name"], float(props["value"])
+            replaces = props.get("replaces") if metric in REPORTED_AGAIN else None
+            prior = None if replaces is None else float(replaces)
             ts = e["ts"]
             day = ts - ts % DAY_MS
             site = self.site.get(day)
             if site is None:
                 site = self.site[day] = {}
                 self.pages[day] = {}
-            dist = site.get(metric)
-            if dist is None:
-                dist = site[metric] = _Dist()
-            dist.add(metric, value)
-            self._minute(ts - ts % MINUTE_MS, metric, value)
             pages = self.pages[day]
             url = e["url"]
-            page = pages.get(url)
-            if page is None:
+            if url not in pages:
                 url = url if len(pages) < self.max_pages else OTHER
-                page = pages.setdefault(url, {})
-            dist = page.get(metric)
-            if dist is None:
-                dist = page[metric] = _Dist()
-            dist.add(metric, value)
+            page = pages.setdefault(url, {})
+            # A later report of the same view's CLS or INP takes its earlier value's place,
+            # so a view counts once, with its latest value. Not held (the earlier report was
+            # never counted here): the report counts as a view of its own.
+            again = False
+            if prior is not None and _dist(site, metric).remove(metric, prior):
+                again = True
+                _dist(page, metric).remove(metric, prior)
+            _dist(site, metric).add(metric, value)
+            _dist(page, metric).add(metric, value)
+            self._minute(ts - ts % MINUTE_MS, metric, value, prior if again else None)
         if events:  # every event moves the clock, so minutes close without more vitals
             advance(self.clock, events[-1]["ts"], batch["received_at"])
 
-    def _minute(self, start: int, metric: str, value: float) -> None:
+    def _minute(self, start: int, metric: str, value: float, prior: float | None) -> None:
         if self.clock.is_closed(start):
             return  # late: counted for its day only
-        minute = self.minutes.get(start)
-        if minute is None:
-            minute = self.minutes[start] = {}
-        dist = minute.get(metric)
-        if dist is None:
-            dist = minute[metric] = _Dist()
-        dist.add(metric, value)
+        held = self.minutes.get(start, {}).get(metric)
+        if prior is not None and (held is None or not held.remove(metric, prior)):
+            return  # the view counts in the earlier minute of its first report
+        _dist(self.minutes.setdefault(start, {}), metric).add(metric, value)
         self.marks.touch(start)
 
     def snapshot(self, now_ms: int) -> dict[str, Any]:

@@ -24,3 +24,4 @@ class DeadLetter(faust.Record, serializer="json", include_metadata=False):
     source_offset: int
     index: int  # position of the event inside the raw request, -1 for the request itself
     truncated: bool = False
+    device: str = "unknown"  # the request's device class; letters written before it lack it

@@ -21,6 +21,7 @@ What lives under the namespace, by writer -> reader:
 - ``dedupe:<event id>``, ``ledger:dedupe``: the validate stages of every worker.
 - ``salt:<day>``, ``salt-reset:<day>``, ``rl:<window>:<client>``: collector replicas.
 - ``session:<sha256 of id>``: live feed replicas (admin sessions).
+- ``dojo-notice:<event id>``: the claim of a capacity notice, by the workers running count_dojo.
 """
 
 from __future__ import annotations
@@ -133,3 +134,8 @@ class Keys:
     def session(self, digest: str) -> str:
         """One open admin session, by the hash of its id."""
         return f"{self.namespace}session:{digest}"
+
+    # The dojo agent's notices, each sent once by whichever worker claims it first.
+    def dojo_notice(self, event_id: str) -> str:
+        """The claim of the capacity notice of one dojo event."""
+        return f"{self.namespace}dojo-notice:{event_id}"

@@ -46,3 +46,17 @@ def read(store: DenseStore, data: memoryview, n_bins: int) -> int:
     store.max_key = min_key + n_bins - 1
     store.count = float(sum(store.bins))
     return size
+
+
+def take(store: DenseStore, key: int) -> bool:
+    """Take one value out of the bin of ``key``; False when that bin holds none."""
+    if store.count < 1 or not store.min_key <= key <= store.max_key:
+        return False
+    index = key - store.offset
+    if store.bins[index] < 1:
+        return False
+    # Whole counts in doubles (see ``to_bytes``): taking one away is exact. An emptied bin at
+    # either end stays inside min_key..max_key, which ranks and merges read as zeros.
+    store.bins[index] -= 1.0
+    store.count -= 1.0
+    return True

@@ -44,6 +44,24 @@ class Quantiles:
         """Count one value."""
         self._sketch.add(value)
 
+    def remove(self, value: float) -> bool:
+        """Take back one value added before; False (and nothing changed) if none is held.
+
+        Values are held by bin, so this takes one value of ``value``'s bin: every quantile
+        is then what it would be had that value never been added.
+        """
+        zero = self._zero()
+        if value > _MAPPING.min_possible:
+            if not dense_store.take(self._pos, _MAPPING.key(value)):
+                return False
+        elif value >= 0 and zero >= 1:
+            zero -= 1
+        else:
+            return False
+        # The sketch counts its values itself: build it anew over the stores, as from_bytes does.
+        self._sketch = BaseDDSketch(_MAPPING, self._pos, self._neg, zero)
+        return True
+
     @property
     def count(self) -> int:
         """How many values were added."""

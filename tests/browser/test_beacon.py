@@ -22,6 +22,7 @@ import pytest
 import uvicorn
 
 from collector.app import BEACON_JS, create_app
+from stream.metrics.vitals import VitalsState
 from stream.settings import Settings
 from tests.browser.conftest import free_port
 from tests.collector.conftest import MemorySink
@@ -328,3 +329,36 @@ def test_a_back_forward_cache_restore_starts_the_vitals_again(
     assert len(vitals(events, "FCP", back)) == 1  # the restored view is painted anew
     views = [e for e in events if e["type"] == "page_view"]
     assert len(views) == 2 and views[1]["ts"] >= back
+
+
+def test_a_view_hidden_twice_counts_its_cls_once_with_the_latest_value(
+    browser: Any, site: Site, collector: Collector
+) -> None:
+    browser.get(site.page("twice.html", SHIFTABLE, collector.script()))
+    flushed_vital(browser, collector, "FCP")
+    browser.execute_async_script(GROW, 60)
+    hide_and_show(browser)
+    first = wait_for("CLS at the first hide", lambda: vitals(collector.events(), "CLS"))
+    browser.execute_async_script(GROW, 400)
+    hide_and_show(browser)
+    wait_for("CLS at the second hide", lambda: len(vitals(collector.events(), "CLS")) > 1)
+    hide_and_show(browser)  # nothing moved since: nothing more to say about this view
+    # A mark sent after that hide: once it is in, what the hide sent is in too.
+    browser.execute_script("dojoPulse.track('conversion', {goal: 'mark'}); dojoPulse.flush()")
+    wait_for("the mark", lambda: any(e["type"] == "conversion" for e in collector.events()))
+
+    reports = [
+        e for e in collector.events() if e["type"] == "web_vital" and e["props"]["name"] == "CLS"
+    ]
+    assert len(reports) == 2, reports
+    assert "replaces" not in reports[0]["props"]
+    assert reports[1]["props"]["replaces"] == first[0]
+    latest = reports[1]["props"]["value"]
+    assert latest > first[0]
+    # What the vitals agent makes of them: one view, with its latest value.
+    state = VitalsState()
+    for event in collector.events():
+        state.apply({"received_at": event["ts"], "events": [event]}, event["ts"])
+    cls = state.snapshot(reports[1]["ts"])["site"]["CLS"]
+    assert cls["n"] == 1
+    assert cls["p75"] == pytest.approx(latest, rel=0.01)

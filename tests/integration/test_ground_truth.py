@@ -78,8 +78,9 @@ def test_numbers_equal_ground_truth_across_a_worker_crash(
     start_ms = max(now - DURATION_S * 1000, day_start(now) + 1)
     duration_s = max(1.0, (now - start_ms) / 1000 - 1)
     requests, truth_obj = generate(
-        17, rate=RATE, duration_s=duration_s, start_ms=start_ms, invalid_ratio=0.05
-    )
+        17, rate=RATE, duration_s=duration_s, start_ms=start_ms, invalid_ratio=0.05,
+        experiments=True,
+    )  # fmt: skip
     requests = list(requests)
     truth = truth_obj.to_dict()
     total_views = sum(truth["page_views_by_url"].values())
@@ -131,7 +132,7 @@ def test_numbers_equal_ground_truth_across_a_worker_crash(
         "the clean topic to be fully committed",
     )
     caught_up = int(time.time() * 1000)
-    for channel in ("traffic", "forms", "funnels", "journeys", "heatmaps"):
+    for channel in ("traffic", "forms", "funnels", "journeys", "heatmaps", "experiments"):
         wait_for(
             lambda c=channel: published_at(settings, c) > caught_up,
             30,
@@ -184,3 +185,14 @@ def test_numbers_equal_ground_truth_across_a_worker_crash(
     # names its source position, so the distinct letters must match the injected faults.
     distinct = distinct_letters(settings, truth["totals"]["dead_lettered"])
     assert Counter(distinct.values()) == Counter(truth["totals"]["dead_lettered_by_reason"])
+
+    # Experiments: units, exposures and converted units per variant, exactly.
+    experiments = {e["key"]: e for e in snapshot(settings, "experiments")["experiments"]}
+    assert set(experiments) == set(truth["experiments"]) == {"cta_colour", "events_layout"}
+    for key, arms in truth["experiments"].items():
+        rows = {v["name"]: v for v in experiments[key]["variants"]}
+        assert set(rows) == set(arms), key
+        for name, expected in arms.items():
+            got = rows[name]
+            assert (got["units"], got["exposures"]) == (expected["sessions"], expected["exposures"])
+            assert got["goals"].get("goal:*", 0) == expected.get("converted_sessions", 0)

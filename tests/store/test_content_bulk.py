@@ -91,7 +91,7 @@ def test_a_bad_item_anywhere_writes_nothing_and_every_problem_is_listed(store: s
     assert problems(data) == [
         "item 2: capacity: must be from 0 to 10000",
         "item 2: status: must be one of scheduled, full, cancelled",
-        "item 3: type: must be one of event, resource, page",
+        "item 3: type: must be one of event, resource, page, experiment",
         "item 4: an item is an object with type and fields",
         "item 5: unknown keys colour (items hold fields, id, message, publish, type)",
         "item 5: publish: must be true or false",

@@ -28,7 +28,7 @@ def test_the_catalogue_is_valid_and_covers_the_term_weekly() -> None:
     assert len(days) == 16 and all(d.weekday() == 5 for d in days)
     assert all(b - a == timedelta(days=7) for a, b in itertools.pairwise(days))
     assert len({e.item_id for e in entries}) == len(entries)
-    assert {e.type for e in entries} == {"event", "resource", "page"} and all(
+    assert {e.type for e in entries} == {"event", "resource", "page", "experiment"} and all(
         e.publish for e in entries
     )
     first = events[0].fields

@@ -2,7 +2,8 @@
 
 ``tests/unit/checkpoints/*.v1`` hold the checkpoints these states had in the format before
 the shared codec (zlib + JSON with an unread ``"v": 1``), written by that code from the
-same run: a restored legacy checkpoint must equal a state rebuilt here.
+same run, and ``checkpoints/snapshots.json`` the snapshots that code gave: a restored legacy
+checkpoint must give them again.
 """
 
 from __future__ import annotations

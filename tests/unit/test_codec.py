@@ -54,14 +54,15 @@ def test_round_trip_keeps_every_number(built: dict[str, Any], kind: str) -> None
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_checkpoint_of_the_format_before_the_codec_restores(
-    built: dict[str, Any], kind: str
-) -> None:
+def test_checkpoint_of_the_format_before_the_codec_restores(kind: str) -> None:
     legacy = (LEGACY / f"{kind}.v1").read_bytes()
     assert not legacy.startswith(codec.MAGIC)  # really the old bytes: zlib JSON with "v": 1
     assert orjson.loads(zlib.decompress(legacy))["v"] == 1
     restored = LOADERS[kind](legacy)
-    assert restored.snapshot(NOW) == built[kind].snapshot(NOW)
+    # The snapshot that code gave for the same run, frozen beside the bytes: the simulator's
+    # site has changed since, so a state rebuilt today would fold other pages.
+    expected = orjson.loads((LEGACY / "snapshots.json").read_bytes())[kind]
+    assert orjson.loads(orjson.dumps(restored.snapshot(NOW))) == expected
     # Written again in the current version (which adds per-minute facts v1 never had),
     # it reads back to the same bytes.
     rewritten = restored.to_bytes()

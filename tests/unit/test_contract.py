@@ -33,7 +33,8 @@ VALID_PROPS: dict[str, dict[str, Any]] = {
     "form_field": {"form_id": "registration", "field": "email", "action": "blur"},
     "web_vital": {"name": "LCP", "value": 1830.5},
     "registration": {"dojo_event_id": "dojo-2026-12-06", "tickets": 2},
-    "attendance": {"dojo_event_id": "dojo-2026-11-22"},
+    "registration_cancel": {"dojo_event_id": "event:scratch-2026-12-05", "tickets": 1},
+    "attendance": {"dojo_event_id": "dojo-2026-11-22", "count": 3, "walk_in": True},
     "resource_download": {"resource_id": "scratch-cards"},
     "experiment_exposure": {"experiment": "cta_colour", "variant": "orange"},
     "conversion": {"goal": "newsletter"},
@@ -94,6 +95,12 @@ def test_unknown_prop_is_rejected_for_each_type(kind: str) -> None:
         ("web_vital", "value", float("nan")),
         ("registration", "tickets", 0),
         ("registration", "tickets", True),
+        ("registration_cancel", "tickets", 21),
+        ("registration_cancel", "tickets", 1.0),
+        ("attendance", "count", 0),
+        ("attendance", "count", 51),
+        ("attendance", "walk_in", 1),
+        ("attendance", "walk_in", "true"),
         ("form_start", "form_id", ""),
         ("form_field", "field", "x" * 65),
     ],
@@ -114,6 +121,19 @@ def test_missing_required_prop_is_named(kind: str, missing: str) -> None:
     bad = event(kind)
     del bad["props"][missing]
     assert rejected(bad).field == f"props.{missing}"
+
+
+def test_a_v1_attendance_is_still_valid_in_v1_1() -> None:
+    verdict = validate_event(event("attendance", props={"dojo_event_id": "dojo-2026-11-22"}), NOW)
+    assert isinstance(verdict, dict)
+    assert verdict["props"] == {"dojo_event_id": "dojo-2026-11-22"}
+
+
+@pytest.mark.parametrize("value", [[], {}, None, 0, 1, "false", 0.0, [True]])
+def test_walk_in_accepts_only_booleans(value: Any) -> None:
+    bad = event("attendance")
+    bad["props"]["walk_in"] = value
+    assert (rejected(bad).reason, rejected(bad).field) == ("schema", "props.walk_in")
 
 
 def test_optional_props_may_be_absent() -> None:

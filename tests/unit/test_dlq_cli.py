@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dojo_pulse.cli import main
-from dojo_pulse.dlq.letters import SHAPE, Letter, Position, printable, read_letter
-from dojo_pulse.dlq.plan import UNKNOWN_DEVICE, plan, record
+from dojo_pulse.dlq.letters import SHAPE, UNKNOWN_DEVICE, Letter, Position, printable, read_letter
+from dojo_pulse.dlq.plan import plan, record
 from dojo_pulse.dlq.replay import Outcome, dry_run_lines, summary_lines
 from dojo_pulse.dlq.summary import WHOLE, Filters, Summary
 from dojo_pulse.moment import parse_moment
@@ -102,7 +102,7 @@ def stored(**overrides: Any) -> dict[str, Any]:
         "reason": "too_old", "field": "ts", "detail": "event time is older than the accepted age",
         "payload": orjson.dumps(event).decode(), "truncated": False, "session_id": "sess_0000001",
         "visitor_id": "a1b2c3d4e5f60718", "received_at": NOW, "source_topic": "dojo.events.raw",
-        "source_partition": 0, "source_offset": 7, "index": 0,
+        "source_partition": 0, "source_offset": 7, "index": 0, "device": "mobile",
     }  # fmt: skip
     return letter | overrides
 
@@ -117,6 +117,17 @@ def test_a_documented_letter_is_read() -> None:
     assert (letter.reason, letter.field, letter.index) == ("too_old", "ts", 0)
     assert letter.source == Position("dojo.events.raw", 0, 7)
     assert read({k: v for k, v in stored().items() if k != "truncated"}) is not None  # default
+    assert letter.device == "mobile"
+    older = read({k: v for k, v in stored().items() if k != "device"})  # before letters kept it
+    assert older is not None and older.device == UNKNOWN_DEVICE
+
+
+@pytest.mark.parametrize(
+    "device", ["", "phone", "MOBILE", "<img src=x>", "desktop\x00", "x" * 5000]
+)
+def test_a_device_outside_the_classes_is_read_as_unknown(device: str) -> None:
+    letter = read(stored(device=device))
+    assert letter is not None and letter.device == UNKNOWN_DEVICE
 
 
 def test_the_shape_is_the_records() -> None:
@@ -237,11 +248,7 @@ def test_letters_of_one_request_go_back_as_one_raw_batch_in_their_order() -> Non
     assert set(first) == set(RawBatch._options.fields)
     assert [e["event_id"] for e in first["events"]] == ["evt_00000000", "evt_00000002"]
     assert (first["received_at"], first["visitor_id"]) == (NOW, "a1b2c3d4e5f60718")
-    assert (first["device"], first["bot"], first["site"]) == (
-        UNKNOWN_DEVICE,
-        False,
-        "dd-coder-dojo",
-    )
+    assert (first["device"], first["bot"], first["site"]) == ("mobile", False, "dd-coder-dojo")
     assert replays[0].key == b"sess_first0"
     # The validate stage reads it as it reads the collector's: both events accepted.
     judged = screen(replays[0].value, RawPosition("dojo.events.raw", 0, 100))

@@ -67,6 +67,7 @@ def test_invalid_events_go_to_dead_letters_with_position_and_index() -> None:
         ("type", "type", 3),
     ]
     letter = DeadLetter.from_data(dead[0])
+    assert {d["device"] for d in dead} == {"mobile"}  # the request's, as the envelope says
     assert (letter.source_topic, letter.source_partition, letter.source_offset) == (
         "dojo.events.raw",
         3,

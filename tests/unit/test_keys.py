@@ -40,6 +40,7 @@ KINDS: dict[str, Callable[[Keys, str], list[str]]] = {
     "salt_reset": lambda k, p: [k.salt_reset(p)],
     "rate_limit": lambda k, p: [k.rate_limit(7, p)],
     "session": lambda k, p: [k.session(p)],
+    "dojo_notice": lambda k, p: [k.dojo_notice(p)],
 }
 DEPLOYMENTS = [
     Settings(),

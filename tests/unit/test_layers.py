@@ -29,7 +29,10 @@ FLOORS: dict[str, int] = {
     "stream.store": 3,
     "stream.learning": 4,
     "stream.history": 4,
+    "stream.backup": 4,
+    "stream.experiments": 4,
     "stream.content": 4,
+    "stream.experiments.definition": 5,  # the experiment content type: above stream.content
     "stream.agents": 5,
     "stream.app": 6,
     "stream.worker": 7,

@@ -28,6 +28,12 @@ from stream.ingest.sanitize import (
         ("room 101, 12 kids", "room 101, 12 kids"),
         ("reset AbCdEf1234567890AbCdEf12 done", "reset [token] done"),
         ("scratch-beginners-guide-to-games", "scratch-beginners-guide-to-games"),
+        # Dated slugs (the catalogue's sessions) are words and numbers, not tokens...
+        ("/events/scratch-game-jam-2026-12-05", "/events/scratch-game-jam-2026-12-05"),
+        # ...while random parts are: UUIDs, base64url with dashes, digits glued to letters.
+        ("/r/3f2b8c1e-9a7d-4e6f-b5c4-d2e1f0a9b8c7", "/r/[token]"),
+        ("/r/Zx81kQ2mP0vY-ab12cd34ef56gh78", "/r/[token]"),
+        ("/r/scratch-game-jam-2026-12-05x", "/r/[token]"),
     ],
 )
 def test_scrub_text(text: str, expected: str) -> None:
