@@ -23,22 +23,12 @@ from tests.browser.panel_page import (
     shoot,
     wait_for,
 )
-from tests.store.content_items import event, page
+from tests.store.content_items import Clock, event, page
 
 pytestmark = pytest.mark.browser
 
 MINUTE_MS, HOUR_MS, DAY_MS = 60_000, 3_600_000, 86_400_000
 EVENT = "event:scratch-2026-12-05"
-
-
-class Clock:
-    """A clock the test sets."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 def seed_content(settings: Settings, today: int) -> None:

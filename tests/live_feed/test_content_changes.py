@@ -18,7 +18,7 @@ from stream.content.messages import Outbox
 from stream.settings import Settings
 from stream.store import open_store
 from tests.live_feed.conftest import FixedOffsets
-from tests.store.content_items import event, page
+from tests.store.content_items import Clock, event, page
 
 API = "/api/admin/content"
 H = 3_600_000
@@ -26,21 +26,11 @@ T0 = 1_796_342_400_000  # 2026-12-04T00:00Z
 EVENT, PAGE = "event:scratch-2026-12-05", "page:/about"
 
 
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-
 @pytest.fixture
 def app_client(settings: Settings, rdb: redis.Redis) -> Iterator[TestClient]:
     """The live feed on a store where the event went live at 01:00, changed at 02:00, went off
     at 03:00, and the page went live at 02:30."""
-    engine, clock = open_store(settings), Clock()
+    engine, clock = open_store(settings), Clock(T0)
     service = ContentService(engine, Outbox(), clock=clock)
     service.create("event", event(), "admin")
     service.create("page", page(), "admin")

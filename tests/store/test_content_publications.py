@@ -13,26 +13,16 @@ from stream.content.messages import Outbox
 from stream.content.publications import MAX_MS, PUBLICATIONS
 from stream.store import migrate
 from stream.store.dialects import create_engine
-from tests.store.content_items import event, page
+from tests.store.content_items import Clock, event, page
 
 T0 = 1_780_000_000_000
 MIN = 60_000
 EVENT, PAGE = "event:scratch-2026-12-05", "page:/about"
 
 
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture
