@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from live_feed.auth import refuse_unless_admin
 from live_feed.history import unavailable
 from stream.content import ContentService, Invalid, NotFound, Stale
 from stream.content.types import TYPES
+from stream.history.query import DEFAULT_RANGE_MS, QueryError, parse_time
 from stream.store import StoreError
 
 AUTHOR = "admin"  # the admin token names no person: revisions say which door they came in by
@@ -63,6 +65,8 @@ def _admin(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             return _json({"error": str(exc)}, 404)
         except BadRequest as exc:
             return _json({"error": str(exc)}, exc.status)
+        except QueryError as exc:
+            return _json(exc.body(), 400)
         except (StoreError, sqlalchemy.exc.OperationalError) as exc:
             return unavailable(exc)
 
@@ -226,11 +230,40 @@ async def diff(request: Request, service: ContentService) -> Response:
     return _json({"id": item_id, "a": a, "b": base, "changes": changes})
 
 
+def _when(request: Request, name: str, default: int) -> int:
+    """Epoch ms of the query parameter ``name`` (ISO 8601 or epoch ms), else ``default``."""
+    given = request.query_params.getlist(name)
+    if len(given) > 1:
+        raise QueryError(name, f"{name} is given more than once")
+    return parse_time(name, given[0]) if given else default
+
+
+async def changes(request: Request, service: ContentService) -> Response:
+    """What was published or unpublished in [from, to) (default the day before now)."""
+    end = _when(request, "to", time.time_ns() // 1_000_000)
+    start = _when(request, "from", max(0, end - DEFAULT_RANGE_MS))
+    if start >= end:
+        raise QueryError("to" if "to" in request.query_params else "from", "from must be before to")
+    kind = request.query_params.get("type") or None
+    if kind is not None and kind not in TYPES:
+        raise QueryError("type", f"type is one of {', '.join(TYPES)}")
+    found = await asyncio.to_thread(service.changes, start, end, kind)
+    return _json({"from": start, "to": end, "type": kind, "changes": found})
+
+
+async def live(request: Request, service: ContentService) -> Response:
+    """Which revision of each item was live ``at`` a moment (default now)."""
+    at = _when(request, "at", time.time_ns() // 1_000_000)
+    return _json({"at": at, "live": await asyncio.to_thread(service.live_at, at)})
+
+
 def routes() -> list[Route]:
     """The content API's routes (the action routes first: ids may hold slashes)."""
     one = PREFIX + "/{id:path}"
     return [
         Route(PREFIX + "/types", _admin(types)),
+        Route(PREFIX + "/changes", _admin(changes)),
+        Route(PREFIX + "/live", _admin(live)),
         Route(PREFIX, _admin(listing)),
         Route(PREFIX, _admin(create), methods=["POST"]),
         Route(one + "/publish", _admin(publish), methods=["POST"]),

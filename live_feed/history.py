@@ -18,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from live_feed.auth import refuse_unless_admin
-from stream.history.export import render
-from stream.history.query import QueryError, parse
+from stream.content.queries import Reader
+from stream.history.export import Rendered, answer, render
+from stream.history.query import Query, QueryError, parse
 from stream.settings import Settings
 from stream.store import StoreError, open_store
 from stream.store.history import channels
@@ -80,15 +81,25 @@ async def history(request: Request) -> Response:
             accept=request.headers.get("accept", ""),
             known=sorted(set(known)),
         )
-        answer = await asyncio.to_thread(render, engine, query)
+        rendered = await asyncio.to_thread(_answered, engine, query)
     except QueryError as exc:
         return Response(orjson.dumps(exc.body()), 400, media_type="application/json")
     except (StoreError, sqlalchemy.exc.OperationalError) as exc:
         return unavailable(exc)
     headers = dict(NO_STORE)
-    if answer.filename:
-        headers["content-disposition"] = f'attachment; filename="{answer.filename}"'
-    return Response(answer.body, media_type=answer.media_type, headers=headers)
+    if rendered.filename:
+        headers["content-disposition"] = f'attachment; filename="{rendered.filename}"'
+    return Response(rendered.body, media_type=rendered.media_type, headers=headers)
+
+
+def _answered(engine: sqlalchemy.Engine, query: Query) -> Rendered:
+    """The query's answer; JSON also says which content went live or off in its range."""
+    if query.format == "csv":
+        return render(engine, query)
+    changes = Reader(engine).changes(query.start, query.end)
+    return Rendered(
+        orjson.dumps(answer(engine, query) | {"content_changes": changes}), "application/json"
+    )
 
 
 def unavailable(exc: Exception) -> Response:

@@ -3,7 +3,7 @@
 // same query. While a card loads it says so; when the API refuses, it shows the API's words.
 
 import { DASH, byId, el, isNum, list, num, obj } from "./dom.js";
-import { CARDS, funnelSteps } from "./history_cards.js";
+import { CARDS, changeMarkers, funnelSteps } from "./history_cards.js";
 import { historyUrl } from "./range.js";
 
 const charts = new Map(); // card id -> {plot, observer}
@@ -199,7 +199,7 @@ async function fillCard(spec, card, content, range, isCurrent) {
     const heads = el("dl", "headlines");
     heads.append(...spec.headlines(body, extra).map((h) => headline(h, body, range)));
     const chart = el("div", "chart history-chart");
-    const parts = [heads];
+    const parts = [...changeMarkers(body, range), heads];
     const stored = list(body.rows).length > 0;
     const series = stored ? spec.series ?? [] : [];
     if (!stored) parts.push(el("p", "empty", "Nothing stored for this range"));

@@ -244,3 +244,27 @@ export const CARDS = {
       series: [["views", "views"], ["downloads", "downloads"]] },
   ],
 };
+
+const MAX_MARKERS = 20;
+const LAST_DATE_MS = 8.64e15; // beyond this a Date is invalid and toISOString throws
+
+// "Published: <title> rev N at HH:MM" for what went live or off in the range (UTC, as the
+// store's days are): which revision was live when a number moved. Text only, never markup.
+export function changeMarkers(body, range) {
+  const changes = list(body.content_changes).map(obj).filter((c) =>
+    isNum(c.at_ms) && Math.abs(c.at_ms) <= LAST_DATE_MS && ["published", "unpublished"].includes(c.action));
+  if (!changes.length) return [];
+  const oneDay = range.to - range.from <= 86400000;
+  const box = el("ul", "content-changes");
+  box.setAttribute("aria-label", "Content published or unpublished in this range");
+  for (const change of changes.slice(0, MAX_MARKERS)) {
+    const at = new Date(change.at_ms).toISOString();
+    const when = oneDay ? at.slice(11, 16) : `${at.slice(0, 10)} ${at.slice(11, 16)}`;
+    const verb = change.action === "published" ? "Published" : "Unpublished";
+    const title = typeof change.title === "string" && change.title ? change.title : String(change.item_id ?? DASH);
+    const revision = isNum(change.revision) ? ` rev ${change.revision}` : "";
+    box.append(el("li", `change-marker ${change.action}`, `${verb}: ${title}${revision} at ${when}`));
+  }
+  if (changes.length > MAX_MARKERS) box.append(el("li", "muted", `and ${changes.length - MAX_MARKERS} more`));
+  return [box];
+}

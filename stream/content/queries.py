@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from stream.content import publications
 from stream.content.diff import diff_fields
 from stream.content.errors import NotFound
 from stream.content.records import STATUSES, Item, Revision, snapshot
@@ -134,6 +135,18 @@ class Reader:
         base = b if b is not None else self.item(item_id).live_revision
         before = self.revision(item_id, base).fields if base is not None else {}
         return diff_fields(before, after)
+
+    def live_at(self, at_ms: int) -> dict[str, int]:
+        """``{item id: revision}`` live at ``at_ms`` (the publication log)."""
+        with self._connect() as conn:
+            return publications.live_at(conn, at_ms)
+
+    def changes(
+        self, from_ms: int, to_ms: int, type: str | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        """What was published or unpublished in [from_ms, to_ms) (of one ``type``), oldest first."""
+        with self._connect() as conn:
+            return publications.changes(conn, from_ms, to_ms, type)
 
     def _items(self, where: sa.ColumnElement[bool]) -> builtins.list[Item]:
         with self._connect() as conn:

@@ -17,7 +17,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from stream.content import queries
+from stream.content import publications, queries
 from stream.content.errors import Invalid, NotFound, Stale
 from stream.content.messages import Message, Outbox, Publisher, Topics
 from stream.content.records import Item, Revision
@@ -185,6 +185,7 @@ class ContentService(queries.Reader):
                 .where(ITEMS.c.id == item_id)
                 .values(live_revision=number, published_ms=now)
             )
+            publications.opened(conn, item_id, number, now)
             self._unschedule(conn, item_id, "publish")
         self._send([self.topics.live(item_id, self.snapshot(item_id))])
         return True
@@ -199,6 +200,7 @@ class ContentService(queries.Reader):
                 .where(ITEMS.c.id == item_id, ITEMS.c.live_revision.is_not(None))
                 .values(live_revision=None, unpublished_ms=now)
             )
+            publications.closed(conn, item_id, now)
             self._unschedule(conn, item_id, "unpublish")
         self._send([self.topics.live(item_id, None)])
         return True
@@ -207,11 +209,9 @@ class ContentService(queries.Reader):
         with self._writing() as conn:
             self._locked(conn, item_id)
             self._unschedule(conn, item_id, action)
-            conn.execute(
-                sa.insert(SCHEDULES).values(
-                    item_id=item_id, action=action, at_ms=at_ms, revision=revision
-                )
-            )
+            conn.execute(sa.insert(SCHEDULES).values(
+                item_id=item_id, action=action, at_ms=at_ms, revision=revision,
+            ))  # fmt: skip
         return self.item(item_id)
 
     def _claim(self, conn: sa.Connection, item_id: str, action: str, at_ms: int) -> bool:

@@ -47,3 +47,13 @@ def page(path: str = "/about", **changes: Any) -> dict[str, Any]:
 
 
 VALID = {"event": event(), "resource": resource(), "page": page()}
+
+
+class Clock:
+    """A content service's clock, in epoch ms, that the test moves."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
