@@ -10,15 +10,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import redis
 
 from dojo_pulse.simulation import generate
 from stream.backup.create import create
 from stream.backup.drill import drill
+from stream.models.keys import Keys
 from stream.settings import Settings
 from stream.sketches.windows import day_start
-from tests.integration.conftest import Proc
+from tests.integration.conftest import Proc, wait_for
 from tests.integration.test_backup_roundtrip import caught_up
-from tests.integration.test_ground_truth import produce
+from tests.integration.test_ground_truth import produce, snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +42,11 @@ def test_a_drill_runs_a_worker_on_the_restored_stack_and_its_figures_equal_the_t
     worker = start(["worker"], settings)
     asyncio.run(produce(settings, requests))
     caught_up(settings, worker, views)
+    # The learner publishes the alerts channel as its own part (the scheduler keeps another).
+    parts = Keys.of(settings).snapshot_parts("alerts")
+    wait_for(lambda: redis.Redis.from_url(settings.redis_url).hexists(parts, "learn_online"), 60,
+             "the learner's part of the alerts")  # fmt: skip
+    assert snapshot(settings, "alerts")["false_alert_rate"] is None
     worker.stop()
     directory, manifest = asyncio.run(create(settings))
 
