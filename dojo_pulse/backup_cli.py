@@ -242,6 +242,8 @@ def drill_command(backup_id: str, root: Path | None, quiet: bool) -> None:
             report = asyncio.run(drill(settings, directory, _key(settings), meter=bars))
         except (RestoreRefused, *_failure()) as exc:  # type: ignore[misc]
             raise click.ClickException(f"drill FAILED: {exc}") from None
+    for line in report.figures:
+        click.echo(f"figure {line}")
     for line in report.mismatches:
         click.echo(f"mismatch: {line}", err=True)
     verdict = "PASSED" if report.passed else "FAILED"

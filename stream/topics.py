@@ -23,10 +23,10 @@ METRIC_CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmap
 # The dojo agent's one state feeds three topics (``stream.metrics.dojo_board``).
 DOJO_SECTIONS = ("registrations", "attendance", "resources")
 # Every channel the live feed carries: the metrics, the recent events, the validate stage's
-# counters and the learner's four (``LearningState.snapshot``).
+# counters, the learner's four (``LearningState.snapshot``) and the backup scheduler's status.
 LIVE_CHANNELS = (
     *METRIC_CHANNELS, "activity", "pipeline", "engagement", "recommendations", "segments", "alerts",
-    "dojo",
+    "dojo", "backups",
 )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ import { renderJourneys } from "./journeys.js";
 import { renderHeatmaps, setupHeatmapSelectors } from "./heatmap.js";
 import { renderEngagement, renderRecommendations, renderSegments } from "./learning.js";
 import { renderDojo } from "./dojo.js";
+import { renderBackups } from "./backups.js";
 import { renderExperiments } from "./experiments.js";
 import { stopWatchingWorker, watchWorker } from "./worker.js";
 import { stopWatchingVisitorDay, watchVisitorDay } from "./visitors_note.js";
@@ -34,6 +35,7 @@ const RENDER = {
   alerts: renderAlerts,
   dojo: renderDojo,
   experiments: renderExperiments,
+  backups: renderBackups,
 };
 const CHANNELS = Object.keys(RENDER);
 const TABS = ["live", "insights", "learning", "dojo", "experiments", "content"];

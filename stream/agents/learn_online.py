@@ -96,7 +96,10 @@ class LearnerOutputs:
                 self.alerts_topic, orjson.dumps(alert), key=alert["metric"].encode()
             )
         for channel, data in state.snapshot(at).items():
-            await self.publisher.publish(channel, data, at)
+            if channel == "alerts":  # the backup scheduler writes a part of it too
+                await self.publisher.publish_part(channel, AGENT, data, at)
+            else:
+                await self.publisher.publish(channel, data, at)
         for start, tally in state.quality.drain():  # one learner: part 0
             key, value = minute_record("learning", start, 0, tally)
             await self.producer.send(self.history_topic, value, key=key)

@@ -3,8 +3,9 @@
 ``dojo-pulse run`` starts it as a child process (``dojo-pulse backup schedule``). Its
 ``/metrics`` (on ``DOJO_BACKUP_WEB_PORT``) carries the last success time, size, records
 and duration; when a backup fails or is overdue (no success for 1.5 intervals) it raises an
-alert on the live feed's alerts channel and on the alerts topic, and it publishes its
-status on the ``backups`` channel. Decisions are pure functions of times passed in.
+alert on the live feed's alerts channel (its own part, ``SOURCE``) and on the alerts topic,
+and it publishes its status on the ``backups`` channel. Decisions are pure functions of
+times passed in (``clockwork``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -20,9 +20,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from stream.backup.catalog import latest, prune
+from stream.backup.clockwork import Clockwork, alert, backup_due, drill_due, overdue, status
 from stream.backup.create import backup_key, backups_root, create
 from stream.backup.drill import drill
 from stream.backup.verify import verify
@@ -32,11 +32,9 @@ from stream.sinks.publish import SnapshotPublisher
 
 log = logging.getLogger(__name__)
 
-FIRST_AFTER_S = 60.0  # the first backup of a fresh stack waits for its first events
-RETRY_AFTER_S = 600.0  # a failed backup is tried again this much later, not at once
-OVERDUE_FACTOR = 1.5
 TICK_S = 15.0
 CHANNEL = "backups"
+SOURCE = "backup"  # the scheduler's part of the alerts channel
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 LAST_SUCCESS = Gauge("dojo_backup_last_success_timestamp_seconds",
@@ -55,48 +53,6 @@ LAST_DRILL = Gauge("dojo_backup_last_drill_success_timestamp_seconds",
                    "When the last restore drill passed", registry=REGISTRY)  # fmt: skip
 
 
-@dataclass
-class Clockwork:
-    """What the scheduler remembers between ticks (seconds since the epoch)."""
-
-    started: float
-    last_success: float = 0.0
-    last_attempt: float = 0.0
-    last_drill: float = 0.0
-    failure: str = ""  # why the last attempt failed ("" when it did not)
-
-
-def backup_due(c: Clockwork, now: float, every_h: float) -> bool:
-    """Whether to make a backup now."""
-    if every_h <= 0 or now - c.started < FIRST_AFTER_S:
-        return False
-    if c.failure and now - c.last_attempt < RETRY_AFTER_S:
-        return False
-    return now - c.last_success >= every_h * 3600
-
-
-def drill_due(c: Clockwork, now: float, every_h: float) -> bool:
-    return every_h > 0 and c.last_success > 0 and now - c.last_drill >= every_h * 3600
-
-
-def overdue(c: Clockwork, now: float, every_h: float) -> bool:
-    """No good backup for 1.5 intervals (counted from the start when there was none)."""
-    since = c.last_success or c.started + FIRST_AFTER_S
-    return every_h > 0 and now - since > every_h * 3600 * OVERDUE_FACTOR
-
-
-def alert(c: Clockwork, now: float, every_h: float) -> dict[str, Any] | None:
-    """The live alert for the scheduler's state, or None when all is well."""
-    if c.failure:
-        reason = f"backup failed: {c.failure}"
-    elif overdue(c, now, every_h):
-        reason = f"backup overdue: none verified for {(now - c.last_success) / 3600:.1f} h"
-    else:
-        return None
-    return {"kind": "drop", "metric": "backup", "reason": reason, "minute": int(now * 1000),
-            "value": None, "expected": None, "ratio": None}  # fmt: skip
-
-
 async def cycle(settings: Settings, c: Clockwork, now: float) -> None:
     """One backup, its verification and a prune; the outcome lands in ``c`` and the gauges."""
     c.last_attempt = now
@@ -113,7 +69,8 @@ async def cycle(settings: Settings, c: Clockwork, now: float) -> None:
         c.failure = f"{type(exc).__name__}: {str(exc)[:200]}"
         log.warning("backup failed: %s", c.failure)
         return
-    c.failure, c.last_success = "", time.time()
+    c.failure, c.last_success, c.verified = "", time.time(), True
+    c.last_id, c.last_size, c.last_records = manifest.id, manifest.size, manifest.records
     LAST_SUCCESS.set(c.last_success)
     LAST_SIZE.set(manifest.size)
     LAST_RECORDS.set(manifest.records)
@@ -133,6 +90,8 @@ async def run_scheduler(settings: Settings, *, ticks: int | None = None) -> None
     newest = latest(backups_root(settings))
     if newest is not None and newest.manifest is not None:
         c.last_success = newest.manifest.finished_ms / 1000
+        c.last_id, c.last_size = newest.manifest.id, newest.manifest.size
+        c.last_records = newest.manifest.records
         LAST_SUCCESS.set(c.last_success)
     redis = Redis.from_url(settings.redis_url)
     publisher = SnapshotPublisher(redis, Keys.of(settings))
@@ -145,7 +104,7 @@ async def run_scheduler(settings: Settings, *, ticks: int | None = None) -> None
             if drill_due(c, now, drill_every):
                 await _drill(settings, c, now)
             OVERDUE.set(overdue(c, now, every))
-            await tell(settings, publisher, redis, c, now)
+            await tell(settings, publisher, c, now)
             ticks = None if ticks is None else ticks - 1
             await asyncio.sleep(TICK_S if ticks is None or ticks else 0)
     finally:
@@ -157,38 +116,39 @@ async def _drill(settings: Settings, c: Clockwork, now: float) -> None:
     newest = latest(backups_root(settings))
     if newest is None:
         return
+    c.drill_id = newest.directory.name
     try:
         report = await drill(settings, newest.directory, backup_key(settings))
     except Exception as exc:  # a failed drill is news, not a crash
-        report = None
-        log.warning("drill failed: %s", exc)
-    if report is not None and report.passed:
+        c.drill_passed, c.drill_detail = False, f"{type(exc).__name__}: {str(exc)[:200]}"
+        log.warning("drill failed: %s", c.drill_detail)
+    else:
+        c.drill_passed = report.passed
+        c.drill_detail = "; ".join(report.mismatches)[:300]
+    if c.drill_passed:
         LAST_DRILL.set(time.time())
     else:
         FAILURES.labels("drill").inc()
 
 
-async def tell(
-    settings: Settings, publisher: SnapshotPublisher, redis: Redis, c: Clockwork, now: float
-) -> None:
-    """Publish the status; while something is wrong, keep the alert on the live feed."""
-    status = {"last_success_ms": int(c.last_success * 1000), "failure": c.failure,
-              "overdue": overdue(c, now, settings.backup_every_hours)}  # fmt: skip
-    await publisher.publish(CHANNEL, status, int(now * 1000))
-    raised = alert(c, now, settings.backup_every_hours)
-    if raised is None:
-        return
-    try:  # the learner owns the alerts snapshot; ours goes on top of its list
-        raw = await redis.get(publisher.keys.snapshot("alerts"))
-        data = orjson.loads(raw)["data"] if raw else {"alerts": []}
-    except (RedisError, OSError, orjson.JSONDecodeError, KeyError, TypeError):
-        data = {"alerts": []}
-    others = [a for a in data.get("alerts", []) if a.get("metric") != "backup"]
-    await publisher.publish("alerts", {**data, "alerts": [raised, *others]}, int(now * 1000))
-    await _to_topic(settings, raised)
+async def tell(settings: Settings, publisher: SnapshotPublisher, c: Clockwork, now: float) -> None:
+    """Publish the status; keep the scheduler's part of the alerts in place, news sent once.
+
+    The part is written only when it is not what Redis holds (a lost Redis gets it again);
+    the learner's publishes merge it in, so it neither flickers nor repeats."""
+    every = settings.backup_every_hours
+    await publisher.publish(CHANNEL, status(c, now, every), int(now * 1000))
+    raised = alert(c, now, every)
+    wanted = {"alerts": [raised]} if raised is not None else None
+    if await publisher.part("alerts", SOURCE) != wanted:
+        await publisher.publish_part("alerts", SOURCE, wanted, int(now * 1000))
+    reason = raised["reason"] if raised is not None else ""
+    if reason and reason != c.told:
+        await _to_topic(settings, raised)
+    c.told = reason
 
 
-async def _to_topic(settings: Settings, raised: dict[str, Any]) -> None:
+async def _to_topic(settings: Settings, raised: dict[str, Any] | None) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka, request_timeout_ms=10_000)
     try:
         await producer.start()

@@ -13,6 +13,8 @@ What lives under the namespace, by writer -> reader:
 
 - ``snapshot:<channel>`` / ``live:<channel>``: metric agents -> live feed (and the
   collector's salt check reads ``snapshot:traffic``).
+- ``parts:<channel>``: the keyed sources of a snapshot several processes write (``alerts``:
+  the learner and the backup scheduler) -> each other's publishes.
 - ``checkpoints:<agent>``: each metric agent -> the other workers' merges.
 - ``stats:folded``, ``stats:folded_at``, ``stats:seen_at``: agents -> live feed health.
 - ``stats:pipeline``, ``stats:events_processed``, ``stats:m:<minute ms>``: validate stage ->
@@ -55,6 +57,10 @@ class Keys:
     def live_pattern(self) -> str:
         """The pattern subscription matching every ``live`` channel."""
         return self.live("*")
+
+    def snapshot_parts(self, channel: str) -> str:
+        """The hash of each source's part of ``channel``'s snapshot (merged when published)."""
+        return f"{self.namespace}parts:{channel}"
 
     def channel_of(self, pubsub_channel: str) -> str | None:
         """The snapshot channel a ``live`` pub/sub channel carries (None if not one of ours)."""

@@ -9,11 +9,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from infra.process import free_port
 from stream.backup.catalog import entries
-from stream.backup.schedule import FIRST_AFTER_S, Clockwork, cycle, tell
+from stream.backup.clockwork import FIRST_AFTER_S, Clockwork
+from stream.backup.schedule import cycle, tell
 from stream.models import Keys
 from stream.settings import Settings
 from stream.sinks.publish import SnapshotPublisher
@@ -51,29 +53,45 @@ def test_a_cycle_backs_up_verifies_and_the_process_serves_its_gauges(
     assert gauge() == pytest.approx(c.last_success, abs=5)  # read back from the newest backup
 
 
-def test_a_failed_backup_raises_an_alert_on_the_live_feed(
+def test_a_failed_backup_raises_an_alert_that_stays_without_being_sent_again(
     stack_settings: Settings, tmp_path: Path
 ) -> None:
     gone = replace(stack_settings, kafka=f"127.0.0.1:{free_port()}", backup_dir=str(tmp_path))
     c = Clockwork(started=0.0, last_success=1.0)
+    stamps: list[int] = []
 
     async def fail_and_tell() -> None:
         from redis.asyncio import Redis
 
         await cycle(gone, c, time.time())
         redis = Redis.from_url(gone.redis_url)
+        publisher = SnapshotPublisher(redis, Keys.of(gone))
         try:
-            await tell(gone, SnapshotPublisher(redis, Keys.of(gone)), redis, c, time.time())
+            await tell(gone, publisher, c, time.time())
+            stamps.append(envelope_ts(await redis.get(Keys.of(gone).snapshot("alerts"))))
+            # The learner publishes its own part: the backup alert stays in the snapshot.
+            await publisher.publish_part("alerts", "learn_online", {"alerts": []}, 5)
+            await tell(gone, publisher, c, time.time() + 15)  # the next tick: nothing new
+            stamps.append(envelope_ts(await redis.get(Keys.of(gone).snapshot("alerts"))))
         finally:
             await redis.aclose()
 
     asyncio.run(fail_and_tell())
     assert c.failure.startswith("KafkaConnectionError")
     alerts = snapshot(gone, "alerts")["alerts"]
-    assert alerts[0]["metric"] == "backup"
+    assert [a["metric"] for a in alerts] == ["backup"]
     assert alerts[0]["reason"].startswith("backup failed: KafkaConnectionError")
+    assert stamps[1] == 5  # the learner's publish was the last: the scheduler did not repeat
     assert snapshot(gone, "backups")["failure"] == c.failure
+    assert c.told == alerts[0]["reason"]
     assert list(tmp_path.iterdir()) == []  # nothing half-made is left
+
+
+def envelope_ts(raw: bytes | str | None) -> int:
+    assert raw is not None
+    ts = orjson.loads(raw)["ts"]
+    assert isinstance(ts, int)
+    return ts
 
 
 def test_the_scheduler_of_a_fresh_stack_makes_its_first_backup_within_minutes(
