@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging.config
 import time
 
 import click
@@ -46,8 +47,36 @@ def report(period: str, reason: str, send: bool, on_alerts: bool, max_reports: i
     asyncio.run(watch(settings, lambda why: make(settings, period, why, send), limit=max_reports))
 
 
-def make(settings: Settings, period: str, reason: str, send: bool) -> None:
-    """Gather, keep and (with ``send``) mail one report; ``ClickException`` on a failure."""
+@click.command("report-schedule")
+@click.option("--ticks", type=int, default=None, hidden=True)  # tests: stop after N rounds
+@click.option("--tick-s", type=float, default=60.0, hidden=True)  # tests: rounds this apart
+def report_schedule(ticks: int | None, tick_s: float) -> None:
+    """Send the DOJO_REPORTS reports when due (at DOJO_REPORTS_HOUR UTC), each once.
+
+    Daily reports every day, weekly on Mondays, monthly on the 1st; with "alerts" in
+    DOJO_REPORTS also a daily report per capacity notice, traffic spike or vitals
+    regression. `dojo-pulse run` starts it.
+    """
+    import asyncio
+
+    from dojo_pulse.reports.schedule import run_schedule
+    from stream.logs import log_config
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    logging.config.dictConfig(log_config())
+    asyncio.run(run_schedule(settings, ticks=ticks, tick_s=tick_s))
+
+
+def make(
+    settings: Settings, period: str, reason: str, send: bool, *, now_ms: int | None = None
+) -> None:
+    """Gather, keep and (with ``send``) mail one report; ``ClickException`` on a failure.
+
+    ``now_ms`` (default: now) picks the period: the whole days before its day.
+    """
     from dojo_pulse.reports import archive, mail
     from dojo_pulse.reports.figures import gather
     from stream.store import StoreError, open_store
@@ -57,7 +86,8 @@ def make(settings: Settings, period: str, reason: str, send: bool) -> None:
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        made = gather(engine, period, time.time_ns() // 1_000_000, reason[:200])
+        when = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        made = gather(engine, period, when, reason[:200])
     finally:
         engine.dispose()
     url = settings.smtp_url.reveal()

@@ -65,6 +65,9 @@ def test_secret_never_shows_in_repr() -> None:
         ({"DOJO_LIVE_PORT": "0"}, "DOJO_LIVE_PORT must be a port"),
         ({"DOJO_WORKER_WEB_PORT": "-80"}, "DOJO_WORKER_WEB_PORT must be a port"),
         ({"DOJO_KAFKA_CONTROLLER_PORT": "65536"}, "DOJO_KAFKA_CONTROLLER_PORT must be a port"),
+        ({"DOJO_REPORTS": "daily,hourly"}, "DOJO_REPORTS: any of"),
+        ({"DOJO_REPORTS_HOUR": "24"}, "DOJO_REPORTS_HOUR must be an hour"),
+        ({"DOJO_REPORTS_HOUR": "six"}, "DOJO_REPORTS_HOUR"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], message: str) -> None:
