@@ -22,7 +22,8 @@ from dojo_pulse.content_cli import content
 from dojo_pulse.dlq.commands import dlq
 from dojo_pulse.experiments_cli import experiments
 from dojo_pulse.history_cli import history
-from dojo_pulse.reports.command import report, report_schedule
+from dojo_pulse.reports.command import report
+from dojo_pulse.reports.schedule import report_schedule
 from stream.settings import ENV, Settings, SettingsError
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging.config
 import time
 
 import click
@@ -45,29 +44,6 @@ def report(period: str, reason: str, send: bool, on_alerts: bool, max_reports: i
     from dojo_pulse.reports.watch import watch
 
     asyncio.run(watch(settings, lambda why: make(settings, period, why, send), limit=max_reports))
-
-
-@click.command("report-schedule")
-@click.option("--ticks", type=int, default=None, hidden=True)  # tests: stop after N rounds
-@click.option("--tick-s", type=float, default=60.0, hidden=True)  # tests: rounds this apart
-def report_schedule(ticks: int | None, tick_s: float) -> None:
-    """Send the DOJO_REPORTS reports when due (at DOJO_REPORTS_HOUR UTC), each once.
-
-    Daily reports every day, weekly on Mondays, monthly on the 1st; with "alerts" in
-    DOJO_REPORTS also a daily report per capacity notice, traffic spike or vitals
-    regression. `dojo-pulse run` starts it.
-    """
-    import asyncio
-
-    from dojo_pulse.reports.schedule import run_schedule
-    from stream.logs import log_config
-
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    logging.config.dictConfig(log_config())
-    asyncio.run(run_schedule(settings, ticks=ticks, tick_s=tick_s))
 
 
 def make(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import logging.config
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ import orjson
 
 from dojo_pulse.reports.command import make
 from live_feed.reports import directory
-from stream.settings import Settings
+from stream.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -131,3 +132,23 @@ async def run_schedule(
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+
+
+@click.command("report-schedule")
+@click.option("--ticks", type=int, default=None, hidden=True)  # tests: stop after N rounds
+@click.option("--tick-s", type=float, default=60.0, hidden=True)  # tests: rounds this apart
+def report_schedule(ticks: int | None, tick_s: float) -> None:
+    """Send the DOJO_REPORTS reports when due (at DOJO_REPORTS_HOUR UTC), each once.
+
+    Daily reports every day, weekly on Mondays, monthly on the 1st; with "alerts" in
+    DOJO_REPORTS also a daily report per capacity notice, traffic spike or vitals
+    regression. `dojo-pulse run` starts it.
+    """
+    from stream.logs import log_config
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    logging.config.dictConfig(log_config())
+    asyncio.run(run_schedule(settings, ticks=ticks, tick_s=tick_s))
