@@ -124,6 +124,7 @@ def board(state: DojoState, catalogue: Catalogue, model: Forecaster, now_ms: int
         name: top(counts, 10, "name", "registrations") for name, counts in state.sources.items()
     }
     return {
+        "engagement": state.engagement.snapshot(now_ms),
         "registrations": {
             "events": events,
             "sources": sources,
