@@ -8,8 +8,9 @@ hour for the last two days (trending). Per registration, its session's source: e
 path, the entry's referrer host (``(direct)``) and ``utm_campaign`` (``(none)``); a session's
 entry is forgotten 30 minutes after its last batch. No person is held: counts per item only,
 sessions by their id only while they last. Definitions match ``dojo_pulse.simulation.dojo_truth``.
-Sessions, engaged sessions and returning visitors per day: ``stream.metrics.dojo_engagement``
-(checkpoint version 2; a version 1 checkpoint restores with none counted yet).
+Sessions, engaged sessions and returning visitors per day: ``stream.metrics.dojo_engagement``;
+the registration funnel per event: ``stream.metrics.dojo_funnel`` (both from checkpoint
+version 2; a version 1 checkpoint restores with none counted yet).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from stream.metrics.dojo_engagement import Engagement
+from stream.metrics.dojo_funnel import Funnels
 from stream.metrics.dojo_rows import event_rows, resource_rows
 from stream.metrics.minutes import Marks, advance, closed, stale
 from stream.metrics.visits import SESSION_TIMEOUT_MS
@@ -73,6 +75,7 @@ class DojoState:
         self.minutes: dict[int, dict[str, int]] = {}  # minute -> tally counts
         self.sessions: dict[str, list[Any]] = {}  # id -> [last seen, path, host, campaign]
         self.engagement = Engagement()  # sessions, engaged, returning (dojo_engagement)
+        self.funnels = Funnels()  # event page -> register page -> form -> booked (dojo_funnel)
         self.clock = EventClock(MINUTE_MS, lateness_ms)
         self.marks = Marks()
 
@@ -95,6 +98,7 @@ class DojoState:
                 self._dojo(kind, e["props"], e["ts"], session)
         if session is not None:
             session[0] = max(session[0], batch["received_at"])
+        self.funnels.apply(batch)
         for ts in self.engagement.apply(batch):
             self._minute(ts, {"engaged": 1})  # history: engaged sessions per minute
         if events:
@@ -189,6 +193,7 @@ class DojoState:
         for sid in [k for k, s in self.sessions.items() if s[0] <= idle]:
             del self.sessions[sid]
         self.engagement.expire(now_ms)
+        self.funnels.expire(now_ms)
 
     def merge(self, other: DojoState, *, sessions: bool = True) -> DojoState:
         """A new state of both partitions (``sessions=False`` skips sessions: display only)."""
@@ -220,6 +225,7 @@ class DojoState:
             if sessions:
                 out.sessions.update({sid: list(s) for sid, s in state.sessions.items()})
         out.engagement = self.engagement.merge(other.engagement, sessions=sessions)
+        out.funnels = self.funnels.merge(other.funnels, sessions=sessions)
         return out
 
     def minute_tally(self, start: int) -> Tally | None:
@@ -243,6 +249,7 @@ class DojoState:
             "sessions": self.sessions,
             "clock": self.clock.to_list(),
             "engagement": self.engagement.to_raw(),
+            "funnels": self.funnels.to_raw(),
         }
         return codec.encode("dojo", 2, raw, (uniques.LIBRARY,))
 
@@ -266,8 +273,9 @@ class DojoState:
 
     @classmethod
     def _read_v2(cls, raw: dict[str, Any]) -> DojoState:
-        out = cls._read_v1(raw)  # v2 = v1 + engagement (v1 restores with none counted yet)
+        out = cls._read_v1(raw)  # v2 = v1 + engagement, funnels (v1: none counted yet)
         out.engagement = Engagement.from_raw(raw["engagement"])
+        out.funnels = Funnels.from_raw(raw["funnels"])
         return out
 
 

@@ -125,6 +125,7 @@ def board(state: DojoState, catalogue: Catalogue, model: Forecaster, now_ms: int
     }
     return {
         "engagement": state.engagement.snapshot(now_ms),
+        "funnels": state.funnels.rows({k: e.title for k, e in catalogue.events.items()}),
         "registrations": {
             "events": events,
             "sources": sources,
