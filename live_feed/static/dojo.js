@@ -136,6 +136,13 @@ export function renderDojo(data) {
   rows("dojo-sources", ["entry", "referrer", "campaign"].flatMap((kind) =>
     list(sources[kind]).map(obj).slice(0, 5).map((s) => [`${kind}: ${s.name}`, num(s.registrations)])),
   2, "No registrations yet");
+  rows("dojo-funnels", list(data.funnels).map(obj).slice(0, 20).map((f) => {
+    const steps = list(f.steps).map(obj);
+    return [f.title ?? f.id, ...[0, 1, 2, 3].map((i) => {
+      const step = obj(steps[i]);
+      return i && isNum(step.share) ? `${num(step.sessions)} · ${pct(step.share)}` : num(step.sessions);
+    })];
+  }), 5, "No visits to an event page yet");
   const notices = list(data.notices).map(obj);
   byId("dojo-notices").replaceChildren(...notices.slice(0, 5).map((n) => el("li", "", n.reason)));
   byId("dojo-notices-card").hidden = notices.length === 0;

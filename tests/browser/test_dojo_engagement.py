@@ -84,3 +84,41 @@ def test_the_engagement_card_explains_each_figure(browser: Any, feed: Any, token
     assert hostile not in driver.page_source.split("<body", 1)[1].replace("&lt;", "")
     assert driver.execute_script("return window.pwned") is None
     assert severe_errors(driver) == []
+
+
+def test_the_funnel_card_shows_each_events_steps(browser: Any, feed: Any, token: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.unit.test_dojo_board import shop
+
+    state, catalogue = shop()
+    scratch = next(iter(catalogue.events))
+    slug = scratch.split(":", 1)[1]
+    booked = {"type": "registration", "ts": NOW, "url": f"/events/{slug}/register",
+              "referrer": "", "props": {"dojo_event_id": scratch, "tickets": 1}}  # fmt: skip
+    for sid, events in (
+        ("a", [page(NOW, f"/events/{slug}"), page(NOW, f"/events/{slug}/register"),
+               {**page(NOW, f"/events/{slug}/register"), "type": "form_submit"}, booked]),
+        ("b", [page(NOW, f"/events/{slug}"), page(NOW, f"/events/{slug}/register")]),
+        ("c", [page(NOW, f"/events/{slug}")]),
+        ("d", [page(NOW, f"/events/{slug}")]),
+        ("e", [page(NOW, "/events/not-published")]),
+    ):  # fmt: skip
+        state.apply({"session_id": sid, "visitor_id": sid, "received_at": NOW, "events": events},
+                    NOW)  # fmt: skip
+    data = board(state, catalogue, Forecaster(), NOW)
+    title = catalogue.events[scratch].title
+    driver = browser
+    publish(feed.redis, "dojo", data, int(time.time() * 1000))
+    log_in(driver, feed.url + "/", token)
+    driver.find_element(By.CSS_SELECTOR, '.tabs [data-tab="dojo"]').click()
+    wait_for(lambda: title in text(driver, "dojo-funnels"), "the funnel")
+    row = next(r for r in text(driver, "dojo-funnels").splitlines() if r.startswith(title))
+    assert row == f"{title} 4 2 · 50% 1 · 25% 1 · 25%"
+    assert "not-published" not in text(driver, "dojo-funnels")
+    resize(driver, *PHONE)
+    assert_fits(driver, "the funnel card on a phone")
+    publish(feed.redis, "dojo", {"funnels": [{"title": '<b onmouseover="x">', "steps": "x"}, 7]},
+            int(time.time() * 1000))  # fmt: skip
+    wait_for(lambda: '<b onmouseover="x">' in text(driver, "dojo-funnels"), "the hostile row")
+    assert severe_errors(driver) == []
