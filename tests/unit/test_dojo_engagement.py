@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from stream.metrics.dojo import DojoState
-from stream.metrics.dojo_engagement import Engagement, area_of
+from stream.metrics.dojo_engagement import INTERACTIONS, Engagement, area_of
 from stream.sketches.windows import DAY_MS, MINUTE_MS
-from tests.unit.test_dojo_metrics import NOW, START, one, run, view  # noqa: F401 (fixture)
+from tests.unit.test_dojo_metrics import NOW, START, batches, one, run, view  # noqa: F401 (fixture)
 
 TODAY = START - START % DAY_MS
 
@@ -28,12 +28,32 @@ def test_sessions_visitors_and_returning_equal_the_truth(
     assert today["sessions"] == everything["sessions"]
     assert today["visitors"] == everything["visitors"]
     assert today["returning"] == everything["sessions"] - everything["visitors"]
-    assert sum(a["sessions"] for a in today["by_area"].values()) == today["sessions"]
-    assert 0 < today["engaged"] <= today["sessions"]
+    by_area: dict[str, int] = {}
+    for url, n in everything["entry_pages"].items():
+        by_area[area_of(url)] = by_area.get(area_of(url), 0) + n
+    assert {k: v["sessions"] for k, v in today["by_area"].items() if v["sessions"]} == by_area
+    assert 0 < today["engaged"] == len(engaged_sessions(batches())) < today["sessions"]
     restored = reduce(lambda a, b: a.merge(b), [DojoState.from_bytes(p.to_bytes()) for p in parts])
     assert restored.engagement.snapshot(NOW) == merged.engagement.snapshot(NOW)
     tallied = sum(m.get("engaged", 0) for p in parts for m in p.minutes.values())
     assert tallied == today["engaged"]  # every engaged session in exactly one minute
+
+
+def engaged_sessions(all_batches: list[dict[str, Any]]) -> set[str]:
+    """The definition, again, over the simulated batches: 10 s, 2 pages or an interaction."""
+    first: dict[str, int] = {}
+    views: dict[str, int] = {}
+    out = set()
+    for b in all_batches:
+        sid = b["session_id"]
+        for e in b["events"]:
+            if sid not in first and e["type"] != "page_view":
+                continue
+            first.setdefault(sid, e["ts"])
+            views[sid] = views.get(sid, 0) + (e["type"] == "page_view")
+            if views[sid] >= 2 or e["type"] in INTERACTIONS or e["ts"] - first[sid] > 10_000:
+                out.add(sid)
+    return out
 
 
 def click(ts: int) -> dict[str, Any]:
