@@ -5,9 +5,12 @@ Run: ``.venv/bin/python -m bench.history [--quick]``; writes ``bench/results/his
 the simulator's default traffic (``dojo-pulse run``: 20 events/s, 2 % invalid): one hour is
 simulated and tallied per minute, channel and partition; every hour of the year is that
 hour with its visitors and sessions renamed (so days and the year hold distinct people).
-A query is what ``GET /api/history`` does: ``read`` the windows, a summary per window and
-the summary of their merge. PostgreSQL is a private server (infra/postgres.py) with its
-default, durable settings.
+A query is what ``GET /api/history`` does: a summary per window and the summary of their
+merge, measured three ways in the same run: ``before`` decodes every window's tally
+(``read`` + ``totals``, the path before summaries), ``after`` reads the summaries and the
+few tallies the total needs (``ranges.summarized``), and ``floor`` is a bare SELECT of the
+rows ``after`` reads (no decoding, no merging). PostgreSQL is a private server
+(infra/postgres.py) with its default, durable settings.
 """
 
 from __future__ import annotations
@@ -31,21 +34,30 @@ from infra import postgres
 from stream.sketches.quantiles import Quantiles
 from stream.sketches.tally import Tally, merged
 from stream.sketches.uniques import Uniques, fingerprint
-from stream.store import history, migrate
+from stream.store import history, migrate, summary
 from stream.store.dialects import create_engine
 from stream.store.history import DAY_MS, HISTORY, HOUR_MS, MINUTE_MS, MinuteRow
+from stream.store.ranges import COARSER, summarized
+from stream.store.summary import SUMMARIES
 
 RESULTS = Path(__file__).parent / "results" / "history.md"
 START = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+MINUTE_HOURS = 84  # minute rows at the end of the range: the 5,000 minutes an answer may hold
 RATE, INVALID, PARTS = 20.0, 0.02, 4  # `dojo-pulse run`'s traffic; the default partitions
 CHANNELS = ("traffic", "forms", "vitals", "funnels", "journeys", "heatmaps", "pipeline", "learning")
 # (good up to, poor above) per Web Vital, as web.dev rates them.
 VITALS = {"LCP": (2500, 4000), "INP": (200, 500), "CLS": (0.1, 0.25), "FCP": (1800, 3000),
           "TTFB": (800, 1800)}  # fmt: skip
 WHERE_THE_TIME_GOES = """\
-Where the time goes: an hour of traffic holds its visitors and sessions as exact sets
-(~35 KB stored, under the 8,192-key limit of `Uniques`); reading a year of them decodes
-~310 MB and merges 8,760 sets, so only that channel misses the year-of-hours target."""
+Where the time went before summaries: an hour of traffic holds its visitors and sessions as
+exact sets (~35 KB stored, under the 8,192-key limit of `Uniques`); reading a year of them
+decoded ~310 MB and merged 8,760 sets. After: each row's numbers are read from
+`history_summary` (~2 KB of JSON for an hour of traffic), and the year's uniques come from
+365 day rows (HyperLogLogs, ~20 KB each) plus the hours at the range's edges. What is left
+of *after* above *floor* is parsing the summaries' JSON and decoding those day rows. A minute's
+summary (of its partitions merged) costs ~40 % of its tallies' bytes; in return a range of
+minutes decodes only the hours inside it and the minutes at its edges. Measured on 2 cores
+shared with other jobs (load average 3 to 10): p99s carry their noise, p50s less so."""
 FUNNEL = ("page_view", "form_start", "form_submit", "registration")
 
 
@@ -130,34 +142,88 @@ def _renamed(template: Tally, rng: random.Random) -> Tally:
 
 def year_rows(
     minutes: list[MinuteRow], days: int, say: Callable[[str], None]
-) -> list[dict[str, Any]]:
-    """Hour and day rows of every channel for ``days`` days of that hour, as stored."""
+) -> list[tuple[dict[str, Any], dict[str, object]]]:
+    """Hour and day rows of every channel for ``days`` days of that hour, with their summaries."""
     hour = {c: merged(r.tally for r in minutes if r.channel == c) for c in CHANNELS}
+    per_hour = {c: sum(r.channel == c for r in minutes) for c in CHANNELS}
     rng = random.Random(3)
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[dict[str, Any], dict[str, object]]] = []
     for d in range(days):
         if d % 30 == 0:
             say(f"history: building day {d + 1}/{days}")
         for channel in CHANNELS:
             hours = [_renamed(hour[channel], rng) for _ in range(24)]
             for h, tally in enumerate(hours):
-                rows.append(_row(channel, "hour", START + d * DAY_MS + h * HOUR_MS, tally))
-            rows.append(_row(channel, "day", START + d * DAY_MS, merged(hours)))
+                start = START + d * DAY_MS + h * HOUR_MS
+                rows.append(_row(channel, "hour", start, tally, per_hour[channel]))
+            rows.append(_row(channel, "day", START + d * DAY_MS, merged(hours), 24))
     return rows
 
 
-def _row(channel: str, size: str, start: int, tally: Tally) -> dict[str, Any]:
-    return {"channel": channel, "size": size, "start": start, "part": history.WHOLE,
-            "tally": history.encode(tally), "updated_ms": start}  # fmt: skip
+def _row(
+    channel: str, size: str, start: int, tally: Tally, built_from: int
+) -> tuple[dict[str, Any], dict[str, object]]:
+    return (
+        {"channel": channel, "size": size, "start": start, "part": history.WHOLE,
+         "tally": history.encode(tally), "updated_ms": start},
+        summary.record(channel, size, start, summary.of(tally, built_from)),
+    )  # fmt: skip
 
 
-def query(engine: sa.Engine, channel: str, size: str, start: int, end: int) -> float:
-    """Seconds for what the history API does with one range: windows, summaries, total."""
+def before(engine: sa.Engine, channel: str, size: str, start: int, end: int) -> float:
+    """Seconds for the API's answer from every window's tally (the path before summaries)."""
     began = time.perf_counter()
     windows = history.read(engine, channel, size, start, end)
     [tally.summary() for _, tally in windows]
     history.totals(windows).summary()
     return time.perf_counter() - began
+
+
+def after(engine: sa.Engine, channel: str, size: str, start: int, end: int) -> float:
+    """Seconds for the API's answer from the summaries (what it does now)."""
+    began = time.perf_counter()
+    summarized(engine, channel, size, start, end)
+    return time.perf_counter() - began
+
+
+def floor(engine: sa.Engine, channel: str, size: str, start: int, end: int) -> float:
+    """Seconds for a bare SELECT of what ``after`` reads: summaries, and the coarser tallies."""
+    began = time.perf_counter()
+    with engine.connect() as conn:
+        for table, of_size in ((SUMMARIES, size), (HISTORY, COARSER.get(size, size))):
+            wanted = table.c.summary if table is SUMMARIES else table.c.tally
+            conn.execute(
+                sa.select(table.c.start, wanted).where(
+                    history.within(table, channel, of_size, start, end)
+                )
+            ).all()
+    return time.perf_counter() - began
+
+
+def minute_rows(
+    minutes: list[MinuteRow], first: int, hours: int
+) -> list[tuple[list[dict[str, Any]], list[dict[str, object]]]]:
+    """Minute rows and summaries of ``hours`` hours from ``first``, each the simulated hour."""
+    blobs = [(r, history.encode(r.tally)) for r in minutes]
+    whole = {}
+    for channel in CHANNELS:
+        for m in range(60):
+            parts = [
+                r.tally
+                for r in minutes
+                if r.channel == channel and r.start == START + m * MINUTE_MS
+            ]
+            whole[channel, m] = summary.of(merged(parts), len(parts))
+    out = []
+    for h in range(hours):
+        at = first + h * HOUR_MS - START
+        out.append((
+            [{"channel": r.channel, "size": "minute", "start": r.start + at, "part": r.part,
+              "tally": blob, "updated_ms": 0} for r, blob in blobs],
+            [summary.record(c, "minute", START + at + m * MINUTE_MS, s)
+             for (c, m), s in whole.items()],
+        ))  # fmt: skip
+    return out
 
 
 def _p(values: list[float], q: float) -> float:
@@ -176,7 +242,7 @@ def measure(
     home = Path(tempfile.mkdtemp(prefix="dojo-bench-history-"))
     pg_home = Path(tempfile.mkdtemp(prefix="dojo-bench-pg-"))  # handed to the postgres user
     out: list[Row] = []
-    facts: dict[str, Any] = {"days": days, "hour_rows": sum(r["size"] == "hour" for r in rows)}
+    facts: dict[str, Any] = {"days": days, "hour_rows": sum(r["size"] == "hour" for r, _ in rows)}
     server = postgres.start(pg_home)
     try:
         for name, url in (("SQLite", f"sqlite:///{home / 'pulse.db'}"), ("PostgreSQL", None)):
@@ -191,20 +257,59 @@ def measure(
     return out, facts
 
 
+def _cases(days: int, quick: bool) -> list[tuple[str, list[tuple[str, str, int, int]], int]]:
+    """(what, the queries of one round, rounds) of every range measured."""
+    end = START + days * DAY_MS
+    span = f"{days} days" if days != 365 else "a year"
+    week = end - 5 * HOUR_MS  # a panel's "7 days" ends now: edge hours on both sides
+    return [
+        ("30-day daily view (8 channels x 25)",
+         [(c, "day", end - 30 * DAY_MS, end) for c in CHANNELS], 25),
+        (f"{span} of hours (8 channels)", [(c, "hour", START, end) for c in CHANNELS],
+         1 if quick else 3),
+        (f"{span} of hours of traffic (the heaviest)", [("traffic", "hour", START, end)],
+         3 if quick else 10),
+        (f"{span} of days of traffic", [("traffic", "day", START, end)], 10),
+        ("7 days of hours of traffic, ending mid-day (edge hours)",
+         [("traffic", "hour", week - 7 * DAY_MS, week)], 10),
+        ("6 hours of minutes of traffic (8 channels)",
+         [(c, "minute", end - 6 * HOUR_MS, end) for c in CHANNELS], 3),
+        ("5,000 minutes of traffic (the most one answer holds)",
+         [("traffic", "minute", end - 5000 * MINUTE_MS, end)], 3),
+    ]  # fmt: skip
+
+
 def _engine_rows(
-    name: str, engine: sa.Engine, rows: list[dict[str, Any]], minutes: list[MinuteRow],
-    days: int, quick: bool, say: Callable[[str], None], facts: dict[str, Any],
+    name: str, engine: sa.Engine, rows: list[tuple[dict[str, Any], dict[str, object]]],
+    minutes: list[MinuteRow], days: int, quick: bool, say: Callable[[str], None],
+    facts: dict[str, Any],
 ) -> list[Row]:  # fmt: skip
-    say(f"history: {name}: inserting {len(rows):,} hour and day rows")
+    say(f"history: {name}: inserting {len(rows):,} hour and day rows and their summaries")
     with engine.begin() as conn:
         for i in range(0, len(rows), 2000):
-            conn.execute(sa.insert(HISTORY), rows[i : i + 2000])
+            conn.execute(sa.insert(HISTORY), [row for row, _ in rows[i : i + 2000]])
+            conn.execute(sa.insert(SUMMARIES), [row for _, row in rows[i : i + 2000]])
     end = START + days * DAY_MS
-    daily = [query(engine, c, "day", end - 30 * DAY_MS, end) for _ in range(25) for c in CHANNELS]
-    year = [
-        query(engine, c, "hour", START, end) for _ in range(1 if quick else 3) for c in CHANNELS
-    ]
-    heavy = [query(engine, "traffic", "hour", START, end) for _ in range(3 if quick else 10)]
+    say(f"history: {name}: inserting {MINUTE_HOURS} hours of minute rows and their summaries")
+    with engine.begin() as conn:
+        for tallies, summaries in minute_rows(minutes, end - MINUTE_HOURS * HOUR_MS, MINUTE_HOURS):
+            conn.execute(sa.insert(HISTORY), tallies)
+            conn.execute(sa.insert(SUMMARIES), summaries)
+    out, table = [], []
+    for what, queries, rounds in _cases(days, quick):
+        say(f"history: {name}: {what}")
+        # The old path decodes a year of traffic in ~17 s: it runs 3 rounds at most.
+        ways = (("before", before, min(rounds, 3)), ("after", after, rounds),
+                ("floor", floor, rounds))  # fmt: skip
+        ms = {
+            way: [1000 * run(engine, *q) for _ in range(n) for q in queries] for way, run, n in ways
+        }
+        table.append((what, *((_p(v, 0.99), statistics.median(v)) for v in ms.values())))
+        out.append(Row("history", f"{name}: {what}, p99", "ms", [_p(ms["after"], 0.99)],
+                       target="< 200 ms" if "daily" in what else "< 1 s",
+                       note=f"before {_p(ms['before'], 0.99):,.0f} ms, floor "
+                            f"{_p(ms['floor'], 0.99):,.1f} ms"))  # fmt: skip
+    facts.setdefault("cases", {})[name] = table
     say(f"history: {name}: writing an hour of minutes as the historian would")
     writes = []
     for m in range(60):
@@ -213,52 +318,57 @@ def _engine_rows(
         began = time.perf_counter()
         history.write_minutes(engine, moved, now_ms=end + HOUR_MS)
         writes.append(time.perf_counter() - began)
-    facts[name] = _sizes(engine, days)
-    span = f"{days} days" if days != 365 else "a year"
-    ms = [1000 * v for v in daily], [1000 * v for v in year], [1000 * v for v in heavy]
-    return [
-        Row("history", f"{name}: 30-day daily view, p99 (8 channels x 25)", "ms", [_p(ms[0], 0.99)],
-            target="< 200 ms", note=f"p50 {statistics.median(ms[0]):.1f} ms"),
-        Row("history", f"{name}: {span} of hours, p99 (8 channels)", "ms", [_p(ms[1], 0.99)],
-            target="< 1 s", note=f"p50 {statistics.median(ms[1]):.0f} ms"),
-        Row("history", f"{name}: {span} of hours of traffic (the heaviest), p99", "ms",
-            [_p(ms[2], 0.99)], target="< 1 s", note=f"p50 {statistics.median(ms[2]):.0f} ms"),
-        Row("history", f"{name}: write one minute (8 channels x {PARTS} parts) + roll-ups, p99",
-            "ms", [1000 * _p(writes, 0.99)], note=f"p50 {1000 * statistics.median(writes):.1f} ms"),
-    ]  # fmt: skip
+    facts[name] = _sizes(engine)
+    return [*out, Row(
+        "history", f"{name}: write one minute (8 channels x {PARTS} parts) + roll-ups, p99",
+        "ms", [1000 * _p(writes, 0.99)], note=f"p50 {1000 * statistics.median(writes):.1f} ms",
+    )]  # fmt: skip
 
 
-def _sizes(engine: sa.Engine, days: int) -> dict[str, float]:
-    """Stored tally bytes per month (30 days) of each size."""
+def _sizes(engine: sa.Engine) -> dict[str, tuple[float, float]]:
+    """Stored bytes per month (30 days) of each size: (tallies, summaries)."""
+    out: dict[str, list[float]] = {size: [] for size in history.SIZES}
     with engine.connect() as conn:
-        found = conn.execute(
-            sa.select(
-                HISTORY.c.size, sa.func.sum(sa.func.length(HISTORY.c.tally)), sa.func.count()
-            ).group_by(HISTORY.c.size)
-        ).all()
-    per = {size: (float(total), n) for size, total, n in found}
-    return {
-        "minute": per["minute"][0] * 24 * 30,  # one hour of minutes was written
-        "hour": per["hour"][0] / days * 30,
-        "day": per["day"][0] / days * 30,
-    }
+        for table, column in ((HISTORY, HISTORY.c.tally), (SUMMARIES, SUMMARIES.c.summary)):
+            found = conn.execute(
+                sa.select(
+                    table.c.size,
+                    sa.func.sum(sa.func.length(column)),
+                    sa.func.count(sa.distinct(table.c.start)),
+                ).group_by(table.c.size)
+            ).all()
+            for size, total, windows in found:
+                out[size].append(float(total) / windows * 30 * DAY_MS / history.SPAN_MS[size])
+    return {size: (tallies, summaries) for size, (tallies, summaries) in out.items()}
 
 
 def markdown(rows: Iterable[Row], facts: dict[str, Any]) -> str:
     """The results page."""
     lines = ["# History store", "", f"Generated by `python -m bench.history`, {facts['days']} days"
              f" of hour rows per channel ({facts['hour_rows']:,} hour rows), 8 channels.", "",
-             "| what | value | target | note |", "| --- | ---: | --- | --- |"]  # fmt: skip
+             "Range queries as the history API answers them (a summary per window and the "
+             "total's), p99 (p50) in ms, all three in the same run: **before** decodes every "
+             "window's tally, **after** reads the summaries and the few tallies the total "
+             "needs, **floor** is a bare SELECT of the rows *after* reads.", "",
+             "| engine | range | before | after | floor | target |",
+             "| --- | --- | ---: | ---: | ---: | --- |"]  # fmt: skip
+    for name, table in facts["cases"].items():
+        for what, *ways in table:
+            cells = [f"{p99:,.1f} ({p50:,.1f})" for p99, p50 in ways]
+            target = "< 200 ms" if "daily" in what else "< 1 s"
+            lines.append(f"| {name} | {what} | {' | '.join(cells)} | {target} |")
+    lines += ["", "| what | value | target | note |", "| --- | ---: | --- | --- |"]
     lines += [f"| {r.what} | {r.median:,.1f} {r.unit} | {r.target} | {r.note} |" for r in rows]
-    lines += ["", "Stored tally bytes per month (30 days) of default traffic, all 8 channels:", "",
-              "| engine | minute rows | hour rows | day rows | kept at default retention |",
-              "| --- | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    lines += ["", "Stored bytes per month (30 days) of default traffic, all 8 channels, and what "
+              "default retention keeps (minutes 14 days, hours 396 days, days: a year's worth):",
+              "", "| engine | size | tallies per month | summaries per month | kept |",
+              "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
+    kept_months = {"minute": 14 / 30, "hour": 396 / 30, "day": 365 / 30}
     for name in ("SQLite", "PostgreSQL"):
-        s = facts[name]
-        kept = s["minute"] * 14 / 30 + s["hour"] * 396 / 30 + s["day"] * 12
-        lines.append(f"| {name} | {s['minute'] / 1e6:.0f} MB | {s['hour'] / 1e6:.1f} MB | "
-                     f"{s['day'] / 1e6:.2f} MB | {kept / 1e6:.0f} MB (+ {s['day'] * 12 / 1e6:.0f}"
-                     " MB a year of days) |")  # fmt: skip
+        for size, (tallies, summaries) in facts[name].items():
+            kept = (tallies + summaries) * kept_months[size]
+            lines.append(f"| {name} | {size} | {tallies / 1e6:,.2f} MB | {summaries / 1e6:,.2f} MB"
+                         f" | {kept / 1e6:,.0f} MB |")  # fmt: skip
     lines += ["", WHERE_THE_TIME_GOES]
     return "\n".join(lines) + "\n"
 

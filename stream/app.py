@@ -145,4 +145,9 @@ def create_app(settings: Settings) -> faust.App:
         show_activity(app, events, publisher, max_hz=settings.live_max_hz, decoded=decoded)
     if settings.agent_enabled("history"):
         keep_history(app, settings, redis)  # one worker holds it; the others stand by
+    # The learner, the historian and the validate stage read Kafka through consumers of
+    # their own; without a Faust agent there is nothing for Faust's consumer to subscribe
+    # to, and its conductor crashes on the empty subscription. Faust's "producer only"
+    # mode runs the app's tasks, timers and producer without that consumer.
+    app.producer_only = not app.agents
     return app

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -34,6 +35,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from stream.ingest.bundles import pack
 from stream.ingest.contract import Limits
 from stream.ingest.dedupe import Claims, ConfirmedClaims
+from stream.ingest.lockstep import in_step, received_at
 from stream.ingest.screen import Position, assemble, screen
 from stream.metrics.pipeline import PipelineStats
 from stream.runtime.minutes_out import TOPIC as MINUTES_TOPIC
@@ -47,6 +49,8 @@ TAKE_MAX = 500  # raw messages per take: one Redis round trip and one bundle per
 TAKE_WITHIN_MS = 50  # latency bound: a lone message waits at most this long
 RETRY_MAX_S = 5.0
 FETCH_BYTES = 64 * 1024  # per partition and fetch: about 150 beacon requests
+SETTLE_S = 0.2  # a take of the past waits this long at most for partitions it lacks
+PAST_MS = 60_000  # a take whose newest message was received longer ago is of the past
 
 
 class RawRecord(Protocol):
@@ -105,6 +109,7 @@ class Validator:
     claims: ConfirmedClaims
     stats: PipelineStats
     limits: Limits
+    reached: dict[TopicPartition, int] = field(default_factory=dict)  # receive time per partition
 
     @property
     def history_topic(self) -> str:
@@ -157,11 +162,21 @@ class Validator:
     async def _loop(self, consumer: AIOKafkaConsumer, out: Deliverer, partitions: int) -> None:
         retry_s = 0.1
         while True:
-            fetched = await consumer.getmany(timeout_ms=TAKE_WITHIN_MS, max_records=TAKE_MAX)
+            fetched = await self._fetch(consumer)
             if not fetched:
                 continue
+            # Partitions in step (``stream.ingest.lockstep``): what runs ahead is read again.
+            step = in_step(fetched, await self._behind(consumer, fetched))
+            self.reached.update(step.reached)
+            assigned = consumer.assignment()
+            for tp, offset in step.again.items():
+                if tp in assigned:  # a moved partition is read again by its new owner
+                    consumer.seek(tp, offset)
+            records, fetched = step.take, step.kept
+            if not records:
+                continue
             try:
-                await self._take(consumer, out, fetched, partitions)
+                await self._take(consumer, out, records, fetched, partitions)
                 retry_s = 0.1
             except KafkaError as exc:
                 # Nothing was committed: read the take again once Kafka takes commits.
@@ -173,15 +188,49 @@ class Validator:
                 await asyncio.sleep(retry_s)
                 retry_s = min(retry_s * 2, RETRY_MAX_S)
 
+    async def _fetch(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, list[Any]]:
+        """A take; when it is of the past, with what the partitions it lacks bring soon.
+
+        A producer's batches of one moment reach the partitions milliseconds apart; live
+        that is nothing, but in a backlog or a backfill milliseconds are minutes of event
+        time: a partition that seems to have nothing may be about to get its older part.
+        """
+        fetched: dict[TopicPartition, list[Any]]
+        fetched = await consumer.getmany(timeout_ms=TAKE_WITHIN_MS, max_records=TAKE_MAX)
+        end = time.monotonic() + SETTLE_S
+        while fetched and time.monotonic() < end:
+            lacking = consumer.assignment() - fetched.keys()
+            newest = max(received_at(records[-1].value) for records in fetched.values())
+            if not lacking or newest > time.time() * 1000 - PAST_MS:
+                break
+            more = await consumer.getmany(*lacking, timeout_ms=TAKE_WITHIN_MS, max_records=TAKE_MAX)
+            for tp, records in more.items():
+                fetched[tp] = records
+        return fetched
+
+    async def _behind(
+        self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]
+    ) -> dict[TopicPartition, int]:
+        """Partitions with more to read that ``fetched`` lacks, and the time each reached."""
+        out = {}
+        for tp in consumer.assignment() - fetched.keys():
+            end = consumer.highwater(tp)  # None: not fetched yet
+            try:
+                if end is None or await consumer.position(tp) < end:
+                    out[tp] = self.reached.get(tp, 0)
+            except IllegalStateError:  # moved to another worker meanwhile
+                continue
+        return out
+
     async def _take(
         self,
         consumer: AIOKafkaConsumer,
         out: Deliverer,
+        records: list[Any],
         fetched: dict[TopicPartition, list[Any]],
         partitions: int,
     ) -> None:
         s = self.settings
-        records = [record for batch in fetched.values() for record in batch]
         judged = await judge(
             records, self.claims, self.limits, partitions, self.stats, s.query_allow
         )

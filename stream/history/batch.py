@@ -72,8 +72,10 @@ class Batch:
     def settle(self, keys: list[Key]) -> None:
         """``keys`` were written: forget their rows, remember their parts."""
         for key in keys:
-            group = self.groups.pop(key)
-            self.written.setdefault(key, set()).update(group.rows)
+            # A revoke writes what waits even while a write is on: a key may be settled twice.
+            group = self.groups.pop(key, None)
+            if group is not None:
+                self.written.setdefault(key, set()).update(group.rows)
         horizon = self.newest - REMEMBER_MS
         self.written = {key: parts for key, parts in self.written.items() if key[1] >= horizon}
 

@@ -4,8 +4,9 @@ The JSON body (docs: README "History"): ``rows`` has one object per window that 
 (``start``, ``end`` and the window's ``Tally.summary()``), ``total`` the summary of their
 merge (uniques as a union, quantiles from every value), and with ``compare`` the
 ``previous`` period beside it and ``change``, the relative change of each number (null
-where the previous one is 0 or missing). The store is read in chunks of windows, so one
-answer holds its rows' numbers and one running tally, never every window's sketches.
+where the previous one is 0 or missing). Windows come from the store's summaries
+(``stream.store.ranges``): an answer holds its rows' numbers and decodes only the sketches
+its total needs.
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ import orjson
 import sqlalchemy
 
 from stream.history.query import Query
-from stream.sketches.tally import Tally
-from stream.store.history import read
+from stream.store.ranges import summarized
 
-CHUNK_WINDOWS = 500
 Numbers = dict[str, float | None]
 # A spreadsheet runs a cell that starts with one of these as a formula; names come from
 # the site (form ids), so a header cell like that is made plain text.
@@ -47,18 +46,16 @@ def render(engine: sqlalchemy.Engine, query: Query) -> Rendered:
     return Rendered(orjson.dumps(body), "application/json")
 
 
-def answer(
-    engine: sqlalchemy.Engine, query: Query, chunk_windows: int = CHUNK_WINDOWS
-) -> dict[str, Any]:
-    """The JSON body of ``query`` (the store read ``chunk_windows`` windows at a time)."""
-    rows, total = period(engine, query, chunk_windows)
+def answer(engine: sqlalchemy.Engine, query: Query) -> dict[str, Any]:
+    """The JSON body of ``query``."""
+    rows, total = period(engine, query)
     body: dict[str, Any] = {
         "channel": query.channel, "interval": query.interval, "from": query.start,
         "to": query.end, "rows": rows, "total": total,
     }  # fmt: skip
     if query.compare:
         before = query.previous()
-        rows_before, total_before = period(engine, before, chunk_windows)
+        rows_before, total_before = period(engine, before)
         body["previous"] = {
             "from": before.start, "to": before.end, "rows": rows_before, "total": total_before,
         }  # fmt: skip
@@ -66,20 +63,11 @@ def answer(
     return body
 
 
-def period(
-    engine: sqlalchemy.Engine, query: Query, chunk_windows: int
-) -> tuple[list[dict[str, Any]], Numbers]:
+def period(engine: sqlalchemy.Engine, query: Query) -> tuple[list[dict[str, Any]], Numbers]:
     """The rows of ``query``'s windows that hold data, and the summary of their merge."""
-    rows: list[dict[str, Any]] = []
-    total = Tally()
-    step = chunk_windows * query.span_ms
-    for first in range(query.start, query.end, step):
-        for start, tally in read(
-            engine, query.channel, query.interval, first, min(first + step, query.end)
-        ):
-            rows.append({"start": start, "end": start + query.span_ms, **tally.summary()})
-            total.update(tally)
-    return rows, total.summary()
+    windows, total = summarized(engine, query.channel, query.interval, query.start, query.end)
+    rows = [{"start": s, "end": s + query.span_ms, **numbers} for s, numbers in windows]
+    return rows, total
 
 
 def change(now: Numbers, before: Numbers) -> Numbers:

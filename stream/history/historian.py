@@ -127,8 +127,9 @@ class Historian(ConsumerRebalanceListener):  # type: ignore[misc]
             said = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.skipped.items()))
             log.warning("keep_history: skipped records that are not closed minutes (%s)", said)
             self.skipped.clear()
+        batch = self.batch  # a rebalance during the write below starts a new one
         if keys:
-            rows = self.batch.take(keys)
+            rows = batch.take(keys)
             began = time.perf_counter()
             try:
                 written = await asyncio.to_thread(self.store, rows)
@@ -145,8 +146,9 @@ class Historian(ConsumerRebalanceListener):  # type: ignore[misc]
             metrics.HISTORY_ROWS.inc(written)
             self.newest_ms = max(self.newest_ms, *(row.start for row in rows))
             metrics.HISTORY_NEWEST.set(self.newest_ms / 1000)
-            self.batch.settle(keys)
-        await self.commit()
+            batch.settle(keys)
+        if batch is self.batch:  # else the new holder reads from the last commit again
+            await self.commit()
 
     def store(self, rows: list[MinuteRow]) -> int:
         """Write ``rows`` in one transaction; if the store refuses one, the others alone."""

@@ -3,9 +3,8 @@
 One factory serves every mergeable metric (traffic, forms, vitals, ...): the agent folds
 bundles of session batches into a ``Rollup``, checkpoints it about once a second into a
 Faust table's changelog (and Redis, for other workers' merges), and acknowledges messages
-only after their checkpoint, so a restart neither loses nor double-counts a message. With
-each checkpoint it sends the minutes that closed (or changed after closing) to
-``history.minutes`` (``stream.runtime.minutes_out``).
+only after their checkpoint, so a restart neither loses nor double-counts a message. Before
+each checkpoint Kafka holds the minutes that closed (``stream.runtime.minutes_out``).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from redis.exceptions import RedisError
 from stream.ingest.bundles import Decoded
 from stream.runtime.budget import Budget, snapshot_due
 from stream.runtime.crew import Crew
-from stream.runtime.minutes_out import MinuteSource, MinutesOut, Record
+from stream.runtime.minutes_out import MinuteSource, MinutesOut, Record, deliver
 from stream.runtime.partials import other_partitions, share_again
 from stream.runtime.progress import Progress
 from stream.runtime.rollup import MetricState, Rollup
@@ -98,13 +97,13 @@ class Aggregator:
         self.redis_key = self.keys.checkpoints(metric.agent)
         self.progress = Progress(redis, self.keys, metric.agent)
         self.budget = budget  # the worker's, shared by its agents (``Crew``)
-        # Unreadable messages on the clean topic (only a rogue producer makes them).
-        self.rejected = 0
+        self.rejected = 0  # unreadable messages on the clean topic (only a rogue producer's)
         self.last_live = self.last_topic = 0.0
         self.min_gap_s = 0.25
         self.publish_cost = 0.0  # seconds the last snapshot took to build and send
         self.stream: faust.Stream[bytes] | None = None
         self.unacked: Unacked[faust.EventT[bytes]] = Unacked()
+        self.checkpointing = asyncio.Lock()
 
     @staticmethod
     def key(partition: int) -> bytes:
@@ -142,6 +141,11 @@ class Aggregator:
 
     async def checkpoint(self) -> None:
         """Write changed partitions to the changelog, then acknowledge what they hold."""
+        # The fold loop and the quiet-time timer both come here: changelogs keep their order.
+        async with self.checkpointing:
+            await self._checkpoint()
+
+    async def _checkpoint(self) -> None:
         if self.stream is None or not self.unacked:
             return
         # Encode and take the pending events in one step (no await in between): the
@@ -154,12 +158,13 @@ class Aggregator:
                 records.extend(self.minutes_out.collect(slot, state))
 
         saved = self.rollup.checkpoints(now_ms(), closing)
-        # Big states checkpoint less often (a crash then replays more, still counting every
-        # message once).
+        # Big states checkpoint less often (a crash replays more, still counting each once).
         self.rollup.checkpoint_every_s = self.budget.gap(
             time.perf_counter() - began, CHECKPOINT_EVERY_S
         )
         pending = self.unacked.release()
+        if self.history is not None and records:  # before the checkpoint that drops them
+            await deliver(self.history, records)
         for partition, blob in saved:
             self.table.data[self.key(partition)] = blob
             self.table.send_changelog(partition, self.key(partition), blob, "raw", "raw")
@@ -167,9 +172,6 @@ class Aggregator:
             # Only other workers' snapshots read these; the changelog is the truth.
             with contextlib.suppress(RedisError, OSError):
                 await self.redis.hset(self.redis_key, mapping={str(p): blob for p, blob in saved})
-        if self.history is not None:
-            for key, value in records:
-                await self.history.send(key=key, value=value)
         # Acknowledge only now: Faust flushes the changelog before it commits offsets.
         for event in pending:
             await self.stream.ack(event)

@@ -14,7 +14,8 @@ restarted from it sends the same values again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -79,6 +80,23 @@ def read_minute_record(value: bytes | None) -> MinuteRecord:
             raise TallyError(f"a minute record's {name} is a non-negative integer")
     assert isinstance(start, int) and isinstance(part, int)
     return MinuteRecord(channel, start, part, Tally.from_wire(raw.get("tally")))
+
+
+class Sender(Protocol):
+    """Where records go (a Faust topic): ``send`` returns what resolves once Kafka holds it."""
+
+    async def send(self, *, key: bytes, value: bytes) -> Awaitable[Any]: ...
+
+
+async def deliver(topic: Sender, records: list[Record]) -> None:
+    """Send ``records`` and return once Kafka holds every one of them.
+
+    A metric state drops a closed minute right after collecting it, and its checkpoint no
+    longer holds it: the minute must be in Kafka before that checkpoint is, or a worker
+    killed in between restores a state without it and never sends it again.
+    """
+    sent = [await topic.send(key=key, value=value) for key, value in records]
+    await asyncio.gather(*sent)
 
 
 class MinutesOut:

@@ -21,11 +21,11 @@ AGENTS: dict[str, str] = {
     "track_funnels": "funnels",
     "map_journeys": "journeys",
     "map_heatmaps": "heatmaps",
+    "track_experiments": "experiments",
     "learn_online": "learning",
     "show_activity": "activity",
     "keep_history": "history",
     "count_dojo": "dojo",
-    "track_experiments": "experiments",
 }
 AGENT_OF = {short: agent for agent, short in AGENTS.items()} | {a: a for a in AGENTS}
 PORTS = ("kafka_controller_port", "collector_port", "live_port", "worker_web_port")

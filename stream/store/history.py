@@ -6,9 +6,10 @@ written per source partition (``part``); hour and day rows hold the merge over a
 writing the same minute twice (a replay, a restart) changes nothing, and unique counters
 stay unions: an hour's visitors are the union of its minutes', a day's of its hours'.
 
-A tally is stored through the checkpoint codec with the sketch libraries' versions, so a
-reader with other library versions refuses it instead of misreading registers.
-Aggregates only: a tally holds counts and sketches of 64-bit fingerprints, never an id.
+Each window's summary (``summary``: the numbers charts show) is written in the same
+transaction. Tallies go through the checkpoint codec with the sketch libraries' versions:
+a reader with other versions refuses them instead of misreading registers. Aggregates
+only: a tally holds counts and sketches of 64-bit fingerprints, never an id.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import sqlalchemy as sa
 from stream.settings import Settings
 from stream.sketches import codec, quantiles, uniques
 from stream.sketches.tally import Tally, merged
-from stream.store import dialects
+from stream.store import dialects, summary
+from stream.store.summary import SUMMARIES
 
 SIZES = ("minute", "hour", "day")
 MINUTE_MS, HOUR_MS, DAY_MS = 60_000, 3_600_000, 86_400_000
@@ -163,12 +165,21 @@ def write_minutes(
         return 0
     hours = sorted({(channel, _floor(start, HOUR_MS)) for channel, start, _ in latest})
     days = sorted({(channel, _floor(hour, DAY_MS)) for channel, hour in hours})
+    written = {(channel, start) for channel, start, _ in latest}
+    summaries: list[tuple[str, str, int, summary.Summary]] = []
     with dialects.for_writing(engine).begin() as conn:
         _upsert(conn, [_record(c, "minute", s, p, r.tally, now) for (c, s, p), r in latest.items()])
-        _upsert(
-            conn, [_record(c, "hour", h, WHOLE, _sum(conn, c, "minute", h), now) for c, h in hours]
-        )
-        _upsert(conn, [_record(c, "day", d, WHOLE, _sum(conn, c, "hour", d), now) for c, d in days])
+        for size, windows in (("hour", hours), ("day", days)):
+            records = []
+            for channel, start in windows:
+                below = _below(conn, channel, SIZES[SIZES.index(size) - 1], start)
+                tally = merged(t for _, t in below)
+                records.append(_record(channel, size, start, WHOLE, tally, now))
+                summaries.append((channel, size, start, summary.of(tally, len(below))))
+                if size == "hour":  # a minute's summary is of all its parts, written or not
+                    summaries += summary.of_minutes(channel, below, written)
+            _upsert(conn, records)
+        summary.upsert(conn, summaries)
     return len(latest)
 
 
@@ -181,16 +192,13 @@ def _record(
     }  # fmt: skip
 
 
-def _sum(conn: sa.Connection, channel: str, below: str, start: int) -> Tally:
-    """The merge of ``below``-size rows of ``channel`` inside the window above them."""
+def _below(conn: sa.Connection, channel: str, below: str, start: int) -> list[tuple[int, Tally]]:
+    """The ``below``-size rows of ``channel`` inside the window above them at ``start``."""
     span = SPAN_MS[SIZES[SIZES.index(below) + 1]]
-    query = sa.select(HISTORY.c.tally).where(
-        HISTORY.c.channel == channel,
-        HISTORY.c.size == below,
-        HISTORY.c.start >= start,
-        HISTORY.c.start < start + span,
+    query = sa.select(HISTORY.c.start, HISTORY.c.tally).where(
+        within(HISTORY, channel, below, start, start + span)
     )
-    return merged(decode(blob) for blob in conn.scalars(query))
+    return [(begins, decode(blob)) for begins, blob in conn.execute(query)]
 
 
 def _upsert(conn: sa.Connection, records: list[dict[str, object]]) -> None:
@@ -204,21 +212,35 @@ def _upsert(conn: sa.Connection, records: list[dict[str, object]]) -> None:
     conn.execute(statement, records)
 
 
+def within(
+    table: sa.Table, channel: str, size: str, first: int, end: int
+) -> sa.ColumnElement[bool]:
+    """Rows of ``table`` (history's key) of ``channel``'s ``size`` windows in [first, end)."""
+    return sa.and_(
+        table.c.channel == channel,
+        table.c.size == size,
+        table.c.start >= first,
+        table.c.start < end,
+    )
+
+
+def check_range(channel: object, size: object, start_ms: object, end_ms: object) -> None:
+    """``ValueError`` unless a range of ``channel``'s ``size`` windows can be read as given."""
+    check_channel(channel)
+    if size not in SIZES:
+        raise ValueError(f"size is one of {', '.join(SIZES)}")
+    _check_ms("start_ms", start_ms)
+    _check_ms("end_ms", end_ms)
+
+
 def read(
     engine: sa.Engine, channel: str, size: str, start_ms: int, end_ms: int
 ) -> list[tuple[int, Tally]]:
     """Windows of ``size`` starting in [start_ms, end_ms), merged over parts, oldest first."""
-    check_channel(channel)
-    if size not in SIZES:
-        raise ValueError(f"size is one of {', '.join(SIZES)}")
+    check_range(channel, size, start_ms, end_ms)
     query = (
         sa.select(HISTORY.c.start, HISTORY.c.tally)
-        .where(
-            HISTORY.c.channel == channel,
-            HISTORY.c.size == size,
-            HISTORY.c.start >= _check_ms("start_ms", start_ms),
-            HISTORY.c.start < _check_ms("end_ms", end_ms),
-        )
+        .where(within(HISTORY, channel, size, start_ms, end_ms))
         .order_by(HISTORY.c.start)
     )
     with engine.connect() as conn:
@@ -252,14 +274,15 @@ def prune(engine: sa.Engine, now_ms: int, retention: Retention) -> dict[str, int
                 continue
             # Per channel, so each DELETE walks the primary key instead of the table.
             for channel in names:
-                done = conn.execute(
-                    sa.delete(HISTORY).where(
-                        HISTORY.c.channel == channel,
-                        HISTORY.c.size == size,
-                        HISTORY.c.start < now_ms - days * DAY_MS,
+                for table in (SUMMARIES, HISTORY):
+                    done = conn.execute(
+                        sa.delete(table).where(
+                            table.c.channel == channel,
+                            table.c.size == size,
+                            table.c.start < now_ms - days * DAY_MS,
+                        )
                     )
-                )
-                deleted[size] += done.rowcount
+                deleted[size] += done.rowcount  # of history, the last table
     return deleted
 
 

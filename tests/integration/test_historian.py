@@ -5,7 +5,8 @@ Events over three phases with event times in the past hour. A worker without
 agent takes phase B, its historian catching up on A, and is SIGKILLed mid-way; a third
 worker takes phase C (whose events close B's last minutes). ``/api/history`` then counts
 exactly the page views of A and B: nothing lost while the historian was away, nothing
-doubled by the replays, and the store holds no visitor or session id.
+doubled by the replays, and the store holds no visitor or session id. The same test runs
+on SQLite (the default store) and on a real PostgreSQL server.
 """
 
 from __future__ import annotations
@@ -13,26 +14,60 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from dojo_pulse.simulation import Request, generate
 from stream.runtime.minutes_out import TOPIC as MINUTES_TOPIC
-from stream.settings import AGENTS, Settings
+from stream.settings import AGENTS, Secret, Settings
 from tests.integration.conftest import Proc, group_lag, healthy, read_topic, wait_for
 from tests.integration.test_ground_truth import produce, snapshot
+from tests.store.conftest import postgres_server  # noqa: F401 (the session's server)
 
 pytestmark = pytest.mark.integration
 
 MINUTE_MS = 60_000
 RATE = 30  # events per second of event time
 PHASE_S = 240
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The store the stack keeps history in: "" (SQLite in the data dir) or a PostgreSQL one."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = f"t{uuid.uuid4().hex}"
+    yield server.create_database(name)
+    server.drop_database(name)
+
+
+def stored_bytes(settings: Settings, url: str) -> bytes:
+    """Every byte the store holds: SQLite's files, or every value of every table."""
+    if not url:
+        return b"".join(p.read_bytes() for p in settings.data_dir.glob("pulse.db*"))
+    engine = sa.create_engine(url)
+    try:
+        tables = sa.MetaData()
+        tables.reflect(engine)
+        with engine.connect() as conn:
+            return b"".join(
+                value if isinstance(value, bytes) else str(value).encode()
+                for table in tables.sorted_tables
+                for row in conn.execute(sa.select(table))
+                for value in row
+            )
+    finally:
+        engine.dispose()
 
 
 def page_views(requests: list[Request], start: int, end: int) -> int:
@@ -84,16 +119,16 @@ async def minutes_lag(settings: Settings) -> int:
             settings.history_group, partitions=[topic]
         )
         end = (await consumer.end_offsets([topic]))[topic]
-        return end - max(committed[topic].offset if topic in committed else 0, 0)
+        return int(end - max(committed[topic].offset if topic in committed else 0, 0))
     finally:
         await consumer.stop()
         await admin.close()
 
 
 def test_the_store_holds_every_closed_minute_once_across_a_stopped_and_a_killed_historian(
-    stack_settings: Settings, start: Callable[..., Proc]
+    stack_settings: Settings, start: Callable[..., Proc], store_url: str
 ) -> None:
-    settings = stack_settings
+    settings = replace(stack_settings, database_url=Secret(store_url))
     now = int(time.time() * 1000)
     a = now - now % MINUTE_MS - 30 * MINUTE_MS
     b, c = a + PHASE_S * 1000, now - 60_000
@@ -155,7 +190,7 @@ def test_the_store_holds_every_closed_minute_once_across_a_stopped_and_a_killed_
     assert {"traffic", "forms", "vitals", "journeys"} <= set(history(settings, "")["channels"])
 
     # Aggregates only: no visitor or session id in any byte of the store.
-    store = b"".join(p.read_bytes() for p in settings.data_dir.glob("pulse.db*"))
-    assert store
+    store = stored_bytes(settings, store_url)
+    assert b"traffic" in store
     ids = {r.visitor_id for r in everything} | {r.session_id for r in everything}
     assert [i for i in ids if i.encode() in store] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -17,7 +18,7 @@ from stream.settings import Secret, Settings
 from stream.sketches.tally import Tally
 from stream.sketches.uniques import Uniques, fingerprint
 from stream.store import open_store
-from stream.store.history import MinuteRow, write_minutes
+from stream.store.history import MinuteRow, read, totals, write_minutes
 from tests.live_feed.conftest import FixedOffsets
 from tests.store.conftest import postgres_server, store_url  # noqa: F401 (fixtures)
 
@@ -180,3 +181,37 @@ def test_a_store_that_cannot_be_reached_is_a_503_without_its_password(
             response = client.get(path, headers=auth)
             assert response.status_code == 503
             assert "s3cret-pw" not in response.text and "cannot open the store" in response.text
+
+
+def test_a_long_range_answers_what_merging_every_window_gives(
+    settings: Settings,
+    store_url: str,  # noqa: F811 (the fixture imported above)
+    rdb: redis.Redis,
+    offsets: FixedOffsets,
+    auth: dict[str, str],
+) -> None:
+    # Days of hours answer from summaries and day rows: the same numbers as every window's
+    # tally decoded and merged, for a range with hours at both edges and whole days inside.
+    settings = replace(settings, database_url=Secret(store_url))
+    engine = open_store(settings)
+    rng = random.Random(4)
+    first = T0 - 4 * DAY
+    rows = [
+        MinuteRow("traffic", first + h * H + (h % 7) * 60_000, h % 3,
+                  traffic(h % 5 + 1, *(f"v{rng.randrange(400)}" for _ in range(20))))
+        for h in range(4 * 24)
+    ]  # fmt: skip
+    write_minutes(engine, rows, now_ms=NOW)
+    start, end = first + 5 * H, T0 - 2 * H
+    windows = read(engine, "traffic", "hour", start, end)
+    before = read(engine, "traffic", "hour", 2 * start - end, start)
+    engine.dispose()
+    with TestClient(create_app(settings, offsets=offsets)) as client:
+        url = f"/api/history/traffic?from={start}&to={end}&interval=hour&compare=previous"
+        body = get(client, url, auth).json()
+    assert len(body["rows"]) == len(windows) == 4 * 24 - 7
+    assert body["rows"] == [{"start": s, "end": s + H, **tally.summary()} for s, tally in windows]
+    assert body["total"] == totals(windows).summary()
+    assert 300 < body["total"]["visitors"] <= 400  # a union of the pool, not a sum
+    assert [row["start"] for row in body["previous"]["rows"]] == [s for s, _ in before]
+    assert len(before) == 5 and body["previous"]["total"] == totals(before).summary()

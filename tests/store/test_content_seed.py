@@ -51,7 +51,7 @@ def test_the_simulator_visits_the_seeded_slugs() -> None:
     for page in site.RESOURCE_PAGES:
         assert f"resource:{page.url.removeprefix('/resources/')}" in ids
     assert len(site.UPCOMING) == len(site.PAST) == seed.WINDOW_WEEKS
-    assert all(p.item_id == p.url.removeprefix("/events/") for p in site.EVENT_PAGES)
+    assert all(p.item_id == "event:" + p.url.removeprefix("/events/") for p in site.EVENT_PAGES)
 
 
 def test_seed_once_imports_once_per_deployment(store_settings: Settings) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import threading
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,9 +17,13 @@ from alembic import command
 
 from infra.process import free_port
 from stream.settings import Secret, Settings
+from stream.sketches.tally import merged
 from stream.store import StoreError, StoreVersionError, history, migrate, open_store
 from stream.store.dialects import create_engine
-from tests.store.minutes import DAY0, tally
+from stream.store.history import DAY_MS, HOUR_MS
+from stream.store.ranges import summarized
+from stream.store.summary import SUMMARIES
+from tests.store.minutes import DAY0, random_minutes
 
 PASSWORD = "pw-never-shown-9f3c"
 ROOT = Path(__file__).parents[2]
@@ -51,7 +57,28 @@ def test_upgrade_from_empty(store_settings: Settings) -> None:
         "channel", "size", "start", "part",
     ]  # fmt: skip
     assert sa.inspect(engine).has_table("alembic_version")
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("history_summary")}
+    assert columns == {"channel", "size", "start", "summary", "built_from"}
     engine.dispose()
+
+
+def written_before_summaries(engine: sa.Engine, rows: list[history.MinuteRow]) -> None:
+    """``rows`` and their roll-ups as the release before summaries wrote them: tallies only."""
+    records, hours, days = [], {}, {}
+    for row in rows:
+        hour = row.start - row.start % HOUR_MS
+        hours.setdefault(hour, []).append(row.tally)
+        records.append(("minute", row.start, row.part, row.tally))
+    for hour, tallies in hours.items():
+        days.setdefault(hour - hour % DAY_MS, []).append(merged(tallies))
+        records.append(("hour", hour, history.WHOLE, merged(tallies)))
+    records += [("day", day, history.WHOLE, merged(tallies)) for day, tallies in days.items()]
+    with engine.begin() as conn:
+        conn.execute(sa.insert(history.HISTORY), [
+            {"channel": "traffic", "size": size, "start": start, "part": part,
+             "tally": history.encode(tally), "updated_ms": 0}
+            for size, start, part, tally in records
+        ])  # fmt: skip
 
 
 def test_upgrade_from_the_previous_revision_keeps_the_data(store_url: str) -> None:
@@ -61,14 +88,36 @@ def test_upgrade_from_the_previous_revision_keeps_the_data(store_url: str) -> No
     with engine.begin() as conn:
         command.upgrade(migrate._config(conn), previous)
     assert migrate.current(engine) == previous
-    rows = [history.MinuteRow("traffic", DAY0, 0, tally(3, ["a", "b"]))]
-    history.write_minutes(engine, rows, now_ms=DAY0)
-    before = [(s, t.summary()) for s, t in history.read(engine, "traffic", "day", 0, 2 * DAY0)]
+    rows, _ = random_minutes(random.Random(5), "traffic", DAY0 + 22 * HOUR_MS, 180)
+    written_before_summaries(engine, rows)
+    before = {
+        size: [(s, t.summary()) for s, t in history.read(engine, "traffic", size, 0, 2 * DAY0)]
+        for size in history.SIZES
+    }
     for _ in range(2):  # and again: at head, an upgrade is a no-op
         assert migrate.upgrade(engine) == migrate.head()
-    after = [(s, t.summary()) for s, t in history.read(engine, "traffic", "day", 0, 2 * DAY0)]
-    assert after == before == [(DAY0, {"views": 3, "visitors": 2, "LCP.n": 0, "LCP.p50": None,
-                                       "LCP.p75": None, "LCP.p95": None})]  # fmt: skip
+    for size in history.SIZES:
+        after = history.read(engine, "traffic", size, 0, 2 * DAY0)
+        assert [(s, t.summary()) for s, t in after] == before[size]
+        # The upgrade summarised every row: a range reads the same from the summaries.
+        assert summarized(engine, "traffic", size, 0, 2 * DAY0) == (
+            before[size],
+            history.totals(after).summary(),
+        )
+    with engine.connect() as conn:
+        built = {(size, start): n for size, start, n in conn.execute(sa.select(
+            SUMMARIES.c.size, SUMMARIES.c.start, SUMMARIES.c.built_from
+        ))}  # fmt: skip
+    parts_per_minute = Counter(("minute", r.start) for r in rows)
+    minutes_per_hour = Counter(("hour", r.start - r.start % HOUR_MS) for r in rows)
+    assert len(minutes_per_hour) == 3 and max(parts_per_minute.values()) == 3
+    # Day 0 holds hours 22 and 23, day 1 hour 0.
+    assert built == {
+        **parts_per_minute,
+        **minutes_per_hour,
+        ("day", DAY0): 2,
+        ("day", DAY0 + DAY_MS): 1,
+    }
     engine.dispose()
 
 

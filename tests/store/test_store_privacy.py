@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from stream.sketches import codec
 from stream.store import history
 from stream.store.history import DAY_MS, HISTORY, MINUTE_MS, MinuteRow
+from stream.store.summary import SUMMARIES
 from tests.store.minutes import DAY0, tally, visitor_id
 
 
@@ -42,6 +43,10 @@ def test_no_stored_tally_holds_an_id(store: sa.Engine) -> None:
         assert [i for i in ids if i in text] == []
     [(_, day)] = history.read(store, "traffic", "day", 0, DAY0 + DAY_MS)
     assert day.summary()["visitors"] == day.summary()["sessions"] == met  # counted all the same
+    with store.connect() as conn:
+        texts = list(conn.scalars(sa.select(SUMMARIES.c.summary)))
+    assert len(texts) == 120 + 2 + 1  # a summary per window: minutes, hours, the day
+    assert [i for i in ids if any(i in text for text in texts)] == []
 
 
 def test_the_sqlite_file_holds_no_id(tmp_path: Path) -> None:

@@ -107,3 +107,15 @@ def test_written_minutes_are_forgotten_after_a_while() -> None:
     batch.add(row("traffic", REMEMBER_MS + M, 0), 0, 1, now=1)
     write(batch, 1)
     assert ("traffic", 0) not in batch.written
+
+
+def test_keys_settled_twice_by_a_revoke_during_a_write_are_settled_once() -> None:
+    batch = Batch(wait_parts_s=10)
+    batch.add(row("traffic", 0, 0), 0, 0, now=0)
+    keys = batch.due(float("inf"))
+    assert len(batch.take(keys)) == 1
+    batch.settle(keys)  # the revoke's write, while the first write was in its thread
+    batch.settle(keys)  # the first write, done
+    assert batch.rows == 0 and batch.commit_offsets() == {0: 1}
+    batch.add(row("traffic", 0, 0, views=2), 0, 1, now=1)  # the minute changed later
+    assert [r.tally.counts for r in write(batch, 1)] == [{"views": 2}]
