@@ -23,6 +23,7 @@ from dojo_pulse.dlq.commands import dlq
 from dojo_pulse.experiments_cli import experiments
 from dojo_pulse.history_cli import history
 from dojo_pulse.reports.command import report
+from dojo_pulse.reports.schedule import report_schedule
 from stream.settings import ENV, Settings, SettingsError
 
 
@@ -289,6 +290,7 @@ def run(rate: float, invalid_ratio: float, backfill_days: int) -> None:
 main.add_command(dlq)
 main.add_command(history)
 main.add_command(report)
+main.add_command(report_schedule)
 main.add_command(backup)
 main.add_command(experiments)
 main.add_command(content)

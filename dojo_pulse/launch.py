@@ -78,6 +78,8 @@ def run_everything(
         start_child("live", ["live"], log_dir),
         start_child("backups", ["backup", "schedule"], log_dir),  # backup, verify, prune
     ]
+    if settings.reports:  # daily/weekly/monthly reports when due, threshold ones
+        children.append(start_child("reports", ["report-schedule"], log_dir))
     collector_url = f"http://{settings.collector_host}:{settings.collector_port}"
     live_url = f"http://{settings.live_host}:{settings.live_port}"
     traffic: Traffic | None = None

@@ -46,8 +46,13 @@ def report(period: str, reason: str, send: bool, on_alerts: bool, max_reports: i
     asyncio.run(watch(settings, lambda why: make(settings, period, why, send), limit=max_reports))
 
 
-def make(settings: Settings, period: str, reason: str, send: bool) -> None:
-    """Gather, keep and (with ``send``) mail one report; ``ClickException`` on a failure."""
+def make(
+    settings: Settings, period: str, reason: str, send: bool, *, now_ms: int | None = None
+) -> None:
+    """Gather, keep and (with ``send``) mail one report; ``ClickException`` on a failure.
+
+    ``now_ms`` (default: now) picks the period: the whole days before its day.
+    """
     from dojo_pulse.reports import archive, mail
     from dojo_pulse.reports.figures import gather
     from stream.store import StoreError, open_store
@@ -57,7 +62,8 @@ def make(settings: Settings, period: str, reason: str, send: bool) -> None:
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        made = gather(engine, period, time.time_ns() // 1_000_000, reason[:200])
+        when = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        made = gather(engine, period, when, reason[:200])
     finally:
         engine.dispose()
     url = settings.smtp_url.reveal()

@@ -29,6 +29,7 @@ FIGURES = (
     ("Registrations", "dojo", "cancelled", "places given back", "count"),
     ("Attendance", "dojo", "arrived", "booked children who came", "count"),
     ("Attendance", "dojo", "walk_ins", "walk-ins", "count"),
+    ("Engagement", "dojo", "engaged", "engaged sessions", "count"),
     ("Resources", "dojo", "views", "resource views", "count"),
     ("Resources", "dojo", "downloads", "downloads", "count"),
     ("Vitals", "vitals", "LCP.p75", "LCP p75", "ms"),
@@ -94,12 +95,41 @@ def gather(engine: sqlalchemy.Engine, period: str, now_ms: int, reason: str = ""
         now, before = bodies[channel]["total"], bodies[channel]["previous"]["total"]
         figures.append(Figure(section, label, now.get(name), before.get(name),
                               bodies[channel]["change"].get(name), unit))  # fmt: skip
+        if name == "engaged":
+            figures += shares(bodies)
     series = {
         title: [(row["start"], float(row.get(name) or 0)) for row in bodies[channel]["rows"]]
         for channel, name, title in CHARTS
     }
     return Report(period, start, end, figures, series, funnels(bodies["funnels"]["total"]), csv,
                   reason)  # fmt: skip
+
+
+def shares(bodies: dict[str, dict[str, Any]]) -> list[Figure]:
+    """Engaged sessions of all sessions, and sessions that came back the same day.
+
+    Visitor ids rotate daily, so a period's visitors are the sum of each day's: sessions
+    minus visitors are the sessions beyond each visitor's first of its day.
+    """
+    traffic, dojo = bodies["traffic"], bodies["dojo"]
+    out = []
+    for label, part in (("engaged share of sessions", lambda t, d: d.get("engaged")),
+                        ("sessions that came back the same day", _returning)):  # fmt: skip
+        now = _share(part(traffic["total"], dojo["total"]), traffic["total"].get("sessions"))
+        before = _share(part(traffic["previous"]["total"], dojo["previous"]["total"]),
+                        traffic["previous"]["total"].get("sessions"))  # fmt: skip
+        change = (now - before) / before if now is not None and before else None
+        out.append(Figure("Engagement", label, now, before, change, "share"))
+    return out
+
+
+def _returning(traffic: dict[str, float | None], dojo: dict[str, float | None]) -> float | None:
+    sessions, visitors = traffic.get("sessions"), traffic.get("visitors")
+    return None if sessions is None or visitors is None else max(0.0, sessions - visitors)
+
+
+def _share(part: float | None, whole: float | None) -> float | None:
+    return None if part is None or not whole else part / whole
 
 
 def funnels(total: dict[str, float | None]) -> list[tuple[str, float, float]]:

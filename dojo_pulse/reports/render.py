@@ -28,11 +28,13 @@ def _env() -> Environment:
 
 
 def value(number: float | None, unit: str = "count") -> str:
-    """A figure as a reader says it: ``1,204``, ``2,350 ms``, ``0.08``; ``—`` for none."""
+    """A figure as a reader says it: ``1,204``, ``2,350 ms``, ``0.08``, ``42 %``; ``—`` for none."""
     if number is None:
         return "—"
     if unit == "ms":
         return f"{round(number):,} ms"
+    if unit == "share":
+        return f"{round(number * 100)} %"
     if unit == "ratio":
         return f"{number:.2f}"
     return f"{round(number):,}"

@@ -79,8 +79,34 @@ async function renderReports() {
   byId("dojo-reports").replaceChildren(...items);
 }
 
+const AREAS = { events: "Events", resources: "Resources", blog: "Blog", info: "Info pages" };
+let scoresByArea = {};
+let engagementToday = {};
+
+// Today's sessions, engaged share and same-day returns (dojo channel) beside the live score
+// distribution per area (engagement channel): whichever arrives redraws both.
+function renderEngagementCard() {
+  const today = obj(engagementToday);
+  setText("dojo-eng-sessions", num(today.sessions));
+  setText("dojo-eng-engaged", isNum(today.engaged) ? `${num(today.engaged)} · ${pct(today.engaged_rate)}` : DASH);
+  setText("dojo-eng-returning", pct(today.returning_rate));
+  const areas = obj(today.by_area);
+  rows("dojo-engagement", Object.entries(AREAS).map(([key, label]) => {
+    const area = obj(areas[key]);
+    const bins = list(scoresByArea[key]);
+    return [label, num(area.sessions), pct(area.engaged_rate), bins.length ? bins.map(num).join(" · ") : DASH];
+  }), 4, "No sessions yet");
+}
+
+export function renderDojoScores(data) {
+  scoresByArea = obj(obj(data).score_by_area);
+  renderEngagementCard();
+}
+
 export function renderDojo(data) {
   renderReports();
+  engagementToday = obj(obj(data.engagement).today);
+  renderEngagementCard();
   const registrations = obj(data.registrations);
   const attendance = obj(data.attendance);
   const events = list(registrations.events).map(obj);
@@ -110,6 +136,13 @@ export function renderDojo(data) {
   rows("dojo-sources", ["entry", "referrer", "campaign"].flatMap((kind) =>
     list(sources[kind]).map(obj).slice(0, 5).map((s) => [`${kind}: ${s.name}`, num(s.registrations)])),
   2, "No registrations yet");
+  rows("dojo-funnels", list(data.funnels).map(obj).slice(0, 20).map((f) => {
+    const steps = list(f.steps).map(obj);
+    return [f.title ?? f.id, ...[0, 1, 2, 3].map((i) => {
+      const step = obj(steps[i]);
+      return i && isNum(step.share) ? `${num(step.sessions)} · ${pct(step.share)}` : num(step.sessions);
+    })];
+  }), 5, "No visits to an event page yet");
   const notices = list(data.notices).map(obj);
   byId("dojo-notices").replaceChildren(...notices.slice(0, 5).map((n) => el("li", "", n.reason)));
   byId("dojo-notices-card").hidden = notices.length === 0;

@@ -11,7 +11,7 @@ import { renderAlerts, renderFunnels, setupFunnelDevices } from "./insights.js";
 import { renderJourneys } from "./journeys.js";
 import { renderHeatmaps, setupHeatmapSelectors } from "./heatmap.js";
 import { renderEngagement, renderRecommendations, renderSegments } from "./learning.js";
-import { renderDojo } from "./dojo.js";
+import { renderDojo, renderDojoScores } from "./dojo.js";
 import { renderBackups } from "./backups.js";
 import { renderExperiments } from "./experiments.js";
 import { stopWatchingWorker, watchWorker } from "./worker.js";
@@ -29,7 +29,10 @@ const RENDER = {
   funnels: renderFunnels,
   journeys: renderJourneys,
   heatmaps: renderHeatmaps,
-  engagement: renderEngagement,
+  engagement: (data, kind) => {
+    renderEngagement(data, kind);
+    renderDojoScores(data);
+  },
   recommendations: renderRecommendations,
   segments: renderSegments,
   alerts: renderAlerts,

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stream.learning.learners import checkpoint, make_model, pop_idle, restore
-from stream.learning.scoring import engagement_score, page_kind
+from stream.learning.scoring import content_area, engagement_score, page_kind
+from stream.metrics.dojo_engagement import AREAS
 from stream.metrics.visits import SESSION_TIMEOUT_MS
 from stream.sketches.windows import DAY_MS, MINUTE_MS
 
@@ -278,12 +279,15 @@ class Engagement:
         """The ``engagement`` channel payload."""
         live = [s for s in self._sessions.items() if now_ms - s[1].last_seen < self.timeout_ms]
         histogram = [0] * 10
+        by_area = {area: [0] * 5 for area in AREAS}  # scores 0-20, 20-40, ..., 80-100
         for _, session in live:
             histogram[min(int(session.score // 10), 9)] += 1
+            by_area[content_area(session.entry)][min(int(session.score // 20), 4)] += 1
         live.sort(key=lambda item: (-item[1].score, item[0]))
         top = [{"session": sid, "score": s.score, "p_convert": round(s.p_convert, 4)}
                for sid, s in live[:TOP_SESSIONS]]  # fmt: skip
-        return {"score_histogram": histogram, "active_sessions": top, "quality": self.quality(),
+        return {"score_histogram": histogram, "score_by_area": by_area, "active_sessions": top,
+                "quality": self.quality(),
                 "quality_over_time": [list(p) for p in self.quality_over_time]}  # fmt: skip
 
     def to_bytes(self) -> bytes:

@@ -27,6 +27,16 @@ def page_kind(url: str) -> str:
     return singular.get(parts[0], "other")
 
 
+# The Dojo tab's content areas (as ``area_of`` a URL); "info" is every other kind of page.
+_AREA_OF_KIND = {"events": "events", "event": "events", "resources": "resources",
+                 "resource": "resources", "blog": "blog", "post": "blog"}  # fmt: skip
+
+
+def content_area(kind: str) -> str:
+    """The content area of a page kind (``page_kind``): events, resources, blog or info."""
+    return _AREA_OF_KIND.get(kind, "info")
+
+
 def engagement_score(counts: dict[str, float]) -> float:
     """The documented 0-100 squashed weighted sum of engagement counts."""
     z = sum(w * counts.get(name, 0.0) for name, w in SCORE_WEIGHTS.items())

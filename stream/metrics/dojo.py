@@ -8,6 +8,9 @@ hour for the last two days (trending). Per registration, its session's source: e
 path, the entry's referrer host (``(direct)``) and ``utm_campaign`` (``(none)``); a session's
 entry is forgotten 30 minutes after its last batch. No person is held: counts per item only,
 sessions by their id only while they last. Definitions match ``dojo_pulse.simulation.dojo_truth``.
+Sessions, engaged sessions and returning visitors per day: ``stream.metrics.dojo_engagement``;
+the registration funnel per event: ``stream.metrics.dojo_funnel`` (both from checkpoint
+version 2; a version 1 checkpoint restores with none counted yet).
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from stream.metrics.dojo_engagement import Engagement
+from stream.metrics.dojo_funnel import Funnels
 from stream.metrics.dojo_rows import event_rows, resource_rows
 from stream.metrics.minutes import Marks, advance, closed, stale
 from stream.metrics.visits import SESSION_TIMEOUT_MS
-from stream.sketches import codec
+from stream.sketches import codec, uniques
 from stream.sketches.counters import OTHER, bump, merge_counts, top
 from stream.sketches.tally import Tally
 from stream.sketches.windows import (
@@ -69,6 +74,8 @@ class DojoState:
         self.sources: dict[str, dict[str, int]] = {name: {} for name in SOURCES}
         self.minutes: dict[int, dict[str, int]] = {}  # minute -> tally counts
         self.sessions: dict[str, list[Any]] = {}  # id -> [last seen, path, host, campaign]
+        self.engagement = Engagement()  # sessions, engaged, returning (dojo_engagement)
+        self.funnels = Funnels()  # event page -> register page -> form -> booked (dojo_funnel)
         self.clock = EventClock(MINUTE_MS, lateness_ms)
         self.marks = Marks()
 
@@ -91,6 +98,9 @@ class DojoState:
                 self._dojo(kind, e["props"], e["ts"], session)
         if session is not None:
             session[0] = max(session[0], batch["received_at"])
+        self.funnels.apply(batch)
+        for ts in self.engagement.apply(batch):
+            self._minute(ts, {"engaged": 1})  # history: engaged sessions per minute
         if events:
             advance(self.clock, events[-1]["ts"], batch["received_at"])
 
@@ -182,6 +192,8 @@ class DojoState:
         idle = now_ms - SESSION_TIMEOUT_MS
         for sid in [k for k, s in self.sessions.items() if s[0] <= idle]:
             del self.sessions[sid]
+        self.engagement.expire(now_ms)
+        self.funnels.expire(now_ms)
 
     def merge(self, other: DojoState, *, sessions: bool = True) -> DojoState:
         """A new state of both partitions (``sessions=False`` skips sessions: display only)."""
@@ -212,6 +224,8 @@ class DojoState:
                     minute[name] = minute.get(name, 0) + n
             if sessions:
                 out.sessions.update({sid: list(s) for sid, s in state.sessions.items()})
+        out.engagement = self.engagement.merge(other.engagement, sessions=sessions)
+        out.funnels = self.funnels.merge(other.funnels, sessions=sessions)
         return out
 
     def minute_tally(self, start: int) -> Tally | None:
@@ -234,13 +248,15 @@ class DojoState:
             "minutes": {str(m): c for m, c in self.minutes.items()},
             "sessions": self.sessions,
             "clock": self.clock.to_list(),
+            "engagement": self.engagement.to_raw(),
+            "funnels": self.funnels.to_raw(),
         }
-        return codec.encode("dojo", 1, raw)
+        return codec.encode("dojo", 2, raw, (uniques.LIBRARY,))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DojoState:
         """Rebuild a state written by ``to_bytes``."""
-        return codec.decode("dojo", data, {1: cls._read_v1})
+        return codec.decode("dojo", data, {1: cls._read_v1, 2: cls._read_v2})
 
     @classmethod
     def _read_v1(cls, raw: dict[str, Any]) -> DojoState:
@@ -253,6 +269,13 @@ class DojoState:
         out.minutes = {int(m): c for m, c in raw["minutes"].items()}
         out.sessions = raw["sessions"]
         out.clock = EventClock.from_list(raw["clock"])
+        return out
+
+    @classmethod
+    def _read_v2(cls, raw: dict[str, Any]) -> DojoState:
+        out = cls._read_v1(raw)  # v2 = v1 + engagement, funnels (v1: none counted yet)
+        out.engagement = Engagement.from_raw(raw["engagement"])
+        out.funnels = Funnels.from_raw(raw["funnels"])
         return out
 
 

@@ -124,6 +124,8 @@ def board(state: DojoState, catalogue: Catalogue, model: Forecaster, now_ms: int
         name: top(counts, 10, "name", "registrations") for name, counts in state.sources.items()
     }
     return {
+        "engagement": state.engagement.snapshot(now_ms),
+        "funnels": state.funnels.rows({k: e.title for k, e in catalogue.events.items()}),
         "registrations": {
             "events": events,
             "sources": sources,

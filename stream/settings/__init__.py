@@ -87,6 +87,10 @@ class Settings:
     term_start: str = ""  # the panel's "this term" (ISO dates); empty: the UK term around today
     term_end: str = ""
     smtp_url: Secret = field(default_factory=lambda: Secret(""))  # smtps://u:p@host/?to=a@b&from=
+    # Reports that `dojo-pulse run` sends by itself: daily, weekly (Mondays), monthly (the 1st),
+    # at reports_hour UTC; alerts: a daily report per threshold alert (``dojo_pulse.reports``).
+    reports: tuple[str, ...] = ("daily", "weekly")
+    reports_hour: int = 6
     checkin_token: Secret = field(default_factory=lambda: Secret(""))  # empty: no check-in page
     backup_dir: str = ""  # empty: <data_dir>/backups (``stream.backup``)
     backup_key: Secret = field(default_factory=lambda: Secret(""))  # empty: not encrypted

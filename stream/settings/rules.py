@@ -54,6 +54,10 @@ def check(s: Any) -> None:
         raise SettingsError("DOJO_TERM_START and DOJO_TERM_END: two ISO dates, start first")
     if len(s.backup_keep) != 3 or not all(n.isascii() and n.isdigit() for n in s.backup_keep):
         raise SettingsError("DOJO_BACKUP_KEEP: daily,weekly,monthly counts, e.g. 7,4,6")
+    if not set(s.reports) <= {"daily", "weekly", "monthly", "alerts"}:
+        raise SettingsError("DOJO_REPORTS: any of daily, weekly, monthly, alerts (or empty)")
+    if not 0 <= s.reports_hour <= 23:
+        raise SettingsError("DOJO_REPORTS_HOUR must be an hour from 0 to 23 (UTC)")
     if s.rate_limit_fail not in ("open", "closed"):
         raise SettingsError("DOJO_RATE_LIMIT_FAIL must be open or closed")
     for entry in s.trusted_proxies:

@@ -75,6 +75,8 @@ ENV: dict[str, str] = {
     "term_start": "DOJO_TERM_START",
     "term_end": "DOJO_TERM_END",
     "smtp_url": "DOJO_SMTP_URL",
+    "reports": "DOJO_REPORTS",
+    "reports_hour": "DOJO_REPORTS_HOUR",
     "checkin_token": "DOJO_CHECKIN_TOKEN",
     "backup_dir": "DOJO_BACKUP_DIR",
     "backup_key": "DOJO_BACKUP_KEY",

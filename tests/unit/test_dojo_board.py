@@ -39,7 +39,13 @@ def arrival(event_id: str, ts: int, count: int, walk_in: bool = False) -> dict[s
 def fold(state: DojoState, *events: dict[str, Any]) -> None:
     for n, e in enumerate(events):
         state.apply(
-            {"session_id": f"s{n}-{e['ts']}", "received_at": e["ts"], "events": [e]}, e["ts"]
+            {
+                "session_id": f"s{n}-{e['ts']}",
+                "visitor_id": f"v{n}",
+                "received_at": e["ts"],
+                "events": [e],
+            },
+            e["ts"],
         )
 
 

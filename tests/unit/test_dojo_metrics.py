@@ -26,8 +26,8 @@ def batches(seed: int = 5) -> list[dict[str, Any]]:
         events = [e for e, reason in zip(r.body["events"], r.expect, strict=True) if not reason]
         if r.bot or not events:
             continue
-        out.append({"session_id": r.session_id, "received_at": START + int(r.at_s * 1000),
-                    "events": events})  # fmt: skip
+        out.append({"session_id": r.session_id, "visitor_id": r.visitor_id,
+                    "received_at": START + int(r.at_s * 1000), "events": events})  # fmt: skip
     return out
 
 
@@ -117,7 +117,8 @@ def view(ts: int, url: str, referrer: str = "") -> dict[str, Any]:
 
 
 def one(session: str, ts: int, *events: dict[str, Any]) -> dict[str, Any]:
-    return {"session_id": session, "received_at": ts, "events": list(events)}
+    return {"session_id": session, "visitor_id": f"v-{session}", "received_at": ts,
+            "events": list(events)}  # fmt: skip
 
 
 def test_a_registration_is_credited_to_its_sessions_entry_and_campaign() -> None:

@@ -120,6 +120,10 @@ def test_snapshot_shape() -> None:
     last = feed(engagement, range(60))
     snapshot = engagement.snapshot(last)
     assert sum(snapshot["score_histogram"]) == 60
+    by_area = snapshot["score_by_area"]
+    assert set(by_area) == {"events", "resources", "blog", "info"}
+    assert sum(sum(bins) for bins in by_area.values()) == 60
+    assert all(len(bins) == 5 for bins in by_area.values())
     top = snapshot["active_sessions"]
     assert len(top) == 20
     assert [s["score"] for s in top] == sorted((s["score"] for s in top), reverse=True)
@@ -138,3 +142,14 @@ def test_checkpoint_resumes_exactly() -> None:
     check_resume(
         Engagement, lambda e: feed(e, range(0, 1000)), lambda e: feed(e, range(1000, 2000)), probe
     )
+
+
+def test_scores_by_area_bin_each_live_session_by_its_first_page() -> None:
+    engagement = Engagement()
+    for sid, url in (("a", "/events/x"), ("b", "/blog/p"), ("c", "/contact"), ("d", "/resources")):
+        view = {"type": "page_view", "ts": T0, "url": url, "referrer": "", "props": {}}
+        engagement.apply({"session_id": sid, "visitor_id": sid, "device": "mobile",
+                          "events": [view]}, T0)  # fmt: skip
+    by_area = engagement.snapshot(T0)["score_by_area"]
+    assert by_area == {"events": [1, 0, 0, 0, 0], "resources": [1, 0, 0, 0, 0],
+                       "blog": [1, 0, 0, 0, 0], "info": [1, 0, 0, 0, 0]}  # fmt: skip

@@ -69,6 +69,9 @@ def test_secret_never_shows_in_repr() -> None:
         ({"DOJO_EXPERIMENT_HOLDOUT_PCT": "-0.5"}, "HOLDOUT_PCT must be a percentage"),
         ({"DOJO_EXPERIMENT_HOLDOUT_PCT": "nan"}, "HOLDOUT_PCT must be a percentage"),
         ({"DOJO_EXPERIMENT_HOLDOUT_PCT": "ten"}, "DOJO_EXPERIMENT_HOLDOUT_PCT"),
+        ({"DOJO_REPORTS": "daily,hourly"}, "DOJO_REPORTS: any of"),
+        ({"DOJO_REPORTS_HOUR": "24"}, "DOJO_REPORTS_HOUR must be an hour"),
+        ({"DOJO_REPORTS_HOUR": "six"}, "DOJO_REPORTS_HOUR"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], message: str) -> None:
