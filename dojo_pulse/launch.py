@@ -106,11 +106,22 @@ def run_everything(
         echo("\nstopping…")
         return 0
     finally:
-        if traffic is not None:
-            traffic.child.stop()
-        for child in reversed(children):
-            child.stop()
+        stop_together(([traffic.child] if traffic is not None else []) + children[::-1])
         signal.signal(signal.SIGTERM, previous)
+
+
+def stop_together(children: list[Child], grace_s: float = 12.0) -> None:
+    """SIGTERM every child at once, then one shared grace: a slow one costs its own time only."""
+    for child in children:
+        if child.alive():
+            child.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for child in children:
+        try:
+            child.proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.proc.kill()
+            child.proc.wait()
 
 
 BACKFILL_RATE = 0.5  # events a second: a week is ~300,000 events, digested in a minute or so
