@@ -23,7 +23,8 @@ import redis
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from dojo_pulse.simulation import generate
+from dojo_pulse.simulation import generate, site
+from dojo_pulse.simulation.door import DOOR_EVENTS
 from stream.agents.learn_online_catalogue import follow_catalogue
 from stream.content import ContentService
 from stream.content.messages import Outbox, Topics
@@ -203,7 +204,10 @@ def test_a_running_worker_recommends_only_the_published_catalogue(
     before = popular(settings)
 
     # Publish two of them (and one nobody visited); the rest are not on the site any more.
-    chosen = before[1:3]
+    # Not the events mentors checked in to in this traffic: the learner holds an event with
+    # arrivals as happening, past recommending, whatever the catalogue says.
+    door = {page.url for page in site.UPCOMING[:DOOR_EVENTS]}
+    chosen = [path for path in before if path not in door][1:3]
     outbox = Outbox()
     topics = Topics.of(settings)
     outbox.send([topics.live(*live_snapshot(path)) for path in [*chosen, "/resources/unseen"]])
