@@ -76,7 +76,7 @@ class LearnerOutputs:
         # Ranking the catalogue costs; refresh what the API serves about once a second, less
         # often when a backlog touches so many visitors that it would take more than its share.
         due = time.monotonic() - self.last_served >= self.budget.gap(self.serve_cost, SERVE_EVERY_S)
-        if not due or not state.touched:
+        if not due or not state.stale():
             return
         began = time.perf_counter()
         recs, segments, popular = state.serve(now_ms())

@@ -51,6 +51,7 @@ class Catalogue:
     def __init__(self) -> None:
         self._paths: dict[str, str] = {}  # item id -> its path
         self._entries: dict[str, Entry] = {}  # path -> entry
+        self.version = 0  # counts the records folded in: what was served from an older one is stale
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -67,6 +68,7 @@ class Catalogue:
         if entry is not None:
             self._paths[item_id] = entry.path
             self._entries[entry.path] = entry
+        self.version += 1
         return entry is not None or value is None
 
     def allows(self, path: str, now_ms: int) -> bool:

@@ -51,6 +51,7 @@ class LearningState:
         self.recent_alerts: list[dict[str, Any]] = []
         self.scores: list[dict[str, Any]] = []
         self.touched: set[str] = set()
+        self.served_catalogue = -1  # the catalogue version the last ``serve`` ranked with
 
     def apply(self, batch: Mapping[str, Any], now_ms: int) -> None:
         """Predict, then learn, from one ``dojo.events`` batch."""
@@ -90,9 +91,20 @@ class LearningState:
         scores, self.scores = self.scores, []
         return list({record["session_id"]: record for record in scores}.values())
 
+    def stale(self) -> bool:
+        """Whether ``serve`` has news: visitors seen, or a catalogue changed since the last call.
+
+        A publish or unpublish changes what popular items may be served even when nobody visits.
+        """
+        catalogue = self.recommender.catalogue
+        version = catalogue.version if catalogue is not None else -1
+        return bool(self.touched) or version != self.served_catalogue
+
     def serve(self, now_ms: int) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
         """Recommendations and segments of visitors seen since the last call; popular items."""
         touched, self.touched = self.touched, set()
+        catalogue = self.recommender.catalogue
+        self.served_catalogue = catalogue.version if catalogue is not None else -1
         recs = self.recommender.recommend_many(sorted(touched), SERVED, now_ms)
         segs = {v: self.segments.personalize(v) for v in touched}
         return recs, segs, self.recommender.popular(POPULAR, now_ms)

@@ -21,6 +21,7 @@ PARTS = ("traffic", "a:b", "*", "[x]", "../..", "dojo:dojo-pulse:snapshot", "")
 # Every kind of name, with the arguments it takes; a kind added to Keys must be listed here.
 KINDS: dict[str, Callable[[Keys, str], list[str]]] = {
     "snapshot": lambda k, p: [k.snapshot(p)],
+    "snapshot_parts": lambda k, p: [k.snapshot_parts(p)],
     "live": lambda k, p: [k.live(p)],
     "live_pattern": lambda k, p: [k.live_pattern],
     "checkpoints": lambda k, p: [k.checkpoints(p)],

@@ -111,6 +111,24 @@ def test_cancelling_unpublishing_and_renaming_reach_the_recommender_at_once() ->
     assert len(catalogue) == 0 and served(state, end) == EVERY_ITEM  # no catalogue: as before
 
 
+def test_a_catalogue_change_alone_makes_the_served_items_stale() -> None:
+    catalogue = Catalogue()
+    state = LearningState(catalogue=catalogue)
+    end = visits(state.recommender, range(90))
+    assert state.stale()  # nothing served yet
+    state.serve(end)
+    assert not state.stale()  # no visitor since, no change of the catalogue
+    catalogue.follow(
+        b"resource:scratch-cards", snapshot("resource:scratch-cards", slug="scratch-cards")
+    )
+    assert state.stale()  # nobody visited, yet popular items must follow the publication
+    _, _, popular = state.serve(end)
+    assert {r["item"] for r in popular} == {"/resources/scratch-cards"}
+    assert not state.stale()
+    catalogue.follow(b"resource:scratch-cards", None)  # unpublished
+    assert state.stale()
+
+
 def test_checkpoints_never_hold_the_catalogue_and_restore_with_the_one_followed() -> None:
     state = LearningState()
     end = visits(state.recommender, range(60))
