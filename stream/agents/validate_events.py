@@ -35,7 +35,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from stream.ingest.bundles import pack
 from stream.ingest.contract import Limits
 from stream.ingest.dedupe import Claims, ConfirmedClaims
-from stream.ingest.lockstep import in_step, received_at
+from stream.ingest.lockstep import Ahead, in_step, received_at
 from stream.ingest.screen import Position, assemble, screen
 from stream.metrics.pipeline import PipelineStats
 from stream.runtime.minutes_out import TOPIC as MINUTES_TOPIC
@@ -110,6 +110,7 @@ class Validator:
     stats: PipelineStats
     limits: Limits
     reached: dict[TopicPartition, int] = field(default_factory=dict)  # receive time per partition
+    ahead: Ahead[TopicPartition, Any] = field(default_factory=Ahead)  # left by the last take
 
     @property
     def history_topic(self) -> str:
@@ -163,15 +164,14 @@ class Validator:
         retry_s = 0.1
         while True:
             fetched = await self._fetch(consumer)
-            if not fetched:
+            if not fetched and not self.ahead:
                 continue
-            # Partitions in step (``stream.ingest.lockstep``): what runs ahead is read again.
+            # What the last take left goes first; the consumer is not sent back for it.
+            fetched = self.ahead.join(fetched, await self._positions(consumer))
+            # Partitions in step (``stream.ingest.lockstep``): what runs ahead waits in memory.
             step = in_step(fetched, await self._behind(consumer, fetched))
             self.reached.update(step.reached)
-            assigned = consumer.assignment()
-            for tp, offset in step.again.items():
-                if tp in assigned:  # a moved partition is read again by its new owner
-                    consumer.seek(tp, offset)
+            self.ahead.keep(fetched, step.again, consumer.assignment())
             records, fetched = step.take, step.kept
             if not records:
                 continue
@@ -181,6 +181,7 @@ class Validator:
             except KafkaError as exc:
                 # Nothing was committed: read the take again once Kafka takes commits.
                 log.warning("validate: Kafka refused a commit (%s); retrying", type(exc).__name__)
+                self.ahead.drop(fetched.keys())  # the consumer reads them again after the take
                 assigned = consumer.assignment()
                 for tp, records in fetched.items():
                     if tp in assigned:  # a moved partition is read again by its new owner
@@ -194,12 +195,16 @@ class Validator:
         A producer's batches of one moment reach the partitions milliseconds apart; live
         that is nothing, but in a backlog or a backfill milliseconds are minutes of event
         time: a partition that seems to have nothing may be about to get its older part.
+        Partitions already holding a take's worth ahead are not read further meanwhile.
         """
-        fetched: dict[TopicPartition, list[Any]]
-        fetched = await consumer.getmany(timeout_ms=TAKE_WITHIN_MS, max_records=TAKE_MAX)
+        fetched: dict[TopicPartition, list[Any]] = {}
+        room = [tp for tp in consumer.assignment() if self.ahead.size(tp) < TAKE_MAX]
+        if not room and self.ahead:
+            return fetched
+        fetched = await consumer.getmany(*room, timeout_ms=TAKE_WITHIN_MS, max_records=TAKE_MAX)
         end = time.monotonic() + SETTLE_S
         while fetched and time.monotonic() < end:
-            lacking = consumer.assignment() - fetched.keys()
+            lacking = consumer.assignment() - fetched.keys() - self.ahead.held.keys()
             newest = max(received_at(records[-1].value) for records in fetched.values())
             if not lacking or newest > time.time() * 1000 - PAST_MS:
                 break
@@ -207,6 +212,17 @@ class Validator:
             for tp, records in more.items():
                 fetched[tp] = records
         return fetched
+
+    async def _positions(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int | None]:
+        """The consumer's next offset of each partition with records held ahead."""
+        out: dict[TopicPartition, int | None] = {}
+        assigned = consumer.assignment()
+        for tp in self.ahead.held.keys() & assigned:
+            try:
+                out[tp] = await consumer.position(tp)
+            except IllegalStateError:  # moved to another worker meanwhile
+                continue
+        return out
 
     async def _behind(
         self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]

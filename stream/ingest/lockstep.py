@@ -14,11 +14,16 @@ read again from the offset it names: the next take starts there. A partition wit
 to read that a fetch lacks (its fetch is still on the way) holds the take back to the time
 that partition has reached; once every partition is read again, one fetch brings them all.
 Pure: records in, records out.
+
+Reading again by seeking the consumer back threw away what it had fetched ahead, so every
+take waited for a new fetch of each partition cut (``bench/``: the validate stage ran at a
+few hundred events/s in a backlog). ``Ahead`` keeps what a take left in memory instead: it
+goes first in the next take, and only what follows it is fetched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
 import orjson
@@ -97,3 +102,57 @@ def _running_max(records: Sequence[Received]) -> list[int]:
         high = max(high, received_at(record.value))
         out.append(high)
     return out
+
+
+class Ahead(Generic[K, R]):
+    """What takes left per partition (it ran ahead), to go first in the next take.
+
+    The held run of a partition is the tail of what the consumer returned, so the consumer's
+    position is just past it. A position elsewhere means the consumer was moved (a rebalance
+    or a seek): that partition's held run is dropped and the consumer's records are the truth.
+    """
+
+    def __init__(self) -> None:
+        self.held: dict[K, list[R]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.held)
+
+    def size(self, key: K) -> int:
+        """How many records of ``key`` are held."""
+        return len(self.held.get(key, ()))
+
+    def join(
+        self, fetched: Mapping[K, Sequence[R]], positions: Mapping[K, int | None]
+    ) -> dict[K, list[R]]:
+        """Each partition's held run followed by its newly ``fetched`` run; empties the hold.
+
+        ``positions``: the consumer's next offset of each assigned partition (None: unknown).
+        A held run is kept only where the consumer stands right after it, past what ``fetched``
+        brought; a partition not in ``positions`` is no longer this consumer's.
+        """
+        out: dict[K, list[R]] = {}
+        for key, held in self.held.items():
+            new = fetched.get(key, ())
+            last = new[-1].offset if new else held[-1].offset
+            if positions.get(key) == last + 1 and (not new or new[0].offset == held[-1].offset + 1):
+                out[key] = held
+        self.held = {}
+        for key, records in fetched.items():
+            if records:
+                out[key] = out.get(key, []) + list(records)
+        return out
+
+    def keep(
+        self, joined: Mapping[K, Sequence[R]], again: Mapping[K, int], mine: Collection[K]
+    ) -> None:
+        """Hold the records of each partition from the offset ``in_step`` would read again."""
+        for key, offset in again.items():
+            if key in mine:
+                records = joined[key]
+                self.held[key] = [r for r in records if r.offset >= offset]
+
+    def drop(self, keys: Collection[K]) -> None:
+        """Forget the held runs of ``keys`` (the consumer is sent back to read them)."""
+        for key in keys:
+            self.held.pop(key, None)
