@@ -17,6 +17,7 @@ follows ``dojo.content``, and never checkpointed: the compacted topic restores i
 from __future__ import annotations
 
 import pickle
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,12 @@ from stream.learning.quality_minutes import QualityMinutes
 from stream.learning.recommend import Recommender
 from stream.learning.segments import Segments
 
+# A checkpoint is zlib-compressed behind this mark (pickles start with b"\x80", so one written
+# before compression never does): live sessions make the pickle grow with the day (about 34
+# bytes per event of the benchmark's ten-minute day), and a million-event day outgrew one Kafka
+# message (``MAX_CHECKPOINT_BYTES``); compressed it is under a third (bench/learning_apply.py).
+COMPRESSED = b"DJLZ"
+LEVEL = 1  # written about once a second: speed over the last few percent of size
 SERVED = 10  # recommendations kept per visitor for the API (it asks for up to 20, shows ~5)
 POPULAR = 20
 RECENT_ALERTS = 50
@@ -137,13 +144,17 @@ class LearningState:
             self.anomalies.to_bytes(),
             pickle.dumps((self.minutes, self.recent_alerts, self.quality)),
         )
-        return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
+        return COMPRESSED + zlib.compress(
+            pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL), LEVEL
+        )
 
     @classmethod
     def from_bytes(
         cls, data: bytes, site_items: ItemPaths = SITE_ITEMS, catalogue: Catalogue | None = None
     ) -> LearningState:
         """Restore a checkpoint written by ``to_bytes``; recommend only ``site_items``."""
+        if data.startswith(COMPRESSED):
+            data = zlib.decompress(data[len(COMPRESSED) :])
         engagement, recommender, segments, anomalies, rest = unpickle(data)
         out = cls()
         out.engagement = Engagement.from_bytes(engagement)

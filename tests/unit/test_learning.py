@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import random
 import re
+import zlib
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from stream.learning.engagement import Engagement
 from stream.learning.learners import LIBRARY, MOVED
 from stream.learning.minute_features import LATENESS_MS, MinuteFeatures
-from stream.learning.state import LearningState
+from stream.learning.state import COMPRESSED, LearningState
 from stream.sketches.codec import CheckpointError, library_version
 from stream.sketches.windows import MINUTE_MS
 from tests.unit import visit_batches as visit
@@ -153,3 +154,23 @@ def test_scores_drain_once_with_each_sessions_newest() -> None:
     assert scores[0]["ts"] == later["received_at"]  # the second batch's score, not the first's
     assert scores[0]["score"] > 0
     assert state.drain_scores() == []
+
+
+def test_a_checkpoint_is_compressed_and_one_written_before_compression_restores() -> None:
+    state = five_minutes_learned(6)
+    blob = state.to_bytes()
+    plain = zlib.decompress(blob[len(COMPRESSED) :])
+    assert blob.startswith(COMPRESSED) and len(blob) < len(plain) / 2
+    assert plain.startswith(b"\x80")  # a pickle, as every checkpoint before compression was
+    assert_same_learning(LearningState.from_bytes(plain), state)
+    assert_same_learning(LearningState.from_bytes(blob), state)
+
+
+@pytest.mark.parametrize(
+    "cut", [lambda b: b[:-1], lambda b: b[: len(COMPRESSED) + 10], lambda b: COMPRESSED,
+            lambda b: COMPRESSED + b"\x00" * 64, lambda b: b[:8] + bytes(255 - x for x in b[8:])],
+)  # fmt: skip
+def test_a_damaged_compressed_checkpoint_is_refused(cut: Any) -> None:
+    blob = five_minutes_learned(7).to_bytes()
+    with pytest.raises(zlib.error):
+        LearningState.from_bytes(cut(blob))
