@@ -5,11 +5,13 @@ the benchmark's simulated raw messages, validated as the validate stage does, so
 page views, downloads, forms and registrations is the site's. Serving is what the agent
 refreshes for the site's API about once a second: recommendations and segments of every
 visitor touched since the last refresh. Best of ``--repeat`` runs, each from a fresh state.
+Last, the checkpoint of the final state: its size against one Kafka message, and its cost.
 """
 
 from __future__ import annotations
 
 import time
+import zlib
 from typing import Any
 
 import click
@@ -17,7 +19,8 @@ import click
 from bench.load import build
 from stream.ingest.contract import Limits
 from stream.ingest.screen import Position, assemble, screen
-from stream.learning.state import LearningState
+from stream.learning.state import COMPRESSED, LearningState
+from stream.topics import MAX_CHECKPOINT_BYTES
 
 
 def clean_batches(events: int, seed: int) -> list[dict[str, Any]]:
@@ -56,6 +59,21 @@ def main(events: int, seed: int, repeat: int) -> None:
     click.echo(f"LearningState.apply  {best / count * 1e6:6.1f} µs/event")
     click.echo(f"LearningState.serve  {serve / max(visitors, 1) * 1e6:6.1f} µs/visitor "
                f"({visitors:,} visitors)")  # fmt: skip
+    # The checkpoint grows with the live sessions; it must fit one Kafka message.
+    dump = load = float("inf")
+    blob = b""
+    for _ in range(repeat):
+        began = time.perf_counter()
+        blob = state.to_bytes()
+        dump = min(dump, time.perf_counter() - began)
+        began = time.perf_counter()
+        LearningState.from_bytes(blob)
+        load = min(load, time.perf_counter() - began)
+    plain = len(zlib.decompress(blob[len(COMPRESSED) :]))
+    limit = MAX_CHECKPOINT_BYTES
+    click.echo(f"LearningState.to_bytes {len(blob) / 1e6:5.2f} MB in {dump * 1e3:.0f} ms "
+               f"(pickle {plain / 1e6:.2f} MB; one message holds {limit / 1e6:.1f} MB); "
+               f"from_bytes {load * 1e3:.0f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":
