@@ -5,13 +5,15 @@ the benchmark's simulated raw messages, validated as the validate stage does, so
 page views, downloads, forms and registrations is the site's. Serving is what the agent
 refreshes for the site's API about once a second: recommendations and segments of every
 visitor touched since the last refresh. Best of ``--repeat`` runs, each from a fresh state.
-Last, the checkpoint of the final state: its size against one Kafka message, and its cost.
+Last, the final state's snapshot and checkpoint: their cost, and the checkpoint's size against one
+Kafka message.
 """
 
 from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -32,6 +34,12 @@ def clean_batches(events: int, seed: int) -> list[dict[str, Any]]:
         screened = screen(value, Position("raw", 0, n), limits)
         batches += assemble(screened, [True] * len(screened.accepted))[0]
     return batches
+
+
+def _seconds(work: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    work()
+    return time.perf_counter() - began
 
 
 @click.command()
@@ -69,6 +77,9 @@ def main(events: int, seed: int, repeat: int) -> None:
         began = time.perf_counter()
         LearningState.from_bytes(blob)
         load = min(load, time.perf_counter() - began)
+    now = batches[-1]["received_at"]
+    shown = min(_seconds(lambda: state.snapshot(now)) for _ in range(repeat))
+    click.echo(f"LearningState.snapshot {shown * 1e3:.1f} ms (published about once a second)")
     plain = len(zlib.decompress(blob[len(COMPRESSED) :]))
     limit = MAX_CHECKPOINT_BYTES
     click.echo(f"LearningState.to_bytes {len(blob) / 1e6:5.2f} MB in {dump * 1e3:.0f} ms "

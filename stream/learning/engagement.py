@@ -20,6 +20,7 @@ are kept for the model and for a baseline that always predicts the running conve
 
 from __future__ import annotations
 
+import heapq
 import math
 import sys
 from dataclasses import dataclass, field
@@ -278,14 +279,13 @@ class Engagement:
     def snapshot(self, now_ms: int) -> dict[str, Any]:
         """The ``engagement`` channel payload."""
         live = [s for s in self._sessions.items() if now_ms - s[1].last_seen < self.timeout_ms]
-        histogram = [0] * 10
-        by_area = {area: [0] * 5 for area in AREAS}  # scores 0-20, 20-40, ..., 80-100
+        histogram, by_area = [0] * 10, {a: [0] * 5 for a in AREAS}  # by area: 0-20, ..., 80-100
         for _, session in live:
             histogram[min(int(session.score // 10), 9)] += 1
             by_area[content_area(session.entry)][min(int(session.score // 20), 4)] += 1
-        live.sort(key=lambda item: (-item[1].score, item[0]))
+        first = heapq.nsmallest(TOP_SESSIONS, live, key=lambda item: (-item[1].score, item[0]))
         top = [{"session": sid, "score": s.score, "p_convert": round(s.p_convert, 4)}
-               for sid, s in live[:TOP_SESSIONS]]  # fmt: skip
+               for sid, s in first]  # fmt: skip
         return {"score_histogram": histogram, "score_by_area": by_area, "active_sessions": top,
                 "quality": self.quality(),
                 "quality_over_time": [list(p) for p in self.quality_over_time]}  # fmt: skip

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from stream.learning.engagement import Engagement
+from stream.learning.engagement import TOP_SESSIONS, Engagement
 from stream.learning.learners import check_resume
 from stream.learning.scoring import engagement_score, page_kind
 from tests.unit.visit_batches import MINUTE, T0, batch, event, page
@@ -153,3 +153,21 @@ def test_scores_by_area_bin_each_live_session_by_its_first_page() -> None:
     by_area = engagement.snapshot(T0)["score_by_area"]
     assert by_area == {"events": [1, 0, 0, 0, 0], "resources": [1, 0, 0, 0, 0],
                        "blog": [1, 0, 0, 0, 0], "info": [1, 0, 0, 0, 0]}  # fmt: skip
+
+
+def test_the_top_sessions_are_the_first_of_the_full_sort_whatever_the_order_of_arrival() -> None:
+    # Hostile: equal scores (ties broken by session id), more sessions than shown, shuffled.
+    rng = random.Random(11)
+    engagement = Engagement()
+    scores = [rng.choice([0.0, 12.5, 50.0, 99.0]) for _ in range(60)]
+    order = list(range(60))
+    rng.shuffle(order)
+    now = 1_795_000_000_000
+    for n in order:
+        engagement.apply({"session_id": f"s{n:02d}", "visitor_id": f"v{n}", "device": "mobile",
+                          "events": []}, now)  # fmt: skip
+        engagement._sessions[f"s{n:02d}"].score = scores[n]
+    expected = sorted(range(60), key=lambda n: (-scores[n], f"s{n:02d}"))[:TOP_SESSIONS]
+    shown = engagement.snapshot(now)["active_sessions"]
+    assert [row["session"] for row in shown] == [f"s{n:02d}" for n in expected]
+    assert [row["score"] for row in shown] == [scores[n] for n in expected]
