@@ -109,7 +109,9 @@ class Ahead(Generic[K, R]):
 
     The held run of a partition is the tail of what the consumer returned, so the consumer's
     position is just past it. A position elsewhere means the consumer was moved (a rebalance
-    or a seek): that partition's held run is dropped and the consumer's records are the truth.
+    or a seek): that partition's held run is dropped and the consumer's records are the truth
+    (from its last commit, or past what another owner committed). This relies on the raw
+    topic's offsets being contiguous: no transactions, no compaction (``stream.topics``).
     """
 
     def __init__(self) -> None:
