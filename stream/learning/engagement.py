@@ -20,15 +20,14 @@ are kept for the model and for a baseline that always predicts the running conve
 
 from __future__ import annotations
 
-import heapq
 import math
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from stream.learning.learners import checkpoint, make_model, pop_idle, restore
-from stream.learning.scoring import content_area, engagement_score, page_kind
-from stream.metrics.dojo_engagement import AREAS
+from stream.learning.live_scores import LiveScores
+from stream.learning.scoring import engagement_score, page_kind
 from stream.metrics.visits import SESSION_TIMEOUT_MS
 from stream.sketches.windows import DAY_MS, MINUTE_MS
 
@@ -37,7 +36,6 @@ GOALS = frozenset({"registration", "conversion"})
 _NOT_PREDICTORS = frozenset({"form_submits", "goals"})
 _ENTRY_KINDS = ("home", "events", "event", "resources", "resource", "blog", "post")
 WARM_UP = 30  # labelled sessions before the model's own predictions are used
-TOP_SESSIONS = 20
 QUALITY_POINTS = 120
 # Feature names are built once and shared: every live session holds a dict of them, and a
 # checkpoint pickles a shared string once (then a 2-byte reference), not once per session.
@@ -124,6 +122,7 @@ class Engagement:
         self._sessions: dict[str, _Session] = {}
         self._visitors: dict[str, _Visitor] = {}
         self._swept_day = 0
+        self._live = LiveScores()  # the snapshot's counts, kept as scores move
 
     def apply(self, batch: dict[str, Any], now_ms: int) -> list[dict[str, Any]]:
         """Fold one ``dojo.events`` batch in; the ``dojo.scores.engagement`` records it gives."""
@@ -140,12 +139,13 @@ class Engagement:
         counts = self._counts(session, visitor)
         session.score = engagement_score(counts)
         session.p_convert = 1.0 if session.converted else self._predict(self._features(counts))
+        self._scores().put(sid, session)
         return [{"visitor_id": vid, "session_id": sid, "score": session.score,
                  "p_convert": round(session.p_convert, 4), "ts": now_ms}]  # fmt: skip
 
     def expire(self, now_ms: int) -> int:
         """Close sessions idle for ``timeout_ms``, learning their labels; how many closed."""
-        closed = pop_idle(self._sessions, now_ms, self.timeout_ms)
+        closed = pop_idle(self._sessions, now_ms, self.timeout_ms, self._scores().drop)
         for session in closed:
             self._learn(session, label=session.converted, now_ms=now_ms)
         day = now_ms // DAY_MS
@@ -278,17 +278,17 @@ class Engagement:
 
     def snapshot(self, now_ms: int) -> dict[str, Any]:
         """The ``engagement`` channel payload."""
-        live = [s for s in self._sessions.items() if now_ms - s[1].last_seen < self.timeout_ms]
-        histogram, by_area = [0] * 10, {a: [0] * 5 for a in AREAS}  # by area: 0-20, ..., 80-100
-        for _, session in live:
-            histogram[min(int(session.score // 10), 9)] += 1
-            by_area[content_area(session.entry)][min(int(session.score // 20), 4)] += 1
-        first = heapq.nsmallest(TOP_SESSIONS, live, key=lambda item: (-item[1].score, item[0]))
+        histogram, by_area, first = self._scores().view(self._sessions, now_ms, self.timeout_ms)
         top = [{"session": sid, "score": s.score, "p_convert": round(s.p_convert, 4)}
-               for sid, s in first]  # fmt: skip
+               for sid, s in ((sid, self._sessions[sid]) for sid in first)]  # fmt: skip
         return {"score_histogram": histogram, "score_by_area": by_area, "active_sessions": top,
                 "quality": self.quality(),
                 "quality_over_time": [list(p) for p in self.quality_over_time]}  # fmt: skip
+
+    def _scores(self) -> LiveScores:
+        if "_live" not in self.__dict__ or not self._live.built:  # restored: count once
+            self._live = LiveScores.of(self._sessions)
+        return self._live
 
     def to_bytes(self) -> bytes:
         """The whole state, for a checkpoint."""

@@ -68,11 +68,14 @@ class Live(Protocol):
 S = TypeVar("S", bound=Live)
 
 
-def pop_idle(live: dict[str, S], now_ms: int, timeout_ms: int) -> list[S]:
+def pop_idle(
+    live: dict[str, S], now_ms: int, timeout_ms: int, closing: Callable[[str], None] | None = None
+) -> list[S]:
     """Remove and return the sessions idle for ``timeout_ms``, oldest first.
 
     ``live`` must be in idle order: a learner moves a session to the end on every batch,
     so the scan stops at the first session still live instead of visiting all of them.
+    ``closing`` is told the id of each session removed.
     """
     closed = []
     while live:
@@ -81,6 +84,8 @@ def pop_idle(live: dict[str, S], now_ms: int, timeout_ms: int) -> list[S]:
             break
         del live[sid]
         closed.append(session)
+        if closing is not None:
+            closing(sid)
     return closed
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from stream.learning.engagement import TOP_SESSIONS, Engagement
+from stream.learning.engagement import Engagement
 from stream.learning.learners import check_resume
+from stream.learning.live_scores import TOP_SESSIONS
 from stream.learning.scoring import engagement_score, page_kind
 from tests.unit.visit_batches import MINUTE, T0, batch, event, page
 
