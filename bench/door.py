@@ -3,11 +3,12 @@
 The floor is the same stack (uvicorn with the collector's options, Starlette) answering
 ``POST /collect`` by reading the body, parsing it and answering 202: nothing the collector
 does beyond that (origin check, salt, rate limit, visitor id, Kafka with acks=all) is in it.
-Both run as child processes; ``wrk`` (2 threads, bench/door.lua) posts the same 3-event
-``text/plain`` beacon batches from the site's origin to each in turn, floor then collector,
-at every connection count, for several repeats. The rate limit is raised so that it is
-checked but never refuses. After the runs, every request the collector answered 202 must
-be a message on its raw topic (counted from the end offsets), or the bench fails.
+All run as child processes; ``wrk`` (2 threads, bench/door.lua) posts the same 3-event
+``text/plain`` beacon batches from the site's origin to each in turn (the floor, the
+collector in one process, the collector in several: ``DOJO_COLLECTOR_PROCESSES``) at every
+connection count, for several repeats. The rate limit is raised so that it is
+checked but never refuses. After the runs, every request a collector answered 202 must
+be a message on the raw topic (counted from the end offsets), or the bench fails.
 
 Run alone: ``.venv/bin/python -m bench.door [--runs 3] [--seconds 10] [--connections 16,64]``.
 """
@@ -61,8 +62,9 @@ def floor_app() -> Starlette:
 
 def serve_floor(port: int) -> None:
     """Serve the floor with the collector's uvicorn options (collector.app.serve)."""
-    uvicorn.run(floor_app(), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False, proxy_headers=False, server_header=False)  # fmt: skip
+    uvicorn.run(floor_app(), host="127.0.0.1", port=port, loop="uvloop", http="httptools",
+                log_level="warning", access_log=False, proxy_headers=False,
+                server_header=False)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -140,67 +142,74 @@ async def ready(port: int, deadline_s: float) -> None:
 
 async def measure(
     base: Settings, children: Children, broker: Broker, *, tag: str, runs: int, seconds: int,
-    connections: tuple[int, ...], say: Callable[[str], None],
+    connections: tuple[int, ...], say: Callable[[str], None], processes: tuple[int, ...] = (1, 2),
 ) -> list[Row]:  # fmt: skip
-    """Rows: req/s, p99 and CPU per request of floor and collector, and their ratio."""
+    """Rows: req/s, p99 and CPU per request of floor and collector(s), and their ratios."""
     redis, url = private_redis(children)
-    settings = replace(
-        base, redis_url=url, topic_prefix=tag, collector_host="127.0.0.1",
-        collector_port=free_port(), rate_limit_per_minute=RATE_LIMIT,
-    )  # fmt: skip
+    settings = replace(base, redis_url=url, topic_prefix=tag, collector_host="127.0.0.1",
+                       rate_limit_per_minute=RATE_LIMIT)  # fmt: skip
     origin = settings.site_origins[0]
     await ensure_topics(settings)
     floor_port = free_port()
     floor = children.spawn("floor", [sys.executable, "-m", "bench.door", "--floor-port",
                                      str(floor_port)])  # fmt: skip
-    collector = children.dojo("collector", "collector", settings)
     wait_port(floor_port, READY_S, floor.proc)
-    wait_port(settings.collector_port, READY_S, collector.proc)
-    await ready(settings.collector_port, READY_S)
-    targets = {"floor": (floor_port, floor.pid), "collector": (settings.collector_port,
-                                                                 collector.pid)}  # fmt: skip
+    targets = {"floor": (floor_port, floor)}
+    for n in processes:
+        one = replace(settings, collector_port=free_port(), collector_processes=n)
+        collector = children.dojo("collector", "collector", one)
+        wait_port(one.collector_port, READY_S, collector.proc)
+        await ready(one.collector_port, READY_S)
+        targets[name_of(n)] = (one.collector_port, collector)
     loads: dict[tuple[str, int], list[Load]] = {}
-    answered = 0  # 2xx the collector gave, as wrk saw them
-    for n in range(runs + 1):  # the first round warms both up and is not reported
+    answered = 0  # 2xx the collectors gave, as wrk saw them
+    for n in range(runs + 1):  # the first round warms everything up and is not reported
         for c in connections:
-            for name, (port, pid) in targets.items():
+            for name, (port, child) in targets.items():
                 secs = WARM_UP_S if n == 0 else seconds
                 say(f"door: {name}, {c} connections, {'warm-up' if n == 0 else f'run {n}'}")
-                load = await asyncio.to_thread(wrk, port, c, secs, origin, children_of(pid))
-                if name == "collector":
+                load = await asyncio.to_thread(wrk, port, c, secs, origin, children_of(child.pid))
+                if name != "floor":
                     if load.refused:
-                        raise RuntimeError(f"the collector refused {load.refused} requests")
+                        raise RuntimeError(f"{name} refused {load.refused} requests")
                     answered += load.requests
                 if n > 0:
                     loads.setdefault((name, c), []).append(load)
-    acked = await accepted(settings.collector_port)
-    children.stop(collector)  # flushes nothing it acked: those are written already
+    acked = sum([await accepted(port) for name, (port, _) in targets.items() if name != "floor"])
+    for _, child in reversed(targets.values()):
+        children.stop(child)  # a collector flushes nothing it acked: those are written already
     written = await broker.message_count([settings.topic_raw])
-    children.stop(floor)
     children.stop(redis)
     await broker.delete_prefixed(tag)
     if written != acked or acked < answered:
         raise RuntimeError(
-            f"LOST EVENTS: the collector answered 202 {acked} times (wrk saw {answered}), "
+            f"LOST EVENTS: the collectors answered 202 {acked} times (wrk saw {answered}), "
             f"the raw topic holds {written} messages"
         )
     say(f"door: {acked:,} requests acked, {written:,} messages on the raw topic")
-    return rows(loads, connections, acked)
+    return rows(loads, connections, [name_of(n) for n in processes], acked)
+
+
+def name_of(processes: int) -> str:
+    return f"collector ({processes} process{'es' if processes > 1 else ''})"
 
 
 def rows(loads: dict[tuple[str, int], list[Load]], connections: tuple[int, ...],
-         acked: int) -> list[Row]:  # fmt: skip
-    """The result rows, ratios paired run by run (floor and collector measured back to back)."""
+         collectors: list[str], acked: int) -> list[Row]:  # fmt: skip
+    """The result rows, ratios paired run by run (floor and collectors measured back to back)."""
     out: list[Row] = []
     for c in connections:
-        floor, coll = loads[("floor", c)], loads[("collector", c)]
+        floor = loads[("floor", c)]
         what = f"{c} conns, wrk {THREADS} threads, 3-event text/plain batches"
-        ratio = Row("door", f"collector / bare-stack floor, req/s ({what})", "%",
-                    [100 * a.per_s / b.per_s for a, b in zip(coll, floor, strict=True)],
-                    target="≥ 50 %" if c == max(connections) else "")  # fmt: skip
-        ratio.note = f"acks=all; {acked:,} acked requests all on the raw topic"
-        out.append(ratio)
-        for name, runs in (("collector", coll), ("bare-stack floor", floor)):
+        for name in collectors:
+            coll = loads[(name, c)]
+            ratio = Row("door", f"{name} / bare-stack floor (1 process), req/s ({what})", "%",
+                        [100 * a.per_s / b.per_s for a, b in zip(coll, floor, strict=True)],
+                        target="≥ 50 %" if c == max(connections) else "")  # fmt: skip
+            ratio.note = f"acks=all; all {acked:,} acked requests found on the raw topic"
+            out.append(ratio)
+        for name in [*collectors, "bare-stack floor"]:
+            runs = loads[(name if name != "bare-stack floor" else "floor", c)]
             p50 = f"p50 {median(runs, 'p50_ms'):.1f} ms"
             out.append(Row("door", f"{name}: req/s ({c} conns)", "req/s",
                            [x.per_s for x in runs], note=p50))  # fmt: skip
@@ -219,8 +228,15 @@ def median(runs: list[Load], attr: str) -> float:
 @click.option("--runs", default=3, show_default=True, help="Repeats of each floor/collector pair.")
 @click.option("--seconds", default=10, show_default=True, help="Length of each wrk run.")
 @click.option("--connections", default="16,64", show_default=True, help="wrk connection counts.")
+@click.option(
+    "--processes",
+    default="1,2",
+    show_default=True,
+    help="Collector process counts (DOJO_COLLECTOR_PROCESSES) to measure.",
+)
 @click.option("--floor-port", type=int, default=None, hidden=True)
-def main(runs: int, seconds: int, connections: str, floor_port: int | None) -> None:
+def main(runs: int, seconds: int, connections: str, processes: str,
+         floor_port: int | None) -> None:  # fmt: skip
     """The collector vs the bare uvicorn + Starlette floor, measured with wrk (needs Kafka)."""
     if floor_port is not None:
         serve_floor(floor_port)
@@ -237,7 +253,8 @@ def main(runs: int, seconds: int, connections: str, floor_port: int | None) -> N
         await broker.start()
         try:
             return await measure(base, children, broker, tag=f"door-{os.getpid()}", runs=runs,
-                                 seconds=seconds, connections=conns, say=say)  # fmt: skip
+                                 seconds=seconds, connections=conns, say=say,
+                                 processes=tuple(int(p) for p in processes.split(",")))  # fmt: skip
         finally:
             children.cleanup()
             await broker.close()

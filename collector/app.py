@@ -12,7 +12,6 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-import uvicorn
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from collector import content_routes, experiments_routes, schema_route, site_api
+from collector import content_routes, experiments_routes, processes, schema_route, site_api
 from collector.answers import error, unavailable
 from collector.device import classify, warm_up
 from collector.envelope import BadRequest, check_headers, parse_events, read_body
@@ -35,7 +34,6 @@ from collector.scrub import scrub_events
 from collector.sink import EventSink, KafkaSink, SinkUnavailable
 from collector.visitor import visitor_id
 from collector.web_vitals import web_vitals_js
-from stream.logs import log_config
 from stream.models import Keys
 from stream.settings import Settings
 
@@ -258,16 +256,5 @@ def create_app(
 
 
 def serve(settings: Settings) -> None:
-    """Run the collector with uvicorn on ``collector_host:collector_port`` until stopped."""
-    uvicorn.run(
-        create_app(settings),
-        host=settings.collector_host,
-        port=settings.collector_port,
-        log_level="warning",
-        # Access logs would write client IPs. Forwarded headers are read by the app
-        # itself (collector.proxies, DOJO_TRUSTED_PROXIES), never rewritten by uvicorn.
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        log_config=log_config(),  # no client addresses, no query strings
-    )
+    """Run the collector on ``collector_host:collector_port`` until stopped."""
+    processes.serve(create_app, settings)
