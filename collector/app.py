@@ -28,7 +28,7 @@ from collector.metrics import CollectorMetrics
 from collector.origins import from_site
 from collector.proxies import client_address
 from collector.ratelimit import RateLimiter, client_bucket
-from collector.resources import Collector
+from collector.resources import Collector, collector_of
 from collector.salt import SaltCache, SaltUnavailable
 from collector.scrub import scrub_events
 from collector.sink import EventSink, KafkaSink, SinkUnavailable
@@ -85,7 +85,7 @@ def message_key(events: list[Any]) -> bytes:
 
 async def collect(request: Request) -> Response:
     """Accept one beacon request and hand it to the sink as one ``RawBatch``."""
-    c: Collector = request.state.collector
+    c = collector_of(request)
     settings = c.settings
     if not from_site(request.headers, settings.site_origins, settings.originless):
         return foreign_origin()
@@ -142,7 +142,7 @@ def counted(route: str, endpoint: Endpoint) -> Endpoint:
 
     async def answer(request: Request) -> Response:
         response = await endpoint(request)
-        metrics: CollectorMetrics = request.state.collector.metrics
+        metrics = collector_of(request).metrics
         if response.status_code == 202:
             metrics.accepted.inc()
         elif response.status_code >= 400:

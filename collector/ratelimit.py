@@ -59,6 +59,9 @@ class Verdict:
     failed: bool = False  # Redis could not be asked; ``allowed`` is the fail policy
 
 
+ALLOWED = Verdict(True)  # the common answer, made once
+
+
 def client_bucket(salt: str, site: str, address: str) -> str:
     """The limiter's key for ``address``: IPv6 by /64, hashed under the daily salt."""
     if len(address) <= MAX_ADDRESS_CHARS:
@@ -146,7 +149,7 @@ class RateLimiter:
                 lease.next_size = min(2 * lease.next_size, self._max_lease)
             if lease.tokens > 0:
                 lease.tokens -= 1
-                return Verdict(True)
+                return ALLOWED
         window_end = (window + 1) * WINDOW_S
         return Verdict(False, max(1, math.ceil(window_end - now)))
 

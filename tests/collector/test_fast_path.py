@@ -23,6 +23,8 @@ from collector.envelope import MAX_DEPTH, BadRequest, parse_events
 from collector.proxies import CACHED_CHARS, _cached_client, forwarded_client, trusted_networks
 from collector.ratelimit import _bucket, _cached_bucket, client_bucket
 from collector.salt import SaltCache, salt_day
+from collector.scrub import PLAIN_KEYS, SCALARS, _walk, scrub_events
+from stream.ingest.sanitize import scrub_prop
 from stream.models import RawBatch
 from stream.models.keys import Keys
 from stream.settings import Settings
@@ -199,3 +201,28 @@ def test_nothing_personal_in_kafka_or_redis_bytes(
         assert CLIENT_IP.encode() not in blob
         assert b"iPhone" not in blob
         assert b"Safari" not in blob
+
+
+def test_the_scrub_shortcut_changes_nothing_it_skips() -> None:
+    for key in PLAIN_KEYS:
+        assert scrub_prop("", key) == key
+    for value in [None, True, False, 0, -1, 2**63, 1.5, float("inf")]:
+        assert type(value) in SCALARS
+        assert _walk(value, "") == value or value != value
+    assert not {str, list, dict, bytes} & SCALARS
+
+
+def test_scrub_still_cleans_what_is_not_skipped() -> None:
+    hostile = {
+        "event_id": "a@b.example",  # a plain key: its value is still scrubbed
+        "mail@x.example": 1,  # an unknown key is scrubbed like a value
+        "ts": True,
+        "props": {"title": "call 0612345678 or x@y.example"},
+        "url": "/find?q=secret&utm_source=x",
+    }
+    out = scrub_events([hostile])[0]
+    assert b"@b.example" not in orjson.dumps(out)
+    assert b"x@y.example" not in orjson.dumps(out)
+    assert b"mail@x.example" not in orjson.dumps(out)
+    assert out["ts"] is True
+    assert out["url"] == "/find?utm_source=x"
