@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from bench import (
     ceiling,
+    door,
     fanout,
     footprint,
     historian,
@@ -35,6 +36,7 @@ from stream.topics import ensure_topics
 
 SECTIONS = (
     "ceiling", "streams", "pipeline", "latency", "fanout", "footprint", "history", "historian",
+    "door",
 )  # fmt: skip
 
 
@@ -85,7 +87,7 @@ def main(only: str, events: int | None, runs: int | None, agent_sets: str, quick
          with_profile: bool, seed: int, out: str) -> None:  # fmt: skip
     """Benchmark the pipeline beside the raw-consumer ceiling and Kafka Streams, same data.
 
-    Sections: ceiling, streams, pipeline, latency, fanout, footprint, history, historian.
+    Sections: ceiling, streams, pipeline, latency, fanout, footprint, history, historian, door.
     Results go to bench/results/<out>.md and <out>.json. Needs Kafka and Redis
     (`dojo-pulse infra up`).
     """
@@ -171,6 +173,10 @@ async def _section(
         return (await asyncio.to_thread(history.measure, o["quick"], say))[0]
     if section == "historian":  # needs no broker: the store and the historian's own steps
         return await asyncio.to_thread(historian.section, o["runs"], say)
+    if section == "door":  # the collector beside its HTTP floor, loaded by wrk
+        return await door.measure(base, children, broker, tag=f"{run_id}-door", runs=o["runs"],
+                                  seconds=4 if o["quick"] else 10, connections=(16, 64),
+                                  say=say)  # fmt: skip
     if section == "fanout":
         sizes = (100, 1000) if o["quick"] else (100, 1000, 5000)
         return await fanout.measure(base, children, sizes=sizes, runs=o["runs"],
