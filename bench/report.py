@@ -51,9 +51,27 @@ def fmt(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def width(values: list[float]) -> float | None:
+    """The spread of ``values`` as a share of their median: (max - min) / median."""
+    if len(values) < 2:
+        return None
+    middle = statistics.median(values)
+    return (max(values) - min(values)) / abs(middle) if middle else None
+
+
 def spread(row: Row) -> str:
-    """``min .. max`` of a row's runs, ``-`` when it has none."""
-    return f"{fmt(min(row.values))} .. {fmt(max(row.values))}" if row.values else "-"
+    """``min .. max`` of a row's runs (and that width as a share of the median), ``-`` if none."""
+    if not row.values:
+        return "-"
+    text = f"{fmt(min(row.values))} .. {fmt(max(row.values))}"
+    share = width(row.values)
+    return text if share is None else f"{text} ({share:.0%})"
+
+
+def ratios(over: list[float], under: list[float]) -> list[float]:
+    """Run-by-run ratios of two interleaved series; a pair with a 0 (a run that failed) is
+    left out."""
+    return [a / b for a, b in zip(over, under, strict=False) if a and b]
 
 
 def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
@@ -85,6 +103,9 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
             "|---|---:|---:|",
         ]
         body += [f"| `{f}` | {own:.1%} | {total:.1%} |" for f, own, total in frames]
+    plan = meta.get("capacity") or []
+    if plan:
+        body += ["", *plan]
     return "\n".join(head + body) + "\n"
 
 
