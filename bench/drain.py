@@ -37,7 +37,7 @@ TAIL_SHARE = 0.9
 FLOOR_RATE = 500.0
 MARGIN = 3.0
 START_S = 60.0
-MIN_DEADLINE_S = 120.0
+MIN_DEADLINE_S = 180.0
 
 
 def deadline_s(events: int, rate: float | None = None) -> float:

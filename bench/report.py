@@ -81,7 +81,9 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         "",
         f"Run {meta['started']} on {meta['machine']}; {meta['events']:,} events "
         f"({meta['messages']:,} raw messages, seed {meta['seed']}), {meta['runs']} runs per row"
-        f"{' (quick)' if meta.get('quick') else ''}. Median and spread (min-max) of the runs.",
+        f"{' (quick)' if meta.get('quick') else ''}. Median and spread (min-max, and its width "
+        "as a share of the median) of the runs; each pipeline agent set first makes one warm-up "
+        "run that is not counted.",
         "",
         "| section | what ran | median | spread (min-max) | unit | runs | time (s) | target "
         "| note |",

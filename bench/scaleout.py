@@ -31,6 +31,8 @@ def rows(agents: tuple[str, ...], pairs: list[tuple[PipelineRun, PipelineRun]]) 
     differ = [mismatches(a.totals, b.totals) for a, b in done]
     wrong = [m for found in differ for m in found]
     note = f"counts exact in {sum(not found for found in differ)}/{len(done)} pairs"
+    compared = sorted({n for a, _ in done for n in a.totals if n.startswith(EXACT)})
+    note += f" ({', '.join(n.split('.', 1)[1] for n in compared) or 'no totals found'})"
     note += "; differ: " + "; ".join(wrong[:4]) if wrong else ""
     failed = sorted({r.note for a, b in pairs for r in (a, b) if not r.complete and r.note})
     out = [

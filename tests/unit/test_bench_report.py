@@ -83,7 +83,9 @@ def test_scale_out_row_gives_the_ratio_and_says_whether_counts_were_exact() -> N
     ratio = scale_rows(("all",), pairs)[0]
     assert ratio.values == pytest.approx([1.8, 1.5])
     assert ratio.target == SCALE_TARGET
-    assert ratio.note.startswith("counts exact in 1/2 pairs; differ: pipeline.valid: 9 vs 8")
+    assert ratio.note.startswith(
+        "counts exact in 1/2 pairs (valid); differ: pipeline.valid: 9 vs 8"
+    )
 
 
 def test_markdown_carries_the_capacity_plan_lines() -> None:
