@@ -48,11 +48,13 @@ class Runner:
         workers: int = 1, joined_first: bool = False,
         on_worker: Callable[[Child], None] | None = None,
     ) -> pipeline.PipelineRun:  # fmt: skip
-        """One run of ``agents`` over ``data`` (or over ``clean``, for sets that start there)."""
+        """One run of ``agents`` over ``data`` (or over ``clean``, for sets that start there);
+        an empty ``clean`` is filled from the clean output of this run."""
         label = ",".join(agents)
         self.counter[label] += 1
         tag = f"{self.run_id}-p{len(self.counter)}-{self.counter[label]}"
         await self.redis.flushall()
+        capture = clean is not None and not clean.messages and drain.reads_raw(agents)
         clean = clean or Clean()
         events = data.events if drain.reads_raw(agents) else clean.events
         timeout = drain.deadline_s(events, self.rates.get(label))
@@ -66,7 +68,7 @@ class Runner:
             )  # fmt: skip
             if result.complete and workers == 1:
                 self.rates[label] = result.events_per_s
-            if drain.reads_raw(agents) and not clean.messages and result.complete:
+            if capture and result.complete:
                 await self._capture(tag, clean)
         finally:
             await self.broker.delete_prefixed(tag)
