@@ -7,6 +7,7 @@ import logging
 import shutil
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Any
 
@@ -285,13 +286,23 @@ async def _pipeline(
             rows += await _agent_set(runner, agents, data, clean, o, found)
         if o["sizes"]:
             sized = {n: data if n == o["events"] else _build(n, base, o, say) for n in o["sizes"]}
-            rows += await flatcost.measure(runner, ("all",), sized, o["runs"])
+            rows += await _part("flat", flatcost.measure(runner, ("all",), sized, o["runs"]), say)
         if o["scale_out"]:
-            rows += await scaleout.measure(runner, ("all",), data, o["runs"])
+            rows += await _part("scale-out", scaleout.measure(runner, ("all",), data, o["runs"]),
+                                say)  # fmt: skip
     finally:
         await redis.aclose()
         children.stop(redis_child)
     return rows
+
+
+async def _part(name: str, rows: Awaitable[list[Row]], say: Progress) -> list[Row]:
+    """The rows of one part of the pipeline section; a failure is a row, the others stay."""
+    try:
+        return await rows
+    except Exception as exc:  # e.g. workers that never joined: reported, the run goes on
+        say(f"{name}: failed: {exc!r}")
+        return [Row(name, "part failed", "", note=repr(exc)[:200])]
 
 
 async def _agent_set(
