@@ -42,6 +42,9 @@ SECTIONS = (
 )  # fmt: skip
 
 
+MAX_SIZE = 20_000_000  # events: the data set is held in memory, about 1 KiB an event
+
+
 class Progress:
     """Plain progress lines with the time since the start."""
 
@@ -57,8 +60,10 @@ def _sizes(text: str) -> list[int]:
         sizes = sorted({int(part.replace("_", "")) for part in text.split(",") if part.strip()})
     except ValueError:
         raise click.BadParameter("event counts separated by commas", param_hint="--sizes") from None
-    if sizes and (len(sizes) < 2 or sizes[0] < 1000):
-        raise click.BadParameter("at least two sizes of 1000 events or more", param_hint="--sizes")
+    if sizes and (len(sizes) < 2 or sizes[0] < 1000 or sizes[-1] > MAX_SIZE):
+        raise click.BadParameter(
+            f"at least two sizes from 1,000 to {MAX_SIZE:,} events", param_hint="--sizes"
+        )
     return sizes
 
 
