@@ -158,7 +158,7 @@ async def _bench(
     await broker.start()
     rows: list[Row] = []
     meta: dict[str, Any] = {"started": report.now_iso(), "machine": report.machine()}
-    meta.update(run_id=run_id, runs=o["runs"], quick=o["quick"], seed=o["seed"])
+    meta.update(run_id=run_id, runs=o["runs"], quick=o["quick"], seed=o["seed"], warmup=o["warmup"])
     meta["agent_sets"] = [",".join(s) for s in o["agent_sets"]]
     try:
         say(f"building the data set: {o['events']:,} events, seed {o['seed']}")

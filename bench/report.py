@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 RESULTS = Path(__file__).parent / "results"
+WARM_UP = "; each pipeline agent set first makes one warm-up run that is not counted"
 
 
 @dataclass
@@ -82,8 +83,7 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         f"Run {meta['started']} on {meta['machine']}; {meta['events']:,} events "
         f"({meta['messages']:,} raw messages, seed {meta['seed']}), {meta['runs']} runs per row"
         f"{' (quick)' if meta.get('quick') else ''}. Median and spread (min-max, and its width "
-        "as a share of the median) of the runs; each pipeline agent set first makes one warm-up "
-        "run that is not counted.",
+        f"as a share of the median) of the runs{WARM_UP if meta.get('warmup') else ''}.",
         "",
         "| section | what ran | median | spread (min-max) | unit | runs | time (s) | target "
         "| note |",

@@ -43,14 +43,14 @@ def rows(agents: tuple[str, ...], pairs: list[tuple[PipelineRun, PipelineRun]]) 
     ]  # fmt: skip
     for n, pick in ((1, 0), (2, 1)):
         runs = [p[pick] for p in done]
-        head = f"worker [{label}] x{n}"
+        head, seconds = f"worker [{label}] x{n}", sum(r.seconds for r in runs)
         out += [
             Row("scale-out", f"{head}: steady events/s", "events/s",
-                [r.events_per_s for r in runs]),
+                [r.events_per_s for r in runs], seconds),
             Row("scale-out", f"{head}: CPU-seconds per million events (all workers)", "CPU-s",
-                [r.cpu_s_per_m for r in runs]),
+                [r.cpu_s_per_m for r in runs], seconds),
             Row("scale-out", f"{head}: peak RSS (all workers)", "MiB",
-                [r.peak_rss_mib for r in runs]),
+                [r.peak_rss_mib for r in runs], seconds),
         ]  # fmt: skip
     return out
 

@@ -94,3 +94,9 @@ def test_markdown_carries_the_capacity_plan_lines() -> None:
     text = markdown([Row("s", "w", "u", [1.0, 2.0, 3.0])], meta)
     assert "| s | w | 2 | 1 .. 3 (100%) | u | 3 |" in text
     assert text.rstrip().endswith("Capacity plan, derived from this run's measured costs:")
+
+
+def test_markdown_says_a_warm_up_was_made_only_when_it_was() -> None:
+    meta = {"started": "t", "machine": "m", "events": 10, "messages": 3, "seed": 7, "runs": 3}
+    assert "warm-up" not in markdown([], {**meta, "warmup": False})
+    assert "warm-up run that is not counted" in markdown([], {**meta, "warmup": True})
