@@ -375,10 +375,16 @@ def _build(events: int, base: Settings, o: dict[str, Any], say: Progress) -> loa
 
 def _capacity(rows: list[Row], data: load.DataSet, found: dict[str, float]) -> list[str]:
     """The capacity plan from this run's all-agents cost, Redis use and the door's CPU/request."""
-    cpu = next((r.median for r in rows if r.what == "worker [all]: CPU-seconds per million events"
-                and r.median), None)  # fmt: skip
-    if cpu is None:
+    # The dearest all-agents cost measured (at the largest size, if the flat-cost part ran):
+    # cost per event grows with the day's state, and a plan must hold for a big day.
+    costly = [
+        r for r in rows if r.section in ("pipeline", "flat") and r.median
+        and r.what.startswith("worker [all]") and r.what.endswith("per million events")
+    ]  # fmt: skip
+    if not costly:
         return []
+    dearest = max(costly, key=lambda r: r.median or 0.0)
+    cpu = dearest.median or 0.0
     rss = next((r.median for r in rows if r.what == "worker [all]: peak RSS" and r.median), 0.0)
     door = capacity.door_cost([r.to_dict() for r in rows]) or capacity.collector_cost(
         report.RESULTS
@@ -388,7 +394,7 @@ def _capacity(rows: list[Row], data: load.DataSet, found: dict[str, float]) -> l
         bytes_per_message=sum(len(v) for _, v in data.messages) / max(len(data.messages), 1),
         redis_commands_per_event=found.get("redis_commands_per_event", 0.0),
         redis_used_mib=found.get("redis_used_mib", 0.0), worker_rss_mib=rss or 0.0,
-        collector_us_per_request=door,
+        collector_us_per_request=door, worker_source=dearest.what,
     )  # fmt: skip
     return capacity.lines(costs, [capacity.plan(r, costs) for r in (1_000.0, 100_000.0)])
 

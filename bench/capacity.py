@@ -36,6 +36,7 @@ class Costs:
     redis_used_mib: float  # Redis memory after the measured data set
     worker_rss_mib: float  # peak RSS of one all-agents worker
     collector_us_per_request: float | None = None  # CPU per request of one collector process
+    worker_source: str = ""  # the row the worker cost comes from
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ def lines(costs: Costs, plans: list[Plan]) -> list[str]:
         "Capacity plan, derived from this run's measured costs:",
         "",
         f"- worker, all agents: {costs.worker_cpu_s_per_m:.1f} CPU-s per million events "
-        f"(median), peak RSS {costs.worker_rss_mib:.0f} MiB per worker",
+        f"(median{', ' + costs.worker_source if costs.worker_source else ''}), peak RSS "
+        f"{costs.worker_rss_mib:.0f} MiB per worker",
         f"- collector: {collector}; {costs.events_per_request:.2f} events per request, "
         f"{costs.bytes_per_message:.0f} bytes per raw message",
         f"- Redis: {costs.redis_commands_per_event:.3f} commands per event, "

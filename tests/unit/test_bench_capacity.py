@@ -87,3 +87,10 @@ def test_collector_cost_reads_result_files_and_skips_broken_ones(tmp_path: Path)
     row = {"section": "door", "what": "collector: CPU per request (64 conns)", "median": 280.0}
     (tmp_path / "door.json").write_bytes(orjson.dumps({"meta": {}, "rows": [row]}))
     assert collector_cost(tmp_path) == 280.0
+
+
+def test_the_plan_names_the_row_its_worker_cost_comes_from() -> None:
+    costs = Costs(75.0, 3.0, 1000.0, 0.5, 20.0, 400.0, None, "worker [all] at 1M events")
+    assert "75.0 CPU-s per million events (median, worker [all] at 1M events)" in "\n".join(
+        lines(costs, [])
+    )
