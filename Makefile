@@ -80,8 +80,8 @@ typecheck: $(STAMP)
 
 check: lint typecheck  ## ruff (lint + format) and mypy --strict
 
-bench: infra-up  ## Benchmarks under bench/, figures written to bench/results/
-	$(BIN)/python -m bench
+bench: infra-up  ## Benchmarks under bench/ (about an hour: a million-event day included), figures in bench/results/
+	$(BIN)/python -m bench --sizes 100000,1000000 --scale-out
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-output
