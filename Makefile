@@ -37,7 +37,7 @@ lock: $(LOCK_TOOLS)/bin/pip-compile  ## Re-resolve requirements.lock from pyproj
 		--allow-unsafe --no-emit-find-links --no-emit-index-url $(LOCK_ARGS) \
 		-o requirements.lock pyproject.toml
 
-system:  ## Debian packages the product needs (redis-server, nginx, promtool, postgresql; Java 17 and Maven are checked)
+system:  ## Debian packages the product needs (redis-server, nginx, promtool, postgresql, wrk; Java 17 and Maven are checked)
 	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
 	@command -v mvn >/dev/null || { echo "Maven is required to fetch Kafka (apt-get install maven)"; exit 1; }
 	@command -v redis-server >/dev/null || { $(APT) update -qq && $(APT) install -y -qq redis-server >/dev/null; }
@@ -48,6 +48,8 @@ system:  ## Debian packages the product needs (redis-server, nginx, promtool, po
 	@command -v promtool >/dev/null || { $(APT) update -qq && $(APT) install -y -qq --no-install-recommends prometheus >/dev/null; }
 	@# postgresql: the store tests run on a private PostgreSQL too (infra/postgres.py starts it).
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq postgresql >/dev/null; }
+	@# wrk: bench/door.py loads the collector with a generator that is not the product's code.
+	@command -v wrk >/dev/null || { $(APT) update -qq && $(APT) install -y -qq wrk >/dev/null; }
 
 browser-deps:  ## Headless Chromium and its driver for the browser tests
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
@@ -78,8 +80,8 @@ typecheck: $(STAMP)
 
 check: lint typecheck  ## ruff (lint + format) and mypy --strict
 
-bench: infra-up  ## Benchmarks under bench/, figures written to bench/results/
-	$(BIN)/python -m bench
+bench: infra-up  ## Benchmarks under bench/ (about an hour: a million-event day included), figures in bench/results/
+	$(BIN)/python -m bench --sizes 100000,1000000 --scale-out
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-output

@@ -5,5 +5,8 @@ section (ceiling, Kafka Streams baseline, our worker, end-to-end latency, WebSoc
 memory footprint) ``--runs`` times on that same data, and writes medians with their spread
 to ``bench/results/latest.md`` and ``latest.json``. Every process it starts it stops, every
 topic it creates it deletes; the shared Kafka and Redis are only used, never stopped.
+Pipeline drains get a deadline sized to their data, never a fixed cut; ``--sizes`` adds the
+flat-cost rows (the all-agents worker at two sizes, interleaved) and ``--scale-out`` two
+workers against one, and the run ends with a capacity plan derived from the measured costs.
 Benchmarks are never part of the test suite.
 """

@@ -3,7 +3,10 @@
 Figures per run: events/s over the middle 80 % of the drain (the steady state: the input is
 preloaded, so lag falls at a constant slope there), CPU-seconds per million events over the
 same span (``/proc/<pid>/stat``), changelog messages written per input event (the worker's
-``*-changelog`` topics), and peak RSS (``VmHWM``).
+``*-changelog`` topics), and peak RSS: the largest sum of RSS over the workers and their
+children, sampled while they run, or their ``VmHWM`` read before they stop, whichever is
+larger (read after a worker exits, both are gone: that is how the 1M-event row once said 0).
+Several workers (one consumer group) measure scale-out; their CPU and RSS are summed.
 
 Progress is what the slowest agent has folded (the worker's ``stream.runtime.progress`` counters),
 the measure the Kafka Streams baseline reports too. Committed offsets are measured beside
@@ -13,39 +16,25 @@ seconds they show the checkpoint cadence more than the speed.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 
+import orjson
 from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
+from bench.drain import STALL_S, Drain, Sample, Watch, downstream, follow, reads_raw
 from bench.load import produce
-from bench.process import Child, Children, cpu_seconds, free_port, memory_kib
+from bench.process import Children
 from bench.topics import Broker
-from stream.app import folding_agents
+from infra.process import Child, free_port
 from stream.ingest.bundles import unpack
 from stream.models.keys import Keys
-from stream.runtime.progress import folded
 from stream.settings import Settings
 from stream.topics import ensure_topics
 
-SAMPLE_S = 0.25
-STALL_S = 45.0  # no progress (commits or folds) this long: the agents do not consume the input
-# Metric agents acknowledge a take only at their next checkpoint, which needs more input;
-# once idle this long with at least TAIL_SHARE committed, the rest is that unacked tail.
-TAIL_IDLE_S = 4.0
-TAIL_SHARE = 0.9
-
-
-@dataclass(frozen=True)
-class Sample:
-    at: float
-    cpu_s: float
-    raw: int  # committed offsets of the group on the raw topic
-    events: int  # ... and on the clean events topic
-    folded: int  # clean messages the slowest agent has folded
+__all__ = ["PipelineRun", "capture", "downstream", "reads_raw", "run_once", "steady"]
 
 
 @dataclass(frozen=True)
@@ -60,18 +49,14 @@ class PipelineRun:
     changelog_per_event: float
     peak_rss_mib: float
     seconds: float
-    drained: bool
+    drained: bool  # it made progress: the figures mean something
     note: str = ""
-
-
-def reads_raw(agents: tuple[str, ...]) -> bool:
-    """Whether this agent set starts at the raw topic (it includes validation)."""
-    return "all" in agents or "validate" in agents
-
-
-def downstream(agents: tuple[str, ...]) -> bool:
-    """Whether agents other than validation read the clean events topic."""
-    return "all" in agents or any(a != "validate" for a in agents)
+    complete: bool = False  # ... and it consumed all its input
+    # Exact counts to compare between runs of the same data: the validate stage's totals
+    # (valid, dead by reason) and the messages each agent folded.
+    totals: dict[str, int] = field(default_factory=dict)
+    redis_commands_per_event: float = 0.0
+    redis_used_mib: float = 0.0
 
 
 def _at_fraction(
@@ -124,55 +109,118 @@ async def run_once(
     base: Settings, children: Children, broker: Broker, *, agents: tuple[str, ...], tag: str,
     raw: list[tuple[bytes, bytes]], raw_events: int, clean: list[tuple[bytes, bytes]],
     clean_partitions: list[int], clean_events: int, timeout_s: float,
-    on_worker: Callable[[Child], None] | None = None,
+    on_worker: Callable[[Child], None] | None = None, workers: int = 1,
+    say: Callable[[str], None] | None = None,
+    ready: Callable[[Settings], Awaitable[None]] | None = None,
 ) -> PipelineRun:  # fmt: skip
-    """One worker run with ``agents`` on its own topics, consumer group and empty Redis."""
-    settings = replace(
-        base, topic_prefix=tag, app_id=tag, agents=agents, worker_web_port=free_port(),
-        data_dir=children.workdir / tag,
-    )  # fmt: skip
+    """One run of ``workers`` worker processes (one consumer group) with ``agents`` on their
+    own topics and an empty Redis; with ``ready``, the input is written only once it returns
+    (e.g. once every worker has joined: no rebalance while they drain)."""
+    settings = replace(base, topic_prefix=tag, app_id=tag, agents=agents)
     label = ",".join(agents)
     await ensure_topics(settings)
-    from_raw = reads_raw(agents)
-    if from_raw:
-        await produce(settings, settings.topic_raw, raw)
+    if reads_raw(agents):
+        topic, messages, partitions = settings.topic_raw, raw, None
         events, expected = raw_events, len(raw)
     else:
-        await produce(settings, settings.topic_events, clean, clean_partitions)
+        topic, messages, partitions = settings.topic_events, clean, clean_partitions
         events, expected = clean_events, len(clean)
-    worker = children.dojo(f"worker-{tag}", "worker", settings)
+    if ready is None:
+        await produce(settings, topic, messages, partitions)
+    redis = Redis.from_url(settings.redis_url)
+    commands = await _commands(redis)
+    started = [
+        children.dojo(f"worker-{tag}-{n}", "worker", replace(
+            settings, worker_web_port=free_port(), data_dir=children.workdir / f"{tag}-{n}"))
+        for n in range(workers)
+    ]  # fmt: skip
     try:
-        samples, drained, began = await _follow(
-            broker, worker, settings, agents, expected, timeout_s, on_worker
-        )
-        peak = memory_kib(worker.pid, "VmHWM") / 1024
+        if ready is not None:
+            await ready(settings)
+            await produce(settings, topic, messages, partitions)
+        watch = Watch(started, settings, agents, expected, timeout_s, say, on_worker)
+        drain = await follow(broker, watch)
+        tails = " / ".join(w.tail(3).replace("\n", " / ")[-200:] for w in started if not w.alive())
     finally:
-        children.stop(worker)
+        for worker in started:
+            children.stop(worker)
+    try:
+        totals = await _totals(redis, Keys.of(settings))
+        totals["topic.clean_messages"] = await broker.message_count([settings.topic_events])
+        if (views := await _views(redis, Keys.of(settings))) is not None:
+            totals["traffic.today_views"] = views
+        commands = (await _commands(redis)) - commands
+        used = int((await redis.info("memory")).get("used_memory", 0)) / 2**20
+    finally:
+        await redis.aclose()
     changelog = await broker.message_count(
         [t for t in await broker.topics() if t.startswith(tag) and t.endswith("-changelog")]
     )
-    total_wall = time.monotonic() - began
+    peak = drain.peak_kib / 1024
+    run = PipelineRun(label, events, 0.0, 0.0, 0.0, 0.0, peak, time.monotonic() - drain.began,
+                      False, totals=totals, redis_commands_per_event=commands / max(events, 1),
+                      redis_used_mib=used)  # fmt: skip
+    return await _figures(run, drain, broker, settings, agents, expected, tails, changelog)
+
+
+async def _commands(redis: Redis) -> int:
+    return int((await redis.info("stats")).get("total_commands_processed", 0))
+
+
+async def _totals(redis: Redis, keys: Keys) -> dict[str, int]:
+    """The validate stage's counters and each agent's folded messages, by name."""
+    out: dict[str, int] = {}
+    for prefix, key in (("pipeline", keys.pipeline), ("folded", keys.folded)):
+        for name, value in (await redis.hgetall(key)).items():
+            text = value.decode() if isinstance(value, bytes) else str(value)
+            if text.isdigit():
+                label = name.decode() if isinstance(name, bytes) else str(name)
+                out[f"{prefix}.{label}"] = int(text)
+    return out
+
+
+async def _views(redis: Redis, keys: Keys) -> int | None:
+    """Today's page views in the latest traffic snapshot (None without one)."""
+    raw = await redis.get(keys.snapshot("traffic"))
+    try:
+        views = orjson.loads(raw)["data"]["today"]["views"] if raw is not None else None
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return views if isinstance(views, int) else None
+
+
+async def _figures(
+    run: PipelineRun, drain: Drain, broker: Broker, settings: Settings, agents: tuple[str, ...],
+    expected: int, tails: str, changelog: int,
+) -> PipelineRun:  # fmt: skip
+    samples, events = drain.samples, run.events
     last = samples[-1] if samples else None
     progressed = last is not None and (last.events if downstream(agents) else last.raw) > 0
+    why = {"exited": "a worker exited", "stalled": f"no progress for {STALL_S:.0f} s",
+           "deadline": "out of time"}.get(drain.ended, drain.ended)  # fmt: skip
     if not progressed or last is None:
-        note = "did not drain: " + (worker.tail(3).replace("\n", " / ")[-200:] or "no progress")
-        return PipelineRun(label, events, 0.0, 0.0, 0.0, 0.0, peak, total_wall, False, note)
+        return replace(run, note=f"did not drain ({why}): " + (tails or "no progress"))
     note = ""
     if downstream(agents):
-        # Out of time: the rate over the part consumed still is a steady-state figure.
-        total = last.events if drained else await broker.message_count([settings.topic_events])
+        # Cut short: the rate over the part consumed still is a steady-state figure.
+        total = (
+            last.events if drain.drained else await broker.message_count([settings.topic_events])
+        )
         rate, cpu = _scaled(samples, lambda s: s.folded, last.folded, total)
         committed, _ = _scaled(samples, lambda s: s.events, last.events, total)
-        if not drained:
-            note = f"timed out after {last.events / max(total, 1):.0%} of the clean events"
+        if not drain.drained:
+            note = f"{why} after {last.events / max(total, 1):.0%} of the clean events"
     else:
         rate, cpu = _scaled(samples, lambda s: s.raw, last.raw, expected)
         committed = rate  # validation commits every take: its progress is its commits
-        if not drained:
-            note = f"timed out after {last.raw / expected:.0%} of the raw messages"
-    return PipelineRun(
-        label, events, rate * events, committed * events, cpu / events * 1e6, changelog / events,
-        peak, total_wall, True, note,
+        if not drain.drained:
+            note = f"{why} after {last.raw / expected:.0%} of the raw messages"
+    if tails:
+        note += f" ({tails})"
+    return replace(
+        run, events_per_s=rate * events, committed_per_s=committed * events,
+        cpu_s_per_m=cpu / events * 1e6, changelog_per_event=changelog / events, drained=True,
+        note=note, complete=drain.drained,
     )  # fmt: skip
 
 
@@ -183,53 +231,3 @@ def _scaled(
     rate, cpu = steady(samples, pick, max(reached, 1))
     share = reached / max(total, 1)
     return rate * share, cpu / max(share, 1e-9)
-
-
-async def _follow(
-    broker: Broker, worker: Child, settings: Settings, agents: tuple[str, ...], expected: int,
-    timeout_s: float, on_worker: Callable[[Child], None] | None,
-) -> tuple[list[Sample], bool, float]:  # fmt: skip
-    began = time.monotonic()
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        return await _poll(broker, worker, settings, agents, expected, timeout_s, on_worker,
-                           redis, folding_agents(settings), began)  # fmt: skip
-    finally:
-        await redis.aclose()
-
-
-async def _poll(
-    broker: Broker, worker: Child, settings: Settings, agents: tuple[str, ...], expected: int,
-    timeout_s: float, on_worker: Callable[[Child], None] | None, redis: Redis, names: list[str],
-    began: float,
-) -> tuple[list[Sample], bool, float]:  # fmt: skip
-    samples: list[Sample] = []
-    last_progress, last_seen = began, (-1, -1, -1)
-    hooked = False
-    raw_topic, clean_topic = settings.topic_raw, settings.topic_events
-    while time.monotonic() - began < timeout_s:
-        if not worker.alive():
-            return samples, False, began
-        raw = await broker.committed(settings.validate_group, raw_topic) if reads_raw(agents) else 0
-        clean = await broker.committed(settings.app_id, clean_topic) if downstream(agents) else 0
-        done = await folded(redis, Keys.of(settings))
-        slowest = min((done.get(name, 0) for name in names), default=0)
-        now = time.monotonic()
-        samples.append(Sample(now, cpu_seconds(worker.pid), raw, clean, slowest))
-        if on_worker is not None and not hooked and (raw or clean):
-            hooked = True
-            on_worker(worker)
-        if (raw, clean, slowest) != last_seen:
-            last_seen, last_progress = (raw, clean, slowest), now
-        elif now - last_progress > STALL_S:
-            return samples, False, began
-        raw_done = not reads_raw(agents) or raw >= expected
-        if raw_done and downstream(agents):
-            end = await broker.message_count([clean_topic])
-            idle = now - last_progress > TAIL_IDLE_S
-            if clean >= end > 0 or (idle and clean >= TAIL_SHARE * end > 0):
-                return samples, True, began
-        elif raw_done:
-            return samples, True, began
-        await asyncio.sleep(SAMPLE_S)  # sampling interval of the progress poll
-    return samples, False, began

@@ -30,15 +30,53 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def status_kib(text: str, key: str = "VmRSS") -> int:
+    """A memory figure (VmRSS, VmHWM) in KiB from the text of ``/proc/<pid>/status``; 0 if absent.
+
+    A process that has exited (a zombie, or one reaped already) has no memory lines: 0.
+    """
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        if name == key:
+            parts = rest.split()
+            if len(parts) == 2 and parts[1] == "kB" and parts[0].isdigit():
+                return int(parts[0])
+            return 0
+    return 0
+
+
 def memory_kib(pid: int, key: str = "VmRSS") -> int:
     """A ``/proc/<pid>/status`` memory figure (VmRSS, VmHWM) in KiB; 0 if gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
+        return status_kib(Path(f"/proc/{pid}/status").read_text(), key)
     except (FileNotFoundError, ProcessLookupError):
         return 0
-    return 0
+
+
+def parent_of(stat_text: str) -> int:
+    """The parent pid in the text of ``/proc/<pid>/stat`` (field 4; the name may hold spaces)."""
+    return int(stat_text.rsplit(")", 1)[1].split()[1])
+
+
+def family(pid: int) -> list[int]:
+    """``pid`` and every process descended from it that is alive now."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = parent_of((entry / "stat").read_text())
+            except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+                continue  # exited while we looked
+    out, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        out += frontier
+    return out
+
+
+def family_kib(pids: list[int], key: str = "VmRSS") -> int:
+    """The sum of a memory figure over ``pids`` and their descendants (a worker and its helpers)."""
+    return sum(memory_kib(p, key) for root in pids for p in family(root))
 
 
 def wait_port(port: int, deadline_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:

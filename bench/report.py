@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 RESULTS = Path(__file__).parent / "results"
+WARM_UP = "; each pipeline agent set first makes one warm-up run that is not counted"
 
 
 @dataclass
@@ -51,9 +52,27 @@ def fmt(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def width(values: list[float]) -> float | None:
+    """The spread of ``values`` as a share of their median: (max - min) / median."""
+    if len(values) < 2:
+        return None
+    middle = statistics.median(values)
+    return (max(values) - min(values)) / abs(middle) if middle else None
+
+
 def spread(row: Row) -> str:
-    """``min .. max`` of a row's runs, ``-`` when it has none."""
-    return f"{fmt(min(row.values))} .. {fmt(max(row.values))}" if row.values else "-"
+    """``min .. max`` of a row's runs (and that width as a share of the median), ``-`` if none."""
+    if not row.values:
+        return "-"
+    text = f"{fmt(min(row.values))} .. {fmt(max(row.values))}"
+    share = width(row.values)
+    return text if share is None else f"{text} ({share:.0%})"
+
+
+def ratios(over: list[float], under: list[float]) -> list[float]:
+    """Run-by-run ratios of two interleaved series; a pair with a 0 (a run that failed) is
+    left out."""
+    return [a / b for a, b in zip(over, under, strict=False) if a and b]
 
 
 def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
@@ -63,7 +82,8 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         "",
         f"Run {meta['started']} on {meta['machine']}; {meta['events']:,} events "
         f"({meta['messages']:,} raw messages, seed {meta['seed']}), {meta['runs']} runs per row"
-        f"{' (quick)' if meta.get('quick') else ''}. Median and spread (min-max) of the runs.",
+        f"{' (quick)' if meta.get('quick') else ''}. Median and spread (min-max, and its width "
+        f"as a share of the median) of the runs{WARM_UP if meta.get('warmup') else ''}.",
         "",
         "| section | what ran | median | spread (min-max) | unit | runs | time (s) | target "
         "| note |",
@@ -85,6 +105,9 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
             "|---|---:|---:|",
         ]
         body += [f"| `{f}` | {own:.1%} | {total:.1%} |" for f, own, total in frames]
+    plan = meta.get("capacity") or []
+    if plan:
+        body += ["", *plan]
     return "\n".join(head + body) + "\n"
 
 

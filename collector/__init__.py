@@ -23,4 +23,6 @@ Contract:
   used only to derive a visitor id (a keyed hash with a daily salt that is deleted after
   48 hours), a rate-limit bucket (the address alone, hashed the same way), a device class
   and a bot flag. Neither is stored, logged or produced.
+- ``DOJO_COLLECTOR_PROCESSES`` processes may serve one port (``collector.processes``); they
+  agree on the salt and share the rate limit through Redis as separate replicas would.
 """

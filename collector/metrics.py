@@ -5,7 +5,9 @@ Counters only, no labels that name a client, so ``GET /metrics`` is safe to leav
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest, multiprocess
 
 # Why a request was refused, from the status it was answered with.
 REASONS = {403: "origin", 429: "rate_limited", 503: "unavailable"}
@@ -50,5 +52,9 @@ class CollectorMetrics:
         self.refused.labels(route=route, reason=REASONS.get(status, "bad_request")).inc()
 
     def render(self) -> bytes:
-        """The Prometheus text exposition."""
+        """The Prometheus text exposition (summed over the processes serving one port)."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # set by collector.processes
+            merged = CollectorRegistry()
+            multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+            return generate_latest(merged)
         return generate_latest(self.registry)

@@ -15,6 +15,12 @@ from collections.abc import Iterable
 
 from starlette.requests import Request
 
+# Parsing addresses costs more than the rest of a request's checks together; a client sends
+# many requests from one address (and one proxy chain), so the answers are kept per process,
+# in memory only. Long header values (made up by a client, never a real chain) are not kept.
+CACHE_SIZE = 16_384
+CACHED_CHARS = 256
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -68,6 +74,12 @@ def forwarded_client(peer: str, forwarded_for: Iterable[str], networks: tuple[Ne
 def client_address(request: Request, trusted: tuple[str, ...]) -> str:
     """The address of whoever sent ``request``, in canonical text form."""
     peer = request.client.host if request.client else ""
-    return forwarded_client(
-        peer, request.headers.getlist("x-forwarded-for"), trusted_networks(trusted)
-    )
+    hops = tuple(request.headers.getlist("x-forwarded-for"))
+    if len(peer) + sum(len(h) for h in hops) > CACHED_CHARS:  # hostile: computed, not kept
+        return forwarded_client(peer, hops, trusted_networks(trusted))
+    return _cached_client(peer, hops, trusted)
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _cached_client(peer: str, hops: tuple[str, ...], trusted: tuple[str, ...]) -> str:
+    return forwarded_client(peer, hops, trusted_networks(trusted))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import redis.asyncio as aioredis
+from starlette.requests import Request
 
 from collector.metrics import CollectorMetrics
 from collector.ratelimit import RateLimiter
@@ -27,3 +29,8 @@ class Collector:
     limiter: RateLimiter
     metrics: CollectorMetrics
     clock: Callable[[], float]
+
+
+def collector_of(request: Request) -> Collector:
+    """The app's ``Collector``, read from the scope (``request.state`` costs more per request)."""
+    return cast(Collector, request.scope["state"]["collector"])

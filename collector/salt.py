@@ -41,6 +41,7 @@ CACHE_SECONDS = 5.0
 # A salt made this long after its day began, while the day already had traffic, replaced a
 # lost one (the day's first request normally makes it within seconds of midnight).
 RESET_GRACE_S = 300
+DAY_S = 86_400
 
 
 class SaltUnavailable(Exception):
@@ -161,6 +162,7 @@ async def daily_salt(redis: aioredis.Redis, keys: Keys, now: float) -> str:
 @dataclass
 class _Cached:
     day: str
+    index: int  # the same day as whole days since the epoch
     salt: Salt
     fetched_at: float
 
@@ -188,13 +190,13 @@ class SaltCache:
 
     async def get(self, now: float) -> str:
         """The salt for ``now``'s UTC day, from the cache when fresh (raises SaltUnavailable)."""
-        day = salt_day(now)
-        fresh = self._fresh(day, now)
+        fresh = self._fresh(now)
         if fresh is not None:
             return fresh
+        day = salt_day(now)
         attempts = self._attempts
         async with self._fetching:
-            fresh = self._fresh(day, now)  # fetched by whoever held the lock before us
+            fresh = self._fresh(now)  # fetched by whoever held the lock before us
             if fresh is not None:
                 return fresh
             if self._attempts != attempts and self._last_failure is not None:
@@ -212,14 +214,16 @@ class SaltCache:
                 self._last_failure = str(exc)
                 raise
             self._last_failure = None
-            self._cached = _Cached(day, salt, now)
+            self._cached = _Cached(day, int(now // DAY_S), salt, now)
             return salt.hex
 
-    def _fresh(self, day: str, now: float) -> str | None:
+    def _fresh(self, now: float) -> str | None:
         cached = self._cached
+        # The day compared as a number of whole days since the epoch (UTC days: POSIX time
+        # has no leap seconds), not as a formatted date: this runs on every request.
         if (
             cached is not None
-            and cached.day == day
+            and int(now // DAY_S) == cached.index
             and 0 <= now - cached.fetched_at < self._max_age_s
         ):
             return cached.salt.hex

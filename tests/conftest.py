@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -13,6 +14,13 @@ import pytest
 
 from infra.process import free_port
 from stream.settings import Secret, Settings
+
+# A shell without job control starts background jobs with SIGINT ignored, and an ignored signal
+# stays ignored across exec: every child the tests start could then not be stopped with Ctrl-C.
+# A handled signal is reset to its default at exec, so handling it here gives children the
+# disposition an interactive run gives them, however the suite was started.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 TEST_TOKEN = "test-admin-token-0123456789"
 

@@ -76,6 +76,9 @@ def alert(c: Clockwork, now: float, every_h: float) -> dict[str, Any] | None:
     elif overdue(c, now, every_h):
         last = _utc(c.last_success) if c.last_success else "the scheduler started"
         reason, at = f"backup overdue: none verified since {last}", overdue_since(c, every_h) or now
+    elif c.drill_passed is False:  # the backups exist but one did not restore: as urgent
+        detail = f": {c.drill_detail}" if c.drill_detail else ""
+        reason, at = f"restore drill failed for {c.drill_id}{detail}", c.last_drill
     else:
         return None
     return {"kind": "drop", "metric": "backup", "reason": reason, "minute": int(at * 1000),

@@ -58,6 +58,7 @@ class Settings:
     cache_dir: Path = field(default_factory=_default_cache)
     collector_host: str = "127.0.0.1"
     collector_port: int = 8000
+    collector_processes: int = 1  # serving processes on one port (the kernel shares the accepts)
     live_host: str = "127.0.0.1"
     live_port: int = 8100
     rate_limit_per_minute: int = 600

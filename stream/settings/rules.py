@@ -20,6 +20,8 @@ def check(s: Any) -> None:
         raise SettingsError("DOJO_PARTITIONS must be at least 1")
     if s.history_minutes_days < 1:
         raise SettingsError("DOJO_HISTORY_MINUTES_DAYS must be at least 1")
+    if not 1 <= s.collector_processes <= 64:
+        raise SettingsError("DOJO_COLLECTOR_PROCESSES must be between 1 and 64")
     # Both name the deployment in topics and Redis keys (stream.models.keys): no ":".
     for name in ("topic_prefix", "app_id"):
         value = getattr(s, name)

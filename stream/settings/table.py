@@ -52,6 +52,7 @@ ENV: dict[str, str] = {
     "cache_dir": "DOJO_CACHE_DIR",
     "collector_host": "DOJO_COLLECTOR_HOST",
     "collector_port": "DOJO_COLLECTOR_PORT",
+    "collector_processes": "DOJO_COLLECTOR_PROCESSES",
     "live_host": "DOJO_LIVE_HOST",
     "live_port": "DOJO_LIVE_PORT",
     "rate_limit_per_minute": "DOJO_RATE_LIMIT_PER_MINUTE",

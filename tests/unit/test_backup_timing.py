@@ -67,6 +67,21 @@ def test_the_alert_says_why_and_stays_the_same_while_the_state_lasts() -> None:
     assert alert(Clockwork(started=T0, last_success=T0), T0 + H, 24) is None
 
 
+def test_a_failed_drill_raises_an_alert_until_a_drill_passes() -> None:
+    c = Clockwork(started=T0, last_success=T0, last_drill=T0 + H, drill_id="b-1",
+                  drill_passed=False, drill_detail="views differ: 120 != 118")  # fmt: skip
+    raised = alert(c, T0 + 2 * H, 24)
+    assert raised is not None
+    assert raised["reason"] == "restore drill failed for b-1: views differ: 120 != 118"
+    assert raised["minute"] == int((T0 + H) * 1000)
+    assert alert(c, T0 + 3 * H, 24) == raised  # the same while the state lasts
+    c.failure = "OSError: disk full"  # a failed backup says more and comes first
+    failed = alert(c, T0 + 3 * H, 24)
+    assert failed is not None and failed["reason"].startswith("backup failed")
+    c.failure, c.drill_passed = "", True
+    assert alert(c, T0 + 3 * H, 24) is None
+
+
 def test_next_due_is_the_first_moment_a_backup_is_due() -> None:
     for c in (
         Clockwork(started=T0),
