@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from stream.ingest.bundles import Decoded
-from stream.runtime.budget import Budget, snapshot_due
+from stream.runtime.budget import CHECKPOINT_MAX_GAP_S, Budget, snapshot_due
 from stream.runtime.crew import Crew
 from stream.runtime.minutes_out import MinuteSource, MinutesOut, Record, deliver
 from stream.runtime.partials import other_partitions, share_again
@@ -160,7 +160,7 @@ class Aggregator:
         saved = self.rollup.checkpoints(now_ms(), closing)
         # Big states checkpoint less often (a crash replays more, still counting each once).
         self.rollup.checkpoint_every_s = self.budget.gap(
-            time.perf_counter() - began, CHECKPOINT_EVERY_S
+            time.perf_counter() - began, CHECKPOINT_EVERY_S, CHECKPOINT_MAX_GAP_S
         )
         pending = self.unacked.release()
         if self.history is not None and records:  # before the checkpoint that drops them

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 REFRESH_EVERY_S = 5.0  # republish unchanged state too: "last 5 minutes" moves with the clock
 COST_SHARE = 20  # checkpoints, and snapshots, each get at most 1/20 of a worker's time
-MAX_GAP_S = 10.0  # ... but run at least this often (a crash replays at most about this much)
+MAX_GAP_S = 10.0  # ... but run at least this often (a big state's snapshot is this stale at most)
+# Checkpoints may wait longer: a crash replays at most about this much of the worker's time,
+# while a whole state written every 10 s cost a big day an eighth of its CPU (bench/: flat cost).
+CHECKPOINT_MAX_GAP_S = 30.0
 
 
 @dataclass
@@ -21,10 +24,10 @@ class Budget:
 
     agents: int = 1
 
-    def gap(self, cost_s: float, floor_s: float) -> float:
+    def gap(self, cost_s: float, floor_s: float, most_s: float = MAX_GAP_S) -> float:
         """Seconds to wait before work that took ``cost_s`` runs again: at least ``floor_s``,
-        at most ``MAX_GAP_S`` (a state too big for its share still checkpoints)."""
-        return max(floor_s, min(cost_s * COST_SHARE * self.agents, MAX_GAP_S))
+        at most ``most_s`` (a state too big for its share still checkpoints)."""
+        return max(floor_s, min(cost_s * COST_SHARE * self.agents, most_s))
 
 
 def snapshot_due(since_s: float, gap_s: float, changed: bool) -> bool:

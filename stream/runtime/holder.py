@@ -24,7 +24,7 @@ from aiokafka.errors import IllegalStateError, KafkaError
 
 from stream.ingest.bundles import unpack
 from stream.runtime.aggregate import now_ms
-from stream.runtime.budget import Budget
+from stream.runtime.budget import CHECKPOINT_MAX_GAP_S, Budget
 from stream.runtime.checkpoint_log import CheckpointLog
 from stream.runtime.progress import Progress
 from stream.runtime.rollup import MetricState, Rollup
@@ -159,7 +159,7 @@ class Holder(ConsumerRebalanceListener):  # type: ignore[misc]
         began = time.perf_counter()
         saved = self.rollup.checkpoints(now_ms())
         self.rollup.checkpoint_every_s = self.budget.gap(
-            time.perf_counter() - began, CHECKPOINT_EVERY_S
+            time.perf_counter() - began, CHECKPOINT_EVERY_S, CHECKPOINT_MAX_GAP_S
         )
         if not saved:
             return
