@@ -37,8 +37,14 @@ STOP_GRACE_S = 30.0
 # A broker loading many partition logs is given more time while it moves, up to this.
 LOAD_CAP_S = 1200.0
 LOAD_STALL_S = 60.0  # no progress for this long: the start has failed
-# Keeps the broker within a 2 GB box alongside Redis, the worker and the web apps.
-JVM_FLAGS = ("-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true")
+# Keeps the broker within a 2 GB box alongside Redis, the worker and the web apps. Direct
+# memory is capped at the heap's size; each network thread keeps the temporary direct buffer
+# of the largest request it read, so after a big day's learner checkpoints (megabytes each)
+# the cache alone exhausted it (OutOfMemoryError, every client refused): buffers above 256 KiB
+# are freed after use instead.
+JVM_FLAGS = (
+    "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true", "-Djdk.nio.maxCachedBufferSize=262144",
+)  # fmt: skip
 
 
 def home(settings: Settings) -> Path:
