@@ -10,9 +10,8 @@ import dataclasses
 import os
 import signal
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -25,18 +24,11 @@ from stream.settings import Settings, SettingsError
 from stream.topics import drop_topics, ensure_topics
 from tests.collector.conftest import event
 from tests.conftest import free_port
+from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.integration
 PROCESSES = 2
 ORIGIN = "http://localhost:8000"
-
-
-def wait_for(check: Callable[[], bool], deadline_s: float, what: str) -> None:
-    end = time.monotonic() + deadline_s
-    while not check():
-        if time.monotonic() > end:
-            pytest.fail(f"timed out after {deadline_s:.0f} s waiting for {what}")
-        time.sleep(0.1)  # polling interval, bounded by the deadline
 
 
 def healthy(url: str) -> bool:
