@@ -56,7 +56,13 @@ class ContentDesk:
         )  # fmt: skip
 
     async def start(self) -> None:
-        """Start the publisher and the loop that republishes once and runs schedules."""
+        """Start the publisher and the loop that republishes once and runs schedules.
+
+        One desk runs one loop: a second start before ``stop`` is refused, since the two
+        runs could be on different event loops and would share the stop signal.
+        """
+        if self._task is not None:
+            raise RuntimeError("the content desk is already running; stop it first")
         if self.kafka is not None:
             await self.kafka.start()
         self._stop, self.republished = asyncio.Event(), False

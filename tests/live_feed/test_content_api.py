@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -290,3 +291,21 @@ def test_the_catalogue_is_sent_again_at_start(
         ("page:/about", None),
         ("page:/contact", 1),
     ]
+
+
+def test_a_second_start_of_a_running_desk_is_refused(settings: Settings, rdb: redis.Redis) -> None:
+    store = HistoryStore(settings)
+    desk = ContentDesk(settings, store, Outbox(), every_s=60)
+
+    async def twice() -> None:
+        await desk.start()
+        try:
+            with pytest.raises(RuntimeError, match="already running"):
+                await desk.start()
+        finally:
+            await desk.stop()
+        await desk.start()  # stopped, it may start again
+        await desk.stop()
+
+    asyncio.run(twice())
+    store.close()
