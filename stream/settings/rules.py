@@ -12,7 +12,7 @@ from stream.settings.table import AGENT_OF, AGENTS, ENV, PORTS, SettingsError
 def check(s: Any) -> None:
     """Raise ``SettingsError`` for values of ``s`` (a ``Settings``) that would fail later."""
     host, sep, port = s.kafka.rpartition(":")
-    if not sep or not host or not port.isdigit():
+    if not sep or not host or not (port.isascii() and port.isdigit()):
         raise SettingsError(f"DOJO_KAFKA must be host:port, got {s.kafka!r}")
     if not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("DOJO_REDIS_URL must start with redis://, rediss:// or unix://")
@@ -25,7 +25,7 @@ def check(s: Any) -> None:
     # Both name the deployment in topics and Redis keys (stream.models.keys): no ":".
     for name in ("topic_prefix", "app_id"):
         value = getattr(s, name)
-        if not value or not all(c.isalnum() or c in "._-" for c in value):
+        if not value or not all((c.isascii() and c.isalnum()) or c in "._-" for c in value):
             raise SettingsError(f"{ENV[name]} must be letters, digits, '.', '_' or '-'")
     if not 6 <= s.learn_session_timeout_s <= 1800:  # the broker's default bounds
         raise SettingsError("DOJO_LEARN_SESSION_TIMEOUT_S must be from 6 to 1800")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from stream.secret import Secret
@@ -93,10 +94,15 @@ ENV: dict[str, str] = {
 def parse_value(field_name: str, var: str, raw: str, annotation: object) -> object:
     kind = str(annotation)
     try:
+        if kind in ("int", "float") and not raw.strip().isascii():
+            raise ValueError("digits other than 0-9")  # int() also reads e.g. Arabic-Indic
         if kind == "int":
             return int(raw)
         if kind == "float":
-            return float(raw)
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError("not a finite number")
+            return value
         if kind == "Path":
             return Path(raw).expanduser()
         if kind == "Secret":
