@@ -24,6 +24,12 @@ consumer back) and skips messages until the expected one arrives.
 In shared mode (for states that cannot merge, like online models) one state serves every
 partition a worker reads; it still remembers an offset per partition, and its checkpoint
 lives under slot 0.
+
+States expire idle sessions, minutes and days on the slot's stream clock, not the wall
+clock: the newest receive time folded, moved on by the wall clock since it was folded
+(``stream_now``). Live, the two agree within the pipeline's lag; in a backfill or a backlog,
+a session of last week stays open while its later batches are still arriving (on the wall
+clock it would close between two of them, and count again as a new, bounced session).
 """
 
 from __future__ import annotations
@@ -58,15 +64,30 @@ S = TypeVar("S", bound=MetricState)
 Offsets = dict[int, int]  # input partition -> offset of the last message folded
 
 
-def encode_checkpoint(offsets: Offsets, sources: Sources, state: MetricState) -> bytes:
-    """A small JSON header (offsets folded, source positions), then the state's own bytes."""
-    header = orjson.dumps(
-        {
-            "offsets": {str(p): o for p, o in offsets.items()},
-            "sources": {key: list(s) for key, s in sources.items()},
-        }
-    )
-    return _HEADER.pack(len(header)) + header + state.to_bytes()
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def encode_checkpoint(
+    offsets: Offsets, sources: Sources, state: MetricState, stream_ms: int = 0
+) -> bytes:
+    """A small JSON header (offsets folded, source positions, the stream clock), then the
+    state's own bytes."""
+    header: dict[str, Any] = {
+        "offsets": {str(p): o for p, o in offsets.items()},
+        "sources": {key: list(s) for key, s in sources.items()},
+    }
+    if stream_ms:
+        header["stream_ms"] = stream_ms
+    encoded = orjson.dumps(header)
+    return _HEADER.pack(len(encoded)) + encoded + state.to_bytes()
+
+
+def checkpoint_stream_ms(data: bytes) -> int:
+    """The newest receive time a checkpoint's state had folded (0: written before it was kept)."""
+    (size,) = _HEADER.unpack_from(data)
+    value = orjson.loads(data[_HEADER.size : _HEADER.size + size]).get("stream_ms", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def decode_checkpoint(data: bytes, load: Callable[[bytes], S]) -> tuple[Offsets, Sources, S]:
@@ -84,6 +105,14 @@ class _Slot(Generic[S]):
     offsets: Offsets = field(default_factory=dict)
     sources: Sources = field(default_factory=dict)
     dirty: bool = False
+    stream_ms: int = 0  # the newest receive time folded (0: none yet)
+    stream_seen_ms: int = 0  # the wall clock when it was folded (or restored)
+
+    def stream_now(self, wall_ms: int) -> int:
+        """The slot's stream clock at wall time ``wall_ms`` (never ahead of the wall)."""
+        if not self.stream_ms:
+            return wall_ms
+        return min(wall_ms, self.stream_ms + max(0, wall_ms - self.stream_seen_ms))
 
 
 @dataclass
@@ -115,7 +144,9 @@ class Rollup(Generic[S]):
             self.slots[key] = _Slot(self.new())
         else:
             offsets, sources, state = decode_checkpoint(checkpoint, self.load)
-            self.slots[key] = _Slot(state, offsets, sources)
+            stream_ms = checkpoint_stream_ms(checkpoint)
+            # The stream clock goes on from where it stood, not from the downtime's end.
+            self.slots[key] = _Slot(state, offsets, sources, False, stream_ms, wall_ms())
 
     def shared_state(self) -> S | None:
         """The one state of a shared rollup (None until a partition is restored)."""
@@ -166,6 +197,9 @@ class Rollup(Generic[S]):
                     continue
                 slot.sources[key] = position
             slot.state.apply(batch, now_ms)
+            received = batch.get("received_at")
+            if isinstance(received, int) and received > slot.stream_ms:
+                slot.stream_ms, slot.stream_seen_ms = received, now_ms
             folded += 1
         self.changed = self.changed or folded > 0
         return folded
@@ -188,8 +222,9 @@ class Rollup(Generic[S]):
             if slot.dirty:
                 if closing is not None:
                     closing(partition, slot.state)
-                slot.state.expire(now_ms)
-                out.append((partition, encode_checkpoint(slot.offsets, slot.sources, slot.state)))
+                slot.state.expire(slot.stream_now(now_ms))
+                blob = encode_checkpoint(slot.offsets, slot.sources, slot.state, slot.stream_ms)
+                out.append((partition, blob))
                 slot.dirty = False
         return out
 

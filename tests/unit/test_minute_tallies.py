@@ -210,7 +210,8 @@ def test_a_restored_state_sends_every_closed_minute_again_with_the_same_values()
 
 
 def test_a_backfill_spanning_hours_sends_every_minute_before_expiry_drops_it() -> None:
-    """One take of three hours of past event time; expiry runs at today's wall clock."""
+    """One take of three hours of past event time; expiry runs on the stream clock, so the
+    past day is held until the stream reaches today, and every closed minute is sent once."""
     rollup: Rollup[Any] = Rollup(STATES["traffic"], TrafficState.from_bytes)
     rollup.restore(0, None)
     past = T0 - 2 * DAY_MS
@@ -222,8 +223,14 @@ def test_a_backfill_spanning_hours_sends_every_minute_before_expiry_drops_it() -
     sent = [read_minute_record(v) for _, v in records]
     assert len(sent) == 3 * 60 - 3  # every minute but the newest three (still open)
     assert sum(r.tally.counts["views"] for r in sent) == len(views) - 9
-    assert sorted(rollup.slots[0].state.minutes) == [past + 3 * HOUR_MS - m * MINUTE_MS
-                                                     for m in (3, 2, 1)]  # fmt: skip
+    assert len(rollup.slots[0].state.minutes) == 3 * 60  # the stream is still on that day
+    # The stream reaches today: the past minutes close, are sent, and only then expire.
+    rollup.apply(0, 1, [batch("session-now", "visitor-now", [ev("page_view", T0, "/")])], T0)
+    rollup.checkpoints(T0, lambda part, state: records.extend(out.collect(part, state)))
+    sent = [read_minute_record(v) for _, v in records]
+    assert sum(r.tally.counts["views"] for r in sent if r.start < T0) == len(views)
+    assert len({r.start for r in sent}) == len(sent)
+    assert sorted(rollup.slots[0].state.minutes) == [T0]
 
 
 def test_record_key_and_value_follow_the_contract() -> None:

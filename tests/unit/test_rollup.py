@@ -165,3 +165,45 @@ def test_a_bundle_resent_with_other_boundaries_folds_only_its_new_batches() -> N
     assert rollup.apply(0, 1, sent, NOW) == 2
     assert rollup.skipped == 2
     assert views(rollup) == 4
+
+
+def visit(session: str, ts: int, url: str) -> dict[str, Any]:
+    event = {"event_id": f"evt_{session}_{ts}", "type": "page_view", "ts": ts,
+             "session_id": session, "url": url, "props": {}, "referrer": ""}  # fmt: skip
+    return {"session_id": session, "visitor_id": "v" + session, "device": "mobile",
+            "received_at": ts, "events": [event]}  # fmt: skip
+
+
+def test_a_backfilled_session_is_not_closed_between_its_batches_by_the_wall_clock() -> None:
+    """Last week's session, folded today with a checkpoint between its two page views, is one
+    session that did not bounce (on the wall clock it closed, then counted again as a bounce)."""
+    wall = NOW + 7 * 86_400_000
+    past = NOW - NOW % 86_400_000 + 10 * 3_600_000  # 10:00 a week before ``wall``
+    rollup: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes)
+    rollup.restore(0, None)
+    rollup.apply(0, 0, [visit("s1", past, "/")], wall)
+    [(_, blob)] = rollup.checkpoints(wall + 1_000)  # expires on the stream clock
+    restarted: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes)
+    restarted.restore(0, blob)  # and a restart between the two keeps that clock
+    restarted.apply(0, 1, [visit("s1", past + 120_000, "/about")], wall + 2_000)
+    restarted.checkpoints(wall + 3_000)
+    state = restarted.shared_state() or restarted.slots[0].state
+    day = state.days[past - past % 86_400_000]
+    assert (day.started, day.bounces, day.counts.views) == (1, 0, 2)
+
+
+def test_the_stream_clock_follows_the_wall_clock_when_the_site_is_quiet() -> None:
+    """Live, a session still closes after the timeout though no later batch arrives."""
+    rollup: Rollup[TrafficState] = Rollup(TrafficState, TrafficState.from_bytes)
+    rollup.restore(0, None)
+    rollup.apply(0, 0, [visit("s1", NOW, "/")], NOW + 50)
+    slot = rollup.slots[0]
+    assert slot.stream_now(NOW + 50) == NOW
+    assert slot.stream_now(NOW + 3_600_000) == NOW + 3_600_000 - 50
+    assert "s1" in slot.state.sessions
+    rollup.mark_dirty(0)
+    rollup.checkpoints(NOW + 3_600_000)
+    assert "s1" not in slot.state.sessions
+    # Never ahead of the wall clock, even for a batch received "in the future".
+    rollup.apply(0, 1, [visit("s2", NOW + 9_000_000, "/")], NOW + 3_600_000)
+    assert slot.stream_now(NOW + 3_600_000) == NOW + 3_600_000
