@@ -22,7 +22,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import orjson
@@ -77,10 +77,15 @@ def reset_key(keys: Keys, now: float) -> str:
 
 @dataclass(frozen=True)
 class Salt:
-    """One day's salt and the epoch second it was made (0: stored before that was kept)."""
+    """One day's salt and the epoch second it was made (0: stored before that was kept).
+
+    ``reset_at`` is what Redis said when it was read: the epoch second the day's salt was
+    found lost and made anew (None: it never was). It is not part of the stored record.
+    """
 
     hex: str
     made_at: int
+    reset_at: int | None = field(default=None, compare=False)
 
     def record(self) -> str:
         return f"{self.hex}.{self.made_at}"
@@ -103,7 +108,9 @@ async def fetch_salt(
 
     A new salt made after ``RESET_GRACE_S`` into a day that had traffic, while yesterday's
     salt is gone too (so Redis lost its keys: they live 48 h), sets the day's reset flag and
-    calls ``on_reset`` (raises SaltUnavailable if Redis cannot be reached).
+    calls ``on_reset`` (raises SaltUnavailable if Redis cannot be reached). A ``keep`` written
+    back brings its day's flag back too (``keep.reset_at``): a second loss of Redis must not
+    erase that the day's visitors were over-counted.
     """
     key = salt_key(keys, now)
     offer = keep if keep is not None else Salt(secrets.token_hex(SALT_BYTES), int(now))
@@ -114,18 +121,30 @@ async def fetch_salt(
             pipe.get(key)
             pipe.exists(salt_key(keys, now - 86_400))
             pipe.get(keys.snapshot("traffic"))
-            made, value, yesterday, traffic = await pipe.execute()
+            pipe.get(reset_key(keys, now))
+            made, value, yesterday, traffic, flag = await pipe.execute()
         if value is None:  # the key expired between SET and GET: only for days already gone
             raise SaltUnavailable("the salt for this day has already expired")
-        salt = Salt.parse(value)
+        salt = replace(Salt.parse(value), reset_at=_epoch_second(flag))
         lost = made and keep is None and not yesterday
+        reset_at = None
         if lost and replaced_a_lost_salt(salt, traffic, now):
-            await redis.set(reset_key(keys, now), salt.made_at, nx=True, exat=salt_expires_at(now))
+            reset_at = salt.made_at
             on_reset()
             log.warning("daily salt lost and made anew: today's visitors may be over-counted")
+        elif made and keep is not None and salt.reset_at is None:
+            reset_at = keep.reset_at  # Redis lost the flag with the salt: put both back
+        if reset_at is not None:
+            await redis.set(reset_key(keys, now), reset_at, nx=True, exat=salt_expires_at(now))
+            salt = replace(salt, reset_at=reset_at)
     except (RedisError, OSError) as exc:
         raise SaltUnavailable(f"cannot read the daily salt: {type(exc).__name__}") from exc
     return salt
+
+
+def _epoch_second(raw: bytes | None) -> int | None:
+    text = raw.decode("ascii", "replace") if raw is not None else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 16 else None
 
 
 def replaced_a_lost_salt(salt: Salt, traffic: bytes | None, now: float) -> bool:

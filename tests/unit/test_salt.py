@@ -17,6 +17,7 @@ from collector.salt import (
     SaltCache,
     SaltUnavailable,
     daily_salt,
+    fetch_salt,
     replaced_a_lost_salt,
     reset_key,
     salt_day,
@@ -153,6 +154,38 @@ async def test_a_salt_nobody_holds_is_made_anew_and_the_day_flagged(
     assert await redis.expiretime(reset_key(KEYS, day)) == salt_expires_at(day)
     # A replica that still held the old salt agrees on the new one (it came second).
     assert await early.get(afternoon + 10) == second
+
+
+async def test_a_second_loss_of_redis_keeps_the_days_reset_flag(redis: aioredis.Redis) -> None:
+    """The flag says the day's visitors are over-counted; Redis losing its keys again must not
+    erase it: the replica that writes the salt back writes the flag back with it."""
+    day = some_day()
+    await SaltCache(redis, KEYS).get(day + 30)
+    await redis.delete(salt_key(KEYS, day), salt_key(KEYS, day - 86_400))
+    await redis.set(TRAFFIC_SNAPSHOT, traffic(50, day + 3600))
+    replica = SaltCache(redis, KEYS, max_age_s=5.0)  # holds nothing: makes the salt anew
+    afternoon = day + 14 * 3600
+    salt = await replica.get(afternoon)
+    assert await salt_reset_at(redis, KEYS, day) == int(afternoon)
+    await redis.flushdb()  # the second loss: salt, flag, snapshot, everything
+    resets: list[int] = []
+    restarted = SaltCache(redis, KEYS, on_reset=lambda: resets.append(1))
+    assert await replica.get(afternoon + 3600) == salt  # written back, with its flag
+    assert await salt_reset_at(redis, KEYS, day) == int(afternoon)
+    assert await redis.expiretime(reset_key(KEYS, day)) == salt_expires_at(day)
+    assert await restarted.get(afternoon + 3601) == salt  # agrees, and counts no new reset
+    assert resets == []
+
+
+async def test_a_flag_that_is_not_an_epoch_second_is_read_as_none(redis: aioredis.Redis) -> None:
+    day = some_day()
+    first = await fetch_salt(redis, KEYS, day + 30)
+    for junk in (b"\xff\xfe", b"-1", "\u0663".encode(), b"9" * 40, b""):
+        await redis.set(reset_key(KEYS, day), junk)
+        salt = await fetch_salt(redis, KEYS, day + 31)  # reads the flag, never crashes on it
+        assert (salt, salt.reset_at) == (first, None)
+    await redis.set(reset_key(KEYS, day), b"1234")
+    assert (await fetch_salt(redis, KEYS, day + 32)).reset_at == 1234
 
 
 async def test_the_days_first_salt_raises_no_flag(redis: aioredis.Redis) -> None:
