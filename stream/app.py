@@ -7,6 +7,8 @@ worker starts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import faust
 from redis.asyncio import Redis
 
@@ -33,6 +35,7 @@ from stream.metrics.pipeline import PipelineStats
 from stream.models.keys import Keys
 from stream.runtime.aggregate import Metric, aggregate
 from stream.runtime.crew import Crew
+from stream.runtime.holder import Held
 from stream.runtime.minutes_out import TOPIC as MINUTES_TOPIC
 from stream.settings import Settings
 from stream.sinks.publish import SnapshotPublisher
@@ -76,8 +79,11 @@ def streams_enabled(settings: Settings) -> bool:
     return any(settings.agent_enabled(name) for name in names)
 
 
-def validator(settings: Settings, redis: Redis) -> Validator:
-    """The validate stage with its Redis-backed claims and counters."""
+def validator(
+    settings: Settings, redis: Redis, holds: Callable[[], bool] = lambda: False
+) -> Validator:
+    """The validate stage with its Redis-backed claims and counters (``holds``: whether
+    this worker holds the learners, so that it takes fewer raw partitions)."""
     limits = Limits(
         max_age_ms=settings.max_event_age_h * 3_600_000,
         max_skew_ms=settings.max_clock_skew_s * 1000,
@@ -86,7 +92,7 @@ def validator(settings: Settings, redis: Redis) -> Validator:
     publisher = SnapshotPublisher(redis, keys)
     stats = PipelineStats(redis, keys, publisher, max_hz=settings.live_max_hz)
     claims = RedisClaims(redis, keys, settings.dedupe_hours * 3600, AcceptedFromKafka(settings))
-    return Validator(settings, claims, stats, limits)
+    return Validator(settings, claims, stats, limits, holds=holds)
 
 
 def follow_designs(app: faust.App, settings: Settings, designs: Catalogue) -> None:
@@ -131,8 +137,9 @@ def create_app(settings: Settings) -> faust.App:
     publisher = SnapshotPublisher(redis, Keys.of(settings))
     crew = Crew(app, events)  # the folding agents' shared budget and rewinder
     history = app.topic(settings.topic(MINUTES_TOPIC), key_serializer="raw", value_serializer="raw")
+    held = Held()  # whether this worker holds the learners now
     if settings.agent_enabled("validate"):
-        validator(settings, redis).attach(app)
+        validator(settings, redis, held).attach(app)
     designs = Catalogue()
     for metric in metrics(settings, designs):
         if settings.agent_enabled(metric.channel):
@@ -153,7 +160,7 @@ def create_app(settings: Settings) -> faust.App:
             app, settings, events, publisher, redis, crew=crew, decoded=decoded, history=history
         )
     if settings.agent_enabled("learning"):
-        learn_online(app, settings, redis)  # one worker holds it; the others stand by
+        learn_online(app, settings, redis, held)  # one worker holds it; the others stand by
     if settings.agent_enabled("activity"):
         show_activity(app, events, publisher, max_hz=settings.live_max_hz, decoded=decoded)
     if settings.agent_enabled("history"):

@@ -31,7 +31,7 @@ from stream.models.keys import Keys
 from stream.runtime.aggregate import now_ms
 from stream.runtime.budget import Budget
 from stream.runtime.checkpoint_log import CheckpointLog
-from stream.runtime.holder import Holder, hold
+from stream.runtime.holder import Held, Holder, hold
 from stream.runtime.minutes_out import TOPIC as MINUTES_TOPIC
 from stream.runtime.minutes_out import minute_record
 from stream.runtime.progress import Progress
@@ -123,8 +123,13 @@ class LearnerOutputs:
         return {start: dead_share(row) for start, row in zip(starts, rows, strict=True)}
 
 
-def learn_online(app: faust.App, settings: Settings, redis: Redis) -> None:
-    """Run the learner's bid with ``app``'s worker; an unexpected error stops the worker."""
+def learn_online(
+    app: faust.App, settings: Settings, redis: Redis, held: Held | None = None
+) -> None:
+    """Run the learner's bid with ``app``'s worker; an unexpected error stops the worker.
+
+    ``held`` is told whether this worker holds the learners (the validate stage reads it).
+    """
     items = item_paths(settings.item_paths)
     keys = Keys.of(settings)
     publisher = SnapshotPublisher(redis, keys)
@@ -141,6 +146,7 @@ def learn_online(app: faust.App, settings: Settings, redis: Redis) -> None:
             partial(LearningState.from_bytes, site_items=items, catalogue=catalogue),
             LearnerOutputs(settings, producer, redis, publisher),
             Progress(redis, keys, AGENT),
+            held=held,
         )
 
     async def learn() -> None:

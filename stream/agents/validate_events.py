@@ -23,13 +23,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import faust
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from stream.ingest.bundles import pack
@@ -38,10 +38,12 @@ from stream.ingest.dedupe import Claims, ConfirmedClaims
 from stream.ingest.lockstep import Ahead, in_step, received_at
 from stream.ingest.screen import Position, assemble, screen
 from stream.metrics.pipeline import PipelineStats
+from stream.runtime.lighter import Lighter
 from stream.runtime.minutes_out import TOPIC as MINUTES_TOPIC
 from stream.runtime.minutes_out import minute_record
 from stream.settings import Settings
 from stream.sinks.producer import Deliverer, Output, idempotent_producer
+from stream.sinks.prometheus import RAW_PARTITIONS
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,16 @@ async def judge(
     return out
 
 
+class _Told(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Shows how many raw partitions this worker validates (``/metrics``) after each rebalance."""
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        """Nothing to do: a take commits before the next one begins."""
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        RAW_PARTITIONS.set(len(assigned))
+
+
 @dataclass
 class Validator:
     """The validate stage's loop: consume a take, judge it, send, wait for Kafka, commit."""
@@ -111,6 +123,8 @@ class Validator:
     limits: Limits
     reached: dict[TopicPartition, int] = field(default_factory=dict)  # receive time per partition
     ahead: Ahead[TopicPartition, Any] = field(default_factory=Ahead)  # left by the last take
+    # Whether this worker holds the learners: its raw partitions go to the others first.
+    holds: Callable[[], bool] = field(default=lambda: False)
 
     @property
     def history_topic(self) -> str:
@@ -133,8 +147,8 @@ class Validator:
     async def run(self) -> None:
         """Validate raw messages until cancelled (the worker stopping cancels it)."""
         s = self.settings
+        self.lighter = Lighter(self.holds)
         consumer = AIOKafkaConsumer(
-            s.topic_raw,
             bootstrap_servers=s.kafka,
             group_id=s.validate_group,
             enable_auto_commit=False,
@@ -147,11 +161,13 @@ class Validator:
             # A worker that dies without leaving its group holds its partitions this long.
             session_timeout_ms=10_000,
             heartbeat_interval_ms=2_000,
+            partition_assignment_strategy=(self.lighter.assignor,),
         )
         out = Deliverer(idempotent_producer(s.kafka), "validate")
         await out.start()
         try:
             await consumer.start()
+            consumer.subscribe([s.topic_raw], listener=_Told())
             try:
                 partitions = len(await out.producer.partitions_for(s.topic_events))
                 await self._loop(consumer, out, partitions)
@@ -163,6 +179,11 @@ class Validator:
     async def _loop(self, consumer: AIOKafkaConsumer, out: Deliverer, partitions: int) -> None:
         retry_s = 0.1
         while True:
+            if self.lighter.stale():
+                # Holding the learners came or went: join again, to be given a fairer share.
+                # Between takes nothing is pending (a take commits before the next one).
+                self.ahead.drop(set(self.ahead.held))
+                consumer.subscribe([self.settings.topic_raw], listener=_Told())
             fetched = await self._fetch(consumer)
             if not fetched and not self.ahead:
                 continue

@@ -29,6 +29,7 @@ from stream.runtime.checkpoint_log import CheckpointLog
 from stream.runtime.progress import Progress
 from stream.runtime.rollup import MetricState, Rollup
 from stream.runtime.sole_owner import sole_owner
+from stream.sinks.prometheus import HOLDS_LEARNERS
 from stream.topics import MAX_CHECKPOINT_BYTES
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,16 @@ TAKE_MAX = 2000
 TAKE_WITHIN_MS = 50
 CHECKPOINT_EVERY_S = 1.0
 YIELD_EVERY_S = 0.01
+
+
+class Held:
+    """Whether this worker holds the state now; other stages of the worker read it."""
+
+    def __init__(self) -> None:
+        self.now = False
+
+    def __call__(self) -> bool:
+        return self.now
 
 
 class Outputs(Protocol):
@@ -59,6 +70,7 @@ class Holder(ConsumerRebalanceListener):  # type: ignore[misc]
         outputs: Outputs,
         progress: Progress,
         publish_every_s: float = 1.0,
+        held: Held | None = None,
     ) -> None:
         self.consumer = consumer
         self.topic = topic
@@ -70,6 +82,7 @@ class Holder(ConsumerRebalanceListener):  # type: ignore[misc]
         self.rollup: Rollup[Any] = Rollup(new, load, shared=True)
         self.budget = Budget()
         self.held = False  # holds every partition in this generation (its join metadata)
+        self.told = held or Held()  # the same, for the worker's other stages
         self.holding = False  # folding now: cleared first thing on a revoke
         self.rejected = 0
         self.last_published = 0.0
@@ -88,6 +101,8 @@ class Holder(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         """Restore (unless the state is still here) and seek past what the state holds."""
         held_before, self.held = self.held, bool(assigned)
+        self.told.now = self.held
+        HOLDS_LEARNERS.set(int(self.held))
         if not assigned:
             self.rollup = Rollup(self.new, self.load, shared=True)  # another holds it now
             if held_before:

@@ -48,6 +48,18 @@ DEAD_LETTERED = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+# The validate stage's share of the raw partitions: fewer where the learners are held
+# (``stream.runtime.lighter``).
+RAW_PARTITIONS = Gauge(
+    "dojo_worker_raw_partitions",
+    "Raw-topic partitions the validate stage of this process reads now",
+    registry=REGISTRY,
+)
+HOLDS_LEARNERS = Gauge(
+    "dojo_worker_holds_learners",
+    "1 while this process holds the online learners (one worker of the deployment does)",
+    registry=REGISTRY,
+)
 # A small state checkpoints in a millisecond, a busy partition's traffic state in tens of
 # them; past a second the budget spaces checkpoints out (``stream.runtime.budget``).
 CHECKPOINT_SECONDS = Histogram(

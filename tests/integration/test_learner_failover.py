@@ -21,6 +21,7 @@ from tests.conftest import free_port
 from tests.integration.conftest import Proc, wait_for
 from tests.integration.test_ground_truth import produce
 from tests.integration.test_learning_restart import channel
+from tests.integration.test_metrics_endpoints import scrape, total
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +30,17 @@ HOLDING = "this worker holds the learner now"
 
 def log_of(worker: Proc) -> str:
     return worker.log.read_text(errors="replace")
+
+
+def share(worker: Proc) -> tuple[int, int] | None:
+    """(holds the learners, raw partitions validated) from the worker's /metrics."""
+    s = worker.settings
+    _, samples = scrape(f"http://{s.worker_web_host}:{s.worker_web_port}/metrics")
+    if not samples:
+        return None
+    return int(total(samples, "dojo_worker_holds_learners")), int(
+        total(samples, "dojo_worker_raw_partitions")
+    )
 
 
 def learned(settings: Settings) -> int:
@@ -60,6 +72,10 @@ def test_one_worker_holds_the_learner_and_another_takes_over(
     holders = [w for w in workers if HOLDING in log_of(w)]
     assert len(holders) == 1, [w.output() for w in workers]
     holder, other = holders[0], next(w for w in workers if w is not holders[0])
+    # The holder leaves the raw partitions to the other worker (``stream.runtime.lighter``).
+    raw = settings.partitions
+    wait_for(lambda: share(holder) == (1, 0) and share(other) == (0, raw), 60,
+             "the holder to leave every raw partition to the other")  # fmt: skip
 
     # Kill the holder without a chance to hand over: the other starts from its last checkpoint.
     before = learned(settings)
@@ -69,6 +85,8 @@ def test_one_worker_holds_the_learner_and_another_takes_over(
     assert other.alive(), other.output()
     took_s = time.monotonic() - killed_at
     assert took_s < 40, f"takeover took {took_s:.0f}s"
+    # Alone, the new holder validates every raw partition again.
+    wait_for(lambda: share(other) == (1, raw), 60, "the survivor to validate them all")
 
     asyncio.run(produce(settings, requests[len(requests) // 2 :]))
     resumed = time.monotonic()
