@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberMetadata
 from redis.asyncio import Redis
 
 from bench.process import cpu_seconds, family_kib
@@ -19,6 +20,7 @@ from bench.topics import Broker
 from infra.process import Child
 from stream.app import folding_agents
 from stream.models.keys import Keys
+from stream.runtime.lighter import HOLDS
 from stream.runtime.progress import folded
 from stream.settings import Settings
 
@@ -155,16 +157,42 @@ async def _poll(broker: Broker, watch: Watch, redis: Redis, names: list[str], dr
 JOIN_S = 120.0  # workers start (imports, topics, group join) well within this
 
 
-async def joined(broker: Broker, groups: list[str], members: int) -> None:
-    """Wait until each consumer group in ``groups`` is stable with ``members`` members."""
+def learns(agents: tuple[str, ...]) -> bool:
+    """Whether this agent set runs the online learners (held by one worker)."""
+    return "all" in agents or "learning" in agents or "learn_online" in agents
+
+
+async def joined(
+    broker: Broker, groups: list[str], members: int, lighter: str | None = None
+) -> None:
+    """Wait until each consumer group in ``groups`` is stable with ``members`` members.
+
+    ``lighter``: the validate group, when a worker holds the learners and will join it again
+    to validate less (``stream.runtime.lighter``): also wait until a stable generation was
+    made with that worker saying so, or the drain would time the rebalance.
+    """
     end = time.monotonic() + JOIN_S
     while True:
         states = await group_states(broker, groups)
-        if all(states.get(g) == ("Stable", members) for g in groups):
+        settled = lighter is None or await holder_joined(broker, lighter)
+        if settled and all(states.get(g) == ("Stable", members) for g in groups):
             return
         if time.monotonic() > end:
             raise TimeoutError(f"consumer groups not joined by {members} workers: {states}")
         await asyncio.sleep(SAMPLE_S)  # polling interval, bounded by JOIN_S
+
+
+async def holder_joined(broker: Broker, group: str) -> bool:
+    """Whether ``group``'s stable generation has a member that joined holding the learners."""
+    for response in await broker.admin.describe_consumer_groups([group]):
+        for described in response.to_object()["groups"]:
+            if described["state"] != "Stable":
+                return False
+            for member in described["members"]:
+                metadata = ConsumerProtocolMemberMetadata.decode(member["member_metadata"])
+                if metadata.user_data == HOLDS:
+                    return True
+    return False
 
 
 async def group_states(broker: Broker, groups: list[str]) -> dict[str, tuple[str, int]]:

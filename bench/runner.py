@@ -86,6 +86,8 @@ class Runner:
         async def ready(settings: Settings) -> None:
             groups = [settings.validate_group] if drain.reads_raw(agents) else []
             groups += [settings.app_id] if drain.downstream(agents) else []
-            await drain.joined(self.broker, groups, workers)
+            both = drain.reads_raw(agents) and drain.learns(agents) and workers > 1
+            lighter = settings.validate_group if both else None
+            await drain.joined(self.broker, groups, workers, lighter)
 
         return ready

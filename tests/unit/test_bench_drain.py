@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberMetadata
 
+from bench import drain
 from bench.drain import FLOOR_RATE, MARGIN, MIN_DEADLINE_S, START_S, deadline_s
 from bench.process import family, family_kib, memory_kib, parent_of, status_kib
+from stream.runtime.lighter import HOLDS
 
 STATUS = """Name:\tpython
 State:\tS (sleeping)
@@ -77,3 +83,46 @@ def test_this_process_and_its_family_have_memory() -> None:
 def test_a_process_that_is_gone_has_no_memory() -> None:
     gone = max(int(p) for p in os.listdir("/proc") if p.isdigit()) + 10_000_000
     assert memory_kib(gone, "VmHWM") == 0
+
+
+class Described:
+    """One answer of ``describe_consumer_groups`` (what ``holder_joined`` reads of it)."""
+
+    def __init__(self, state: str, user_data: list[bytes]) -> None:
+        self.state, self.user_data = state, user_data
+
+    def to_object(self) -> dict[str, Any]:
+        members = [
+            {"member_metadata": ConsumerProtocolMemberMetadata(0, ["raw"], data).encode()}
+            for data in self.user_data
+        ]
+        return {"groups": [{"group": "g", "state": self.state, "members": members}]}
+
+
+class Admin:
+    def __init__(self, answer: Described) -> None:
+        self.answer = answer
+
+    async def describe_consumer_groups(self, groups: list[str]) -> list[Described]:
+        return [self.answer]
+
+
+@pytest.mark.parametrize(
+    ("state", "user_data", "settled"),
+    [
+        ("Stable", [b"", HOLDS], True),
+        ("Stable", [b"", b""], False),  # the holder has not joined again yet
+        ("PreparingRebalance", [b"", HOLDS], False),
+        ("Stable", [b"held", b"HOLDS"], False),
+    ],
+)
+def test_a_drain_waits_for_the_holder_to_join_the_validate_group_again(
+    state: str, user_data: list[bytes], settled: bool
+) -> None:
+    broker: Any = SimpleNamespace(admin=Admin(Described(state, user_data)))
+    assert asyncio.run(drain.holder_joined(broker, "g")) is settled
+
+
+def test_only_agent_sets_with_learners_and_validation_wait_for_the_holder() -> None:
+    assert drain.learns(("all",)) and drain.learns(("validate", "learning"))
+    assert not drain.learns(("validate", "traffic"))
