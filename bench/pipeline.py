@@ -16,6 +16,7 @@ seconds they show the checkpoint cadence more than the speed.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -30,11 +31,16 @@ from bench.process import Children
 from bench.topics import Broker
 from infra.process import Child, free_port
 from stream.ingest.bundles import unpack
+from stream.metrics.traffic import TrafficState
 from stream.models.keys import Keys
+from stream.runtime.budget import CHECKPOINT_MAX_GAP_S
+from stream.runtime.rollup import decode_checkpoint
 from stream.settings import Settings
 from stream.topics import ensure_topics
 
 __all__ = ["PipelineRun", "capture", "downstream", "reads_raw", "run_once", "steady"]
+
+SETTLE_VIEWS_S = CHECKPOINT_MAX_GAP_S + 15.0  # the slowest checkpoint cadence, and a margin
 
 
 @dataclass(frozen=True)
@@ -112,10 +118,13 @@ async def run_once(
     on_worker: Callable[[Child], None] | None = None, workers: int = 1,
     say: Callable[[str], None] | None = None,
     ready: Callable[[Settings], Awaitable[None]] | None = None,
+    exact_views: bool = False,
 ) -> PipelineRun:  # fmt: skip
     """One run of ``workers`` worker processes (one consumer group) with ``agents`` on their
     own topics and an empty Redis; with ``ready``, the input is written only once it returns
-    (e.g. once every worker has joined: no rebalance while they drain)."""
+    (e.g. once every worker has joined: no rebalance while they drain). ``exact_views``:
+    today's page views are read from the traffic checkpoints once they hold every clean
+    message, not from the last snapshot (which may be seconds older than the drain's end)."""
     settings = replace(base, topic_prefix=tag, app_id=tag, agents=agents)
     label = ",".join(agents)
     await ensure_topics(settings)
@@ -140,6 +149,9 @@ async def run_once(
             await produce(settings, topic, messages, partitions)
         watch = Watch(started, settings, agents, expected, timeout_s, say, on_worker)
         drain = await follow(broker, watch)
+        settled = None
+        if exact_views and drain.drained and counts_traffic(agents):
+            settled = await settled_views(redis, settings, broker)
         tails = " / ".join(w.tail(3).replace("\n", " / ")[-200:] for w in started if not w.alive())
     finally:
         for worker in started:
@@ -147,7 +159,8 @@ async def run_once(
     try:
         totals = await _totals(redis, Keys.of(settings))
         totals["topic.clean_messages"] = await broker.message_count([settings.topic_events])
-        if (views := await _views(redis, Keys.of(settings))) is not None:
+        views = settled if exact_views else await _views(redis, Keys.of(settings))
+        if views is not None:
             totals["traffic.today_views"] = views
         commands = (await _commands(redis)) - commands
         used = int((await redis.info("memory")).get("used_memory", 0)) / 2**20
@@ -177,6 +190,36 @@ async def _totals(redis: Redis, keys: Keys) -> dict[str, int]:
                 label = name.decode() if isinstance(name, bytes) else str(name)
                 out[f"{prefix}.{label}"] = int(text)
     return out
+
+
+def counts_traffic(agents: tuple[str, ...]) -> bool:
+    return "all" in agents or "traffic" in agents or "count_traffic" in agents
+
+
+async def settled_views(redis: Redis, settings: Settings, broker: Broker) -> int | None:
+    """Today's page views merged from the traffic checkpoints in Redis, once they hold every
+    message of the clean topic (checkpoints of big states wait up to CHECKPOINT_MAX_GAP_S);
+    None if they do not within that and a margin."""
+    ends = await broker.end_offsets([settings.topic_events])
+    wanted = {tp.partition: end - 1 for tp, end in ends.items() if end > 0}
+    key = Keys.of(settings).checkpoints("count_traffic")
+    end = time.monotonic() + SETTLE_VIEWS_S
+    while time.monotonic() < end:
+        blobs = await redis.hgetall(key)
+        covered: dict[int, int] = {}
+        states = []
+        for blob in blobs.values():
+            offsets, _, state = decode_checkpoint(blob, TrafficState.from_bytes)
+            covered.update(offsets)
+            states.append(state)
+        if states and all(covered.get(p, -1) >= last for p, last in wanted.items()):
+            merged = states[0]
+            for state in states[1:]:
+                merged = merged.merge(state, sessions=False)
+            views = merged.snapshot(int(time.time() * 1000))["today"]["views"]
+            return views if isinstance(views, int) else None
+        await asyncio.sleep(0.5)  # polling interval, bounded by SETTLE_VIEWS_S
+    return None
 
 
 async def _views(redis: Redis, keys: Keys) -> int | None:

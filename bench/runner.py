@@ -45,7 +45,7 @@ class Runner:
 
     async def once(
         self, agents: tuple[str, ...], data: DataSet, *, clean: Clean | None = None,
-        workers: int = 1, joined_first: bool = False,
+        workers: int = 1, joined_first: bool = False, exact_views: bool = False,
         on_worker: Callable[[Child], None] | None = None,
     ) -> pipeline.PipelineRun:  # fmt: skip
         """One run of ``agents`` over ``data`` (or over ``clean``, for sets that start there);
@@ -65,6 +65,7 @@ class Runner:
                 raw=data.messages, raw_events=data.events, clean=clean.messages,
                 clean_partitions=clean.partitions, clean_events=clean.events, timeout_s=timeout,
                 on_worker=on_worker, workers=workers, say=self.say, ready=ready,
+                exact_views=exact_views,
             )  # fmt: skip
             if result.complete and workers == 1:
                 self.rates[label] = result.events_per_s
