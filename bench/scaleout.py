@@ -4,8 +4,9 @@ Both are started before the input is written and it is written only once every w
 joined (``bench.drain.joined``), so no rebalance moves partitions during a drain. Counts
 must be exact: the validate stage's totals and today's page views (merged from the traffic
 checkpoints once they hold every clean message: the last snapshot may be seconds older) of
-the two-worker run equal the one-worker run's. Bundle counts (clean messages, messages folded) are not
-compared: the takes, hence the bundles, differ with the partitions each worker holds.
+the two-worker run equal the one-worker run's. Bundle counts (clean messages, messages
+folded) are not compared: the takes, hence the bundles, differ with the partitions each
+worker holds.
 """
 
 from __future__ import annotations
