@@ -14,14 +14,9 @@ share them. A worker whose holding changes joins the group again (``Lighter.stal
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 
-from aiokafka.cluster import ClusterMetadata
-from aiokafka.coordinator.assignors.abstract import AbstractPartitionAssignor
-from aiokafka.coordinator.protocol import (
-    ConsumerProtocolMemberAssignment,
-    ConsumerProtocolMemberMetadata,
-)
+from stream.runtime.assignors import assignor
 
 HOLDS = b"holds"  # join metadata of a member that holds the learners
 HOLDER_WEIGHT = 1.0  # the learners weigh about as much as validating every raw partition
@@ -49,43 +44,15 @@ class Lighter:
     def __init__(self, holds: Callable[[], bool]) -> None:
         self.holds = holds
         self.advertised = False
-        lighter = self
 
-        class Assignor(AbstractPartitionAssignor):  # type: ignore[misc]
-            name = "dojo-holder-lighter"
-            version = 0
+        def says() -> bytes:
+            self.advertised = self.holds()
+            return HOLDS if self.advertised else b""
 
-            @classmethod
-            def assign(
-                cls,
-                cluster: ClusterMetadata,
-                members: Mapping[str, ConsumerProtocolMemberMetadata],
-            ) -> dict[str, ConsumerProtocolMemberAssignment]:
-                holders = {m: meta.user_data == HOLDS for m, meta in members.items()}
-                topics = sorted({t for meta in members.values() for t in meta.subscription})
-                shares: dict[str, list[tuple[str, list[int]]]] = {m: [] for m in members}
-                for topic in topics:
-                    wanting = {m: h for m, h in holders.items() if topic in members[m].subscription}
-                    given = share_out(list(cluster.partitions_for_topic(topic) or ()), wanting)
-                    for member, partitions in given.items():
-                        if partitions:
-                            shares[member].append((topic, partitions))
-                return {
-                    member: ConsumerProtocolMemberAssignment(cls.version, shares[member], b"")
-                    for member in members
-                }
+        def share(partitions: list[int], said: Mapping[str, bytes]) -> dict[str, list[int]]:
+            return share_out(partitions, {m: data == HOLDS for m, data in said.items()})
 
-            @classmethod
-            def metadata(cls, topics: Iterable[str]) -> ConsumerProtocolMemberMetadata:
-                lighter.advertised = lighter.holds()
-                data = HOLDS if lighter.advertised else b""
-                return ConsumerProtocolMemberMetadata(cls.version, sorted(topics), data)
-
-            @classmethod
-            def on_assignment(cls, assignment: ConsumerProtocolMemberAssignment) -> None:
-                """Nothing to remember: the consumer knows its assignment."""
-
-        self.assignor = Assignor
+        self.assignor = assignor("dojo-holder-lighter", says, share)
 
     def stale(self) -> bool:
         """Whether this worker's holding changed since its last join (time to join again)."""

@@ -10,14 +10,11 @@ join metadata says it held the last generation), so workers joining do not move 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 
-from aiokafka.cluster import ClusterMetadata
 from aiokafka.coordinator.assignors.abstract import AbstractPartitionAssignor
-from aiokafka.coordinator.protocol import (
-    ConsumerProtocolMemberAssignment,
-    ConsumerProtocolMemberMetadata,
-)
+
+from stream.runtime.assignors import assignor
 
 HELD = b"held"  # join metadata of the member that held every partition in the last generation
 
@@ -35,33 +32,8 @@ def sole_owner(holds: Callable[[], bool]) -> type[AbstractPartitionAssignor]:
     aiokafka calls assignors through class methods, so the consumer's own flag is closed over.
     """
 
-    class SoleOwner(AbstractPartitionAssignor):  # type: ignore[misc]
-        name = "dojo-sole-owner"
-        version = 0
+    def share(partitions: list[int], said: Mapping[str, bytes]) -> dict[str, list[int]]:
+        holder = choose_holder(dict(said))
+        return {member: partitions if member == holder else [] for member in said}
 
-        @classmethod
-        def assign(
-            cls,
-            cluster: ClusterMetadata,
-            members: Mapping[str, ConsumerProtocolMemberMetadata],
-        ) -> dict[str, ConsumerProtocolMemberAssignment]:
-            holder = choose_holder({m: meta.user_data for m, meta in members.items()})
-            topics = sorted({t for meta in members.values() for t in meta.subscription})
-            every = [(t, sorted(cluster.partitions_for_topic(t) or ())) for t in topics]
-            return {
-                member: ConsumerProtocolMemberAssignment(
-                    cls.version, every if member == holder else [], b""
-                )
-                for member in members
-            }
-
-        @classmethod
-        def metadata(cls, topics: Iterable[str]) -> ConsumerProtocolMemberMetadata:
-            held = HELD if holds() else b""
-            return ConsumerProtocolMemberMetadata(cls.version, sorted(topics), held)
-
-        @classmethod
-        def on_assignment(cls, assignment: ConsumerProtocolMemberAssignment) -> None:
-            """Nothing to remember here: the consumer's rebalance listener tracks holding."""
-
-    return SoleOwner
+    return assignor("dojo-sole-owner", lambda: HELD if holds() else b"", share)

@@ -12,11 +12,14 @@ import pytest
 from stream.learning import biased_mf
 from stream.learning.engagement import Engagement
 from stream.learning.learners import checkpoint, make_model, restore
+from stream.runtime import assignors
 from stream.sketches import dense_store, hll
 from stream.sketches.codec import CheckpointError
 
 
-@pytest.mark.parametrize("adapter", [hll, dense_store, biased_mf], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "adapter", [hll, dense_store, biased_mf, assignors], ids=lambda m: m.__name__
+)
 def test_adapter_was_written_for_the_installed_library(adapter: ModuleType) -> None:
     installed = version(adapter.LIBRARY)
     assert installed == adapter.WRITTEN_FOR, (
