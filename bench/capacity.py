@@ -134,6 +134,10 @@ def collector_cost(directory: Path) -> float | None:
     return max(found)[1] if found else None
 
 
+# The door section's one-process CPU per request (and its name before several processes).
+DOOR_ROWS = ("collector (1 process): CPU per request (", "collector: CPU per request (")
+
+
 def door_cost(rows: list[object]) -> float | None:
     """The collector's CPU per request (median µs) at its largest connection count in ``rows``."""
     best: tuple[int, float] | None = None
@@ -141,9 +145,10 @@ def door_cost(rows: list[object]) -> float | None:
         if not isinstance(row, dict) or row.get("section") != "door":
             continue
         what, median = row.get("what"), row.get("median")
-        if not isinstance(what, str) or not what.startswith("collector: CPU per request ("):
+        prefix = next((p for p in DOOR_ROWS if isinstance(what, str) and what.startswith(p)), None)
+        if prefix is None or not isinstance(what, str):
             continue
-        conns = what.removeprefix("collector: CPU per request (").split(" ", 1)[0]
+        conns = what.removeprefix(prefix).split(" ", 1)[0]
         if isinstance(median, bool) or not isinstance(median, int | float):
             continue  # a flag or text where a figure belongs
         if not (conns.isdigit() and median > 0):

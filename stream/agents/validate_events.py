@@ -186,6 +186,7 @@ class Validator:
                 consumer.subscribe([self.settings.topic_raw], listener=_Told())
             fetched = await self._fetch(consumer)
             if not fetched and not self.ahead:
+                await self.stats.flush()  # the last counts of a burst, once their gap passed
                 continue
             # What the last take left goes first; the consumer is not sent back for it.
             fetched = self.ahead.join(fetched, await self._positions(consumer))

@@ -90,6 +90,7 @@ class PipelineStats:
         self._min_gap = 1.0 / max_hz
         self._clock = clock
         self._last_publish = 0.0
+        self._unpublished: dict[bytes, bytes] | None = None  # totals newer than the last publish
         self._rate_mark = (clock(), 0)
         self.events_per_s = 0.0
         self.minutes = PipelineMinutes()
@@ -121,8 +122,14 @@ class PipelineStats:
             self._minutes[minute, "valid"] += len(batch["events"])
 
     async def flush(self) -> None:
-        """Add pending counts to the shared totals; publish a snapshot if one is due."""
+        """Add pending counts to the shared totals; publish a snapshot if one is due.
+
+        Totals added within the publishing gap are published by a later call, with or without
+        new counts: the last burst of a quiet spell must reach the panel too.
+        """
         if not self._pending:
+            if self._unpublished is not None:
+                await self._publish(self._unpublished)
             return
         pending, self._pending = self._pending, Counter()
         minutes, self._minutes = self._minutes, Counter()
@@ -154,8 +161,14 @@ class PipelineStats:
             self._rate_mark = (now, processed)
         else:
             self._rate_mark = (since, count + processed)
+        self._unpublished = totals
+        await self._publish(totals)
+
+    async def _publish(self, totals: dict[bytes, bytes]) -> None:
+        now = self._clock()
         if now - self._last_publish >= self._min_gap:
             self._last_publish = now
+            self._unpublished = None
             await self._publisher.publish("pipeline", self.snapshot(totals), int(now * 1000))
 
     def _remember(self, minutes: Counter[tuple[int, str]]) -> None:

@@ -54,7 +54,16 @@ def test_without_a_collector_figure_the_plan_says_so() -> None:
 def test_door_cost_takes_the_collector_row_with_the_most_connections() -> None:
     rows: list[object] = [
         {"section": "door", "what": "collector: CPU per request (16 conns)", "median": 250.0},
-        {"section": "door", "what": "collector: CPU per request (64 conns)", "median": 310.0},
+        {
+            "section": "door",
+            "what": "collector (1 process): CPU per request (64 conns)",
+            "median": 310.0,
+        },
+        {
+            "section": "door",
+            "what": "collector (2 processes): CPU per request (64 conns)",
+            "median": 9.0,
+        },
         {"section": "door", "what": "bare-stack floor: CPU per request (64 conns)", "median": 40.0},
         {"section": "pipeline", "what": "collector: CPU per request (128 conns)", "median": 1.0},
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
 from redis.asyncio import Redis
 
@@ -75,3 +76,35 @@ async def test_a_fresh_worker_on_a_fresh_redis_starts_from_zero(redis: Redis) ->
         "scrubbed": 0,
         "reason:malformed": 1,
     }
+
+
+async def test_the_last_counts_of_a_burst_are_published_once_the_gap_has_passed(
+    redis: Redis,
+) -> None:
+    """A flush within the publishing gap adds to the totals but cannot publish; a later
+    flush, even with nothing new, publishes them (else the panel keeps the older counts)."""
+    now = [NOW_S]
+    stats = PipelineStats(
+        redis, KEYS, SnapshotPublisher(redis, KEYS), max_hz=2.0, clock=lambda: now[0]
+    )
+
+    async def shown() -> int:
+        raw = await redis.get(KEYS.snapshot("pipeline"))
+        return 0 if raw is None else int(orjson.loads(raw)["data"]["valid"])
+
+    stats.add([clean(3)], [], 0)
+    await stats.flush()
+    assert await shown() == 3
+    now[0] += 0.1  # within the half-second gap
+    stats.add([clean(4)], [], 0)
+    await stats.flush()
+    assert await shown() == 3
+    await stats.flush()  # nothing new, and still within the gap
+    assert await shown() == 3
+    now[0] += 0.5
+    await stats.flush()  # nothing new: the unpublished totals go out now
+    assert await shown() == 7
+    await redis.delete(KEYS.snapshot("pipeline"))
+    now[0] += 1.0
+    await stats.flush()  # published once: nothing is sent again without news
+    assert await redis.get(KEYS.snapshot("pipeline")) is None
